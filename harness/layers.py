@@ -1,0 +1,133 @@
+"""Building blocks of the U-Net: embeddings, residual blocks, self-attention, resampling."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .registry import Registry
+
+ACTIVATIONS: Registry[Callable[[], nn.Module]] = Registry("activation", "the U-Net's nonlinearity")
+ACTIVATIONS.register("silu")(nn.SiLU)
+ACTIVATIONS.register("gelu")(nn.GELU)
+ACTIVATIONS.register("relu")(nn.ReLU)
+
+# Every member: (timesteps, dim) -> a module mapping t (B,) long to an embedding (B, dim).
+TIME_EMBEDDINGS: Registry[Callable[[int, int], nn.Module]] = Registry("time_embedding", "how the timestep t is embedded")
+
+
+@TIME_EMBEDDINGS.register("sinusoidal")
+class SinusoidalTimeEmbedding(nn.Module):
+    """Vaswani et al. 2017 position encoding of t, as in Ho et al. 2020 (max period 10,000)."""
+
+    def __init__(self, timesteps: int, dim: int) -> None:
+        super().__init__()
+        half = dim // 2
+        freqs = torch.exp(-math.log(10_000.0) * torch.arange(half, dtype=torch.float32) / half)
+        self.register_buffer("freqs", freqs, persistent=False)  # (dim/2,)
+
+    def forward(self, t: Tensor) -> Tensor:
+        angles = t.float()[:, None] * self.freqs[None, :]  # (B, dim/2)
+        return torch.cat([angles.sin(), angles.cos()], dim=1)  # (B, dim)
+
+
+@TIME_EMBEDDINGS.register("learned")
+class LearnedTimeEmbedding(nn.Module):
+    """A free vector per timestep (a lookup table of T rows)."""
+
+    def __init__(self, timesteps: int, dim: int) -> None:
+        super().__init__()
+        self.table = nn.Embedding(timesteps, dim)
+
+    def forward(self, t: Tensor) -> Tensor:
+        return self.table(t)  # (B, dim)
+
+
+@TIME_EMBEDDINGS.register("none")
+class NoTimeEmbedding(nn.Module):
+    """The ablation: the network is not told t (it sees zeros)."""
+
+    def __init__(self, timesteps: int, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, t: Tensor) -> Tensor:
+        return torch.zeros(t.shape[0], self.dim, device=t.device)  # (B, dim)
+
+
+class ResBlock(nn.Module):
+    """Two 3x3 convolutions with GroupNorm, an optional additive embedding, and a residual path."""
+
+    def __init__(
+        self,
+        in_ch: int,  # input channels
+        out_ch: int,  # output channels
+        emb_dim: int | None,  # width of the conditioning vector added after the first conv; None: no conditioning
+        groups: int,  # GroupNorm groups
+        dropout: float,  # dropout probability before the second conv
+        act: Callable[[], nn.Module],  # nonlinearity constructor
+    ) -> None:
+        super().__init__()
+        self.norm1, self.conv1 = nn.GroupNorm(groups, in_ch), nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.norm2, self.conv2 = nn.GroupNorm(groups, out_ch), nn.Conv2d(out_ch, out_ch, 3, padding=1)
+        self.act, self.drop = act(), nn.Dropout(dropout)
+        self.emb = nn.Linear(emb_dim, out_ch) if emb_dim else None
+        self.shortcut = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else nn.Identity()
+
+    def forward(self, x: Tensor, emb: Tensor | None) -> Tensor:
+        h = self.conv1(self.act(self.norm1(x)))  # (B, out, H, W)
+        if self.emb is not None and emb is not None:
+            h = h + self.emb(emb)[:, :, None, None]
+        h = self.conv2(self.drop(self.act(self.norm2(h))))
+        return h + self.shortcut(x)
+
+
+class SelfAttention2d(nn.Module):
+    """Multi-head self-attention over the H*W positions of a feature map, with a residual path."""
+
+    def __init__(
+        self,
+        channels: int,  # feature channels (split evenly across heads)
+        heads: int,  # attention heads
+        groups: int,  # GroupNorm groups
+    ) -> None:
+        super().__init__()
+        if channels % heads:
+            raise ValueError(f"attention needs channels ({channels}) divisible by heads ({heads})")
+        self.heads = heads
+        self.norm = nn.GroupNorm(groups, channels)
+        self.qkv = nn.Conv2d(channels, 3 * channels, 1)
+        self.proj = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, c, h, w = x.shape
+        qkv = self.qkv(self.norm(x)).reshape(b, 3, self.heads, c // self.heads, h * w)
+        q, k, v = qkv.transpose(-1, -2).unbind(1)  # each (B, heads, HW, C/heads)
+        out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, HW, C/heads)
+        return x + self.proj(out.transpose(-1, -2).reshape(b, c, h, w))
+
+
+class Downsample(nn.Module):
+    """Halve the resolution with a stride-2 3x3 convolution."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, stride=2, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv(x)
+
+
+class Upsample(nn.Module):
+    """Double the resolution: nearest-neighbour upsampling, then a 3x3 convolution."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
