@@ -55,6 +55,11 @@ def _scalar(hint: type, value: object, path: str) -> object:
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise ConfigError(f"{path}: expected a number, got {_show(value)}")
     if hint is str:
         if isinstance(value, str):

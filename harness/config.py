@@ -39,7 +39,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    channels: tuple[int, ...] = (32, 64, 64)  # feature channels per resolution level, full resolution first
+    channels: tuple[int, ...] = (16, 32, 64)  # feature channels per resolution level, full resolution first
     blocks_per_level: int = 1  # residual blocks per level on the way down (the way up has one more)
     skip: bool = True  # U-Net skip connections from encoder to decoder
     attention_resolutions: tuple[int, ...] = ()  # feature-map sides (e.g. 7, 14) that get self-attention

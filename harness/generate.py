@@ -27,10 +27,10 @@ def guided_denoiser(model: nn.Module, diffusion: Diffusion, labels: Tensor, guid
     def network(x: Tensor, t: Tensor) -> Tensor:
         with autocast(x.device, amp):
             if not conditional or guidance == 1.0:
-                return model(x, t, labels).float()
+                return model(x, t, labels).to(x.dtype)
             if guidance == 0.0:
-                return model(x, t, null).float()
-            both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, null])).float()
+                return model(x, t, null).to(x.dtype)
+            both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, null])).to(x.dtype)
         cond, uncond = both.chunk(2)
         return uncond + guidance * (cond - uncond)
 

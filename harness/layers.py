@@ -123,11 +123,11 @@ class Downsample(nn.Module):
 
 
 class Upsample(nn.Module):
-    """Double the resolution: nearest-neighbour upsampling, then a 3x3 convolution."""
+    """Double the resolution: nearest-neighbour upsampling, then a 3x3 convolution to `out_ch`."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, in_ch: int, out_ch: int) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv = nn.Conv2d(in_ch, out_ch, 3, padding=1)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))

@@ -1,0 +1,150 @@
+"""The `harness` command line: train, sample, components, presets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import load_trained
+from .config import load_yaml
+from .devices import resolve_device
+from .errors import HarnessError
+from .files import atomic_write
+from .generate import generate, to_uint8
+from .presets import BUDGETS, PRESETS, resolve_config
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    base = load_yaml(args.config) if args.config else None
+    cfg = resolve_config(args.preset, args.budget, args.set, base=base)
+    from .train import train  # heavy imports only for the commands that need them
+
+    out = Path(args.out)
+    result = train(cfg, out, progress=not args.quiet)
+    print(result.message)
+    if result.status != "finished":
+        return 3
+    if result.images_per_s:
+        print(f"{result.images_per_s:.0f} training images/s over {result.seconds:.0f} s; "
+              f"validation MSE {result.val_loss:.4f}")
+    print(f"samples: {out / 'samples.png'}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    device = resolve_device(args.device)
+    trained = load_trained(Path(args.run_dir), use_ema=not args.raw_weights, device=device)
+    cfg = resolve_config(base=_as_dict(trained.cfg), budget=trained.cfg.budget, overrides=[
+        f"sample.sampler={args.sampler}", f"sample.steps={args.steps}", f"sample.guidance={args.guidance}",
+        f"sample.eta={args.eta}", f"sample.spacing={args.spacing}", f"sample.batch_size={args.batch_size}"])
+    labels = torch.arange(10).repeat_interleave(args.per_class)
+    g = torch.Generator(device=device).manual_seed(args.seed)
+    t0 = time.perf_counter()
+    images = to_uint8(generate(trained.model, trained.diffusion, cfg.sample, labels, cfg.data.image_size, g,
+                               amp=cfg.train.amp and device.type == "cuda")).cpu().numpy()
+    seconds = time.perf_counter() - t0
+    out = Path(args.out)
+    atomic_write(out, lambda f: np.savez_compressed(f, images=images, labels=labels.numpy().astype(np.int64)))
+    print(f"{len(images)} samples ({cfg.sample.sampler}, {cfg.sample.steps} steps, w={cfg.sample.guidance}) "
+          f"in {seconds:.1f} s ({len(images) / seconds:.1f} images/s) -> {out}")
+    return 0
+
+
+def cmd_components(args: argparse.Namespace) -> int:
+    from .diffusion import PREDICTIONS
+    from .layers import ACTIVATIONS, TIME_EMBEDDINGS
+    from .samplers import SAMPLERS, SPACINGS
+    from .schedules import SCHEDULES
+
+    for reg in (SCHEDULES, PREDICTIONS, SAMPLERS, SPACINGS, TIME_EMBEDDINGS, ACTIVATIONS, PRESETS, BUDGETS):
+        print(f"{reg.family:15s} {', '.join(reg.names()):45s} {reg.doc}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from .checkpoint import build_model
+    from .unet import count_parameters
+
+    for name in PRESETS.names():
+        cfg = resolve_config(name, "quick")
+        m, d = cfg.model, cfg.diffusion
+        params = count_parameters(build_model(cfg))
+        print(f"{name:10s} channels={list(m.channels)} {cfg.data.image_size}x{cfg.data.image_size} "
+              f"T={d.timesteps} {d.schedule} conditioning={m.conditioning} ema={cfg.train.ema} params={params:,}")
+    for b in BUDGETS.names():
+        budget = BUDGETS.get(b)
+        print(f"budget {b:6s} {budget.steps} steps x batch {budget.batch_size}: {budget.description}")
+    return 0
+
+
+def cmd_classifier(args: argparse.Namespace) -> int:
+    from .config import DataConfig
+    from .data import bundled_mnist_path, load_mnist
+    from .metrics.classifier import load_or_train
+
+    data_cfg = DataConfig()
+    loaded = load_or_train(load_mnist(data_cfg), bundled_mnist_path(), progress=True)
+    state = "trained now" if loaded.trained_now else "from the cache"
+    print(f"reference classifier ({state}): {loaded.test_accuracy:.2%} on the 10,000 MNIST test digits; {loaded.path}")
+    return 0
+
+
+def _as_dict(cfg: object) -> dict:
+    from .config import config_to_dict
+
+    return config_to_dict(cfg)  # type: ignore[arg-type]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="harness", description="Benchmark and ablation harness for class-conditional diffusion on MNIST")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a preset into a run folder (resumes if the folder holds one)")
+    t.add_argument("--preset", default="baseline", help=f"one of {', '.join(PRESETS.names())}")
+    t.add_argument("--config", help="a YAML config file used instead of a preset")
+    t.add_argument("--budget", default="quick", help=f"one of {', '.join(BUDGETS.names())}")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. model.skip=false")
+    t.add_argument("--out", required=True, help="run folder: config.json, train_log.csv, checkpoint.pt, samples.png")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("sample", help="draw samples from a trained run into an .npz (images uint8, labels)")
+    s.add_argument("run_dir")
+    s.add_argument("--sampler", default="ddim")
+    s.add_argument("--steps", type=int, default=50)
+    s.add_argument("--guidance", type=float, default=3.0)
+    s.add_argument("--eta", type=float, default=0.0)
+    s.add_argument("--spacing", default="uniform")
+    s.add_argument("--per-class", type=int, default=100)
+    s.add_argument("--batch-size", type=int, default=500)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    s.add_argument("--raw-weights", action="store_true", help="sample with the raw weights, not the EMA")
+    s.add_argument("--out", required=True, help="FILE.npz")
+    s.set_defaults(func=cmd_sample)
+
+    sub.add_parser("classifier", help="train (or show the cached) reference MNIST classifier").set_defaults(func=cmd_classifier)
+    sub.add_parser("components", help="list every registry and its members").set_defaults(func=cmd_components)
+    sub.add_parser("presets", help="list the presets and budgets").set_defaults(func=cmd_presets)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HarnessError as e:
+        print(f"harness: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

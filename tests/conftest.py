@@ -1,0 +1,38 @@
+"""Shared fixtures: the real bundled MNIST (loaded once) and an isolated cache folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.config import DataConfig
+from harness.data import Mnist, load_mnist
+
+
+@pytest.fixture(scope="session")
+def mnist() -> Mnist:
+    return load_mnist(DataConfig())
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets the session's private cache folder, never the user's ~/.cache/harness."""
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _few_threads() -> None:
+    torch.set_num_threads(2)
+
+
+def smoke_overrides(**extra: object) -> list[str]:
+    """Overrides that make a smoke run even smaller, for tests that train several times."""
+    pairs = {"train.val_images": 64, "sample.grid_per_class": 1, **extra}
+    return [f"{k}={v}" for k, v in pairs.items()]
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return tmp_path / "run"

@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+
+from conftest import smoke_overrides
+
+
+def sets(**extra: object) -> list[str]:
+    return [arg for pair in smoke_overrides(**extra) for arg in ("--set", pair)]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["train", "--budget", "smoke", "--out", str(out), "--quiet", *sets()]) == 0
+    return out
+
+
+def test_train_writes_the_run_folder(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert {p.name for p in trained.iterdir()} >= {"config.json", "train_log.csv", "checkpoint.pt", "samples.png"}
+
+
+def test_sample_writes_uint8_images_and_labels(trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "s.npz"
+    assert main(["sample", str(trained), "--sampler", "ddim", "--steps", "3", "--guidance", "3",
+                 "--per-class", "2", "--out", str(out)]) == 0
+    data = np.load(out)
+    assert data["images"].shape == (20, 28, 28) and data["images"].dtype == np.uint8
+    assert data["labels"].tolist() == [d for d in range(10) for _ in range(2)]
+    assert "20 samples (ddim, 3 steps, w=3.0)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--preset", "baselin", "--budget", "smoke"], "unknown preset 'baselin' (did you mean 'baseline'?)"),
+    (["train", "--budget", "fast"], "unknown budget 'fast'"),
+    (["train", "--set", "diffusion.timesteps=-1"], "diffusion.timesteps must be >= 2, got -1"),
+    (["train", "--config", "/nonexistent.yaml"], "/nonexistent.yaml: no such file"),
+])
+def test_bad_input_prints_one_line_and_writes_nothing(argv: list[str], message: str, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_sample_from_a_folder_without_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sample", str(tmp_path), "--out", str(tmp_path / "x.npz")]) == 2
+    assert "no checkpoint at" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_sample_rejects_steps_beyond_T(trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sample", str(trained), "--steps", "5000", "--out", str(tmp_path / "x.npz")]) == 2
+    assert "sample.steps must be <= diffusion.timesteps=1000" in capsys.readouterr().err
+
+
+def test_components_and_presets_list_every_member(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["components"]) == 0
+    out = capsys.readouterr().out
+    for name in ("linear", "cosine", "sigmoid", "quadratic", "ddim", "ddpm", "eps", "x0", "v", "sinusoidal", "learned"):
+        assert name in out
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert "report004" in out and "params=1,787,841" in out

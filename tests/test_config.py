@@ -1,0 +1,104 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.config import RunConfig, apply_overrides, config_from_dict, config_hash, config_to_dict, load_yaml
+from harness.errors import ConfigError
+from harness.presets import BUDGETS, PRESETS, resolve_config
+
+
+def test_defaults_round_trip_through_json() -> None:
+    cfg = RunConfig()
+    assert config_from_dict(json.loads(json.dumps(config_to_dict(cfg)))) == cfg
+
+
+def test_dotted_overrides_set_typed_values() -> None:
+    cfg = resolve_config("baseline", "quick", ["model.skip=false", "train.lr=1e-3", "model.channels=[8, 16]",
+                                               "model.attention_resolutions=[14]"])
+    assert cfg.model.skip is False
+    assert cfg.train.lr == pytest.approx(1e-3)
+    assert cfg.model.channels == (8, 16)
+    assert cfg.model.attention_resolutions == (14,)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("model.skipp=false", "unknown key model.skipp; valid keys of model: channels"),
+    ("modle.skip=false", "unknown key modle; valid keys: data, model"),
+    ("model.skip=maybe", "model.skip: expected true or false, got 'maybe'"),
+    ("train.steps=1.5", "train.steps: expected a whole number"),
+    ("diffusion.timesteps=-5", "diffusion.timesteps must be >= 2, got -5"),
+    ("sample.guidance=-1", "sample.guidance must be >= 0"),
+    ("sample.steps=2000", "sample.steps must be <= diffusion.timesteps=1000"),
+    ("diffusion.schedule=cosin", "diffusion.schedule: unknown schedule 'cosin' (did you mean 'cosine'?)"),
+    ("sample.sampler=ddimm", "did you mean 'ddim'?"),
+    ("model.channels=[16, 30]", "model.channels must be positive multiples of model.norm_groups=8"),
+    ("model.channels=[8, 8, 8, 8]", "model.channels has 4 levels, so the image side must divide by 8"),
+    ("model.attention_resolutions=[5]", "must be feature-map sides of this network (28, 14, 7)"),
+    ("train.p_uncond=1.5", "train.p_uncond must be in [0, 1)"),
+    ("noequals", "must look like section.field=value"),
+])
+def test_bad_values_name_the_field_and_the_rule(override: str, message: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        resolve_config("baseline", "quick", [override])
+    assert message in str(e.value)
+
+
+def test_hash_is_stable_and_tracks_every_field() -> None:
+    a, b = resolve_config(), resolve_config()
+    assert config_hash(a) == config_hash(b) and len(config_hash(a)) == 12
+    assert config_hash(resolve_config(overrides=["train.seed=1"])) != config_hash(a)
+
+
+def test_precedence_is_defaults_preset_budget_overrides() -> None:
+    cfg = resolve_config("report002", "smoke", ["train.steps=7"])
+    assert cfg.diffusion.timesteps == 100  # preset
+    assert cfg.train.batch_size == BUDGETS.get("smoke").batch_size  # budget
+    assert cfg.train.steps == 7  # override
+    assert cfg.preset == "report002" and cfg.budget == "smoke"
+
+
+@pytest.mark.parametrize("preset", PRESETS.names())
+@pytest.mark.parametrize("budget", BUDGETS.names())
+def test_every_preset_resolves_at_every_budget(preset: str, budget: str) -> None:
+    cfg = resolve_config(preset, budget)
+    assert cfg.train.steps == BUDGETS.get(budget).steps
+
+
+def test_smoke_budget_shrinks_width_to_groupnorm_multiples() -> None:
+    cfg = resolve_config("report004", "smoke")
+    assert cfg.model.channels == (8, 16, 32)
+    assert all(c % cfg.model.norm_groups == 0 for c in cfg.model.channels)
+
+
+def test_unknown_preset_and_budget_are_rejected() -> None:
+    with pytest.raises(ConfigError, match="unknown preset 'baselin'"):
+        resolve_config("baselin")
+    with pytest.raises(ConfigError, match="unknown budget 'quik'"):
+        resolve_config(budget="quik")
+
+
+def test_overrides_leave_the_input_untouched() -> None:
+    data = {"model": {"skip": True}}
+    assert apply_overrides(data, ["model.skip=false"]) == {"model": {"skip": False}}
+    assert data == {"model": {"skip": True}}
+
+
+def test_yaml_errors_name_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  skip: [true\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: line \d+ is not valid YAML"):
+        load_yaml(str(bad))
+    with pytest.raises(ConfigError, match="no such file"):
+        load_yaml(str(tmp_path / "missing.yaml"))
+
+
+def test_yaml_config_file_is_validated(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("model:\n  channels: [8, 16]\ntrain:\n  lr: 1e-3\n")
+    cfg = resolve_config(budget="smoke", base=load_yaml(str(path)), overrides=[])
+    assert cfg.train.lr == pytest.approx(1e-3)
+    assert cfg.model.channels == (8, 8)  # smoke scales the file's widths too
+    path.write_text("- a list\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        resolve_config(base=load_yaml(str(path)))

@@ -1,0 +1,96 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.checkpoint import CHECKPOINT, load_checkpoint, load_trained
+from harness.config import TrainConfig
+from harness.errors import CheckpointError
+from harness.presets import resolve_config
+from harness.train import Interrupted, _Loop, learning_rate, train
+from harness.trainlog import TrainLog
+
+from conftest import smoke_overrides
+
+
+def smoke(**extra: object):  # noqa: ANN201
+    return resolve_config("baseline", "smoke", smoke_overrides(**extra))
+
+
+def test_smoke_run_writes_every_output(run_dir: Path) -> None:
+    result = train(smoke(), run_dir, progress=False)
+    assert result.status == "finished" and result.step == 20
+    for name in ("config.json", "train_log.csv", CHECKPOINT, "samples.png", "train_result.json"):
+        assert (run_dir / name).is_file(), name
+    rows = TrainLog.read(run_dir / "train_log.csv")
+    assert [int(r["step"]) for r in rows] == [10, 20]
+    assert all(float(r["val_loss"]) > 0 for r in rows)
+    assert result.val_loss == pytest.approx(float(rows[-1]["val_loss_ema"]))
+
+
+def test_a_resumed_run_ends_with_the_same_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = smoke(**{"train.steps": 30, "model.dropout": 0.1})
+    train(cfg, tmp_path / "straight", progress=False, grid=False)
+
+    original = _Loop.step
+
+    def crash_at_25(self: _Loop, step: int) -> tuple[float, float]:
+        if step == 25:
+            raise KeyboardInterrupt
+        return original(self, step)
+
+    monkeypatch.setattr(_Loop, "step", crash_at_25)
+    with pytest.raises(Interrupted, match="the last checkpoint is step 20 of 30: run the same command again"):
+        train(cfg, tmp_path / "resumed", progress=False, grid=False)
+    assert load_checkpoint(tmp_path / "resumed" / CHECKPOINT)["step"] == 20
+    monkeypatch.setattr(_Loop, "step", original)
+    train(cfg, tmp_path / "resumed", progress=False, grid=False)
+
+    a = load_checkpoint(tmp_path / "straight" / CHECKPOINT)
+    b = load_checkpoint(tmp_path / "resumed" / CHECKPOINT)
+    for key in ("model", "ema"):
+        for name, tensor in a[key].items():
+            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
+    steps = [int(r["step"]) for r in TrainLog.read(tmp_path / "resumed" / "train_log.csv")]
+    assert steps == [10, 20, 30]  # no duplicated rows from the interrupted attempt
+
+
+def test_divergence_stops_with_a_clear_status(run_dir: Path) -> None:
+    result = train(smoke(**{"train.lr": 1e12, "train.grad_clip": 0, "train.warmup_steps": 0}), run_dir, progress=False)
+    assert result.status == "diverged"
+    assert result.message.startswith("diverged at step ")
+    assert not (run_dir / "samples.png").exists()
+
+
+def test_a_finished_run_is_not_trained_again(run_dir: Path) -> None:
+    cfg = smoke()
+    train(cfg, run_dir, progress=False, grid=False)
+    before = (run_dir / CHECKPOINT).stat().st_mtime_ns
+    again = train(cfg, run_dir, progress=False)
+    assert again.message.endswith("already holds the finished run; nothing to do")
+    assert (run_dir / CHECKPOINT).stat().st_mtime_ns == before
+
+
+def test_a_folder_of_another_config_is_refused_and_left_alone(run_dir: Path) -> None:
+    train(smoke(), run_dir, progress=False, grid=False)
+    before = (run_dir / CHECKPOINT).read_bytes()
+    with pytest.raises(CheckpointError, match="holds a run of another config"):
+        train(smoke(**{"train.seed": 1}), run_dir, progress=False)
+    assert (run_dir / CHECKPOINT).read_bytes() == before
+
+
+def test_truncated_checkpoint_is_reported(run_dir: Path) -> None:
+    train(smoke(), run_dir, progress=False, grid=False)
+    path = run_dir / CHECKPOINT
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_trained(run_dir)
+
+
+def test_learning_rate_warms_up_then_decays_to_zero() -> None:
+    cfg = TrainConfig(steps=100, lr=1.0, warmup_steps=10)
+    assert learning_rate(cfg, 0) == pytest.approx(0.1)
+    assert learning_rate(cfg, 9) == pytest.approx(1.0)
+    assert learning_rate(cfg, 10) == pytest.approx(1.0)
+    assert learning_rate(cfg, 100) == pytest.approx(0.0)
+    assert learning_rate(TrainConfig(steps=100, lr=1.0, warmup_steps=10, lr_decay="constant"), 99) == 1.0

@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from harness.checkpoint import build_model
+from harness.layers import ACTIVATIONS, TIME_EMBEDDINGS
+from harness.presets import resolve_config
+from harness.unet import count_parameters
+
+TINY = ["model.channels=[8, 16]", "model.embed_dim=16"]
+
+
+def forward_backward(overrides: list[str]) -> torch.nn.Module:
+    cfg = resolve_config("baseline", "smoke", TINY + overrides)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    size = cfg.data.image_size
+    x = torch.randn(3, 1, size, size)
+    out = model(x, torch.tensor([0, 5, cfg.diffusion.timesteps - 1]), torch.tensor([0, 9, 10]))
+    assert out.shape == x.shape
+    out.square().mean().backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    return model
+
+
+@pytest.mark.parametrize("name", TIME_EMBEDDINGS.names())
+def test_every_time_embedding_runs_forward_and_backward(name: str) -> None:
+    forward_backward([f"model.time_embedding={name}"])
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS.names())
+def test_every_activation_runs_forward_and_backward(name: str) -> None:
+    forward_backward([f"model.activation={name}"])
+
+
+@pytest.mark.parametrize("switches", [
+    ["model.skip=false"],
+    ["model.class_embedding=false"],
+    ["model.conditioning=bottleneck"],
+    ["model.attention_resolutions=[14]"],
+    ["model.attention_resolutions=[28, 14]", "model.attention_heads=2"],
+    ["model.blocks_per_level=2", "model.dropout=0.1"],
+    ["data.pad_to_32=true", "model.channels=[8, 16, 16, 16]"],
+])
+def test_every_network_switch_runs_forward_and_backward(switches: list[str]) -> None:
+    forward_backward(switches)
+
+
+def test_switches_change_the_network_they_name() -> None:
+    full = count_parameters(forward_backward([]))
+    assert count_parameters(forward_backward(["model.skip=false"])) < full  # decoder blocks lose the concat inputs
+    assert count_parameters(forward_backward(["model.class_embedding=false"])) == full - 11 * 16
+    assert count_parameters(forward_backward(["model.attention_resolutions=[14]"])) > full
+
+
+def test_bottleneck_conditioning_reaches_only_the_middle_blocks() -> None:
+    model = forward_backward(["model.conditioning=bottleneck"])
+    with_emb = [n for n, m in model.named_modules() if getattr(m, "emb", None) is not None]
+    assert with_emb and all(n.startswith("mid.") for n in with_emb)
+
+
+def test_class_label_changes_the_output_and_time_embedding_none_ignores_t() -> None:
+    cfg = resolve_config("baseline", "smoke", TINY + ["model.time_embedding=none"])
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    torch.nn.init.normal_(model.out[-1].weight)  # the zero-initialised output would hide every difference
+    x = torch.randn(1, 1, 28, 28)
+    out = lambda t, y: model(x, torch.tensor([t]), torch.tensor([y]))  # noqa: E731
+    torch.testing.assert_close(out(0, 3), out(900, 3))
+    assert not torch.allclose(out(0, 3), out(0, 4))
+
+
+def test_report_presets_parameter_counts() -> None:
+    """Recorded counts of our U-Net at the reports' widths (see README for report 004's 957,513)."""
+    counts = {p: count_parameters(build_model(resolve_config(p, "quick"))) for p in ("baseline", "report002", "report004")}
+    assert counts == {"baseline": 496_929, "report002": 11_062_785, "report004": 1_787_841}
