@@ -8,16 +8,15 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from .checkpoint import load_trained
 from .config import load_yaml
 from .devices import resolve_device
 from .errors import HarnessError
-from .files import atomic_write
 from .generate import generate, to_uint8
 from .presets import BUDGETS, PRESETS, resolve_config
+from .samplefile import save_samples
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -52,7 +51,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
                                amp=cfg.train.amp and device.type == "cuda")).cpu().numpy()
     seconds = time.perf_counter() - t0
     out = Path(args.out)
-    atomic_write(out, lambda f: np.savez_compressed(f, images=images, labels=labels.numpy().astype(np.int64)))
+    save_samples(out, torch.from_numpy(images), labels)
     print(f"{len(images)} samples ({cfg.sample.sampler}, {cfg.sample.steps} steps, w={cfg.sample.guidance}) "
           f"in {seconds:.1f} s ({len(images) / seconds:.1f} images/s) -> {out}")
     return 0
@@ -97,6 +96,49 @@ def cmd_classifier(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, parse_metrics
+
+    metrics = parse_metrics(args.metrics)
+    result = evaluate(Path(args.run_dir), metrics, Path(args.samples) if args.samples else None, args.per_class, args.seed)
+    print(format_metrics(result))
+    print(f"-> {Path(args.run_dir) / 'metrics.json'}")
+    return 0
+
+
+def format_metrics(result: dict) -> str:
+    """A plain-text table: overall figures, then one row per digit."""
+    lines = []
+    if "samples" in result:
+        lines.append(f"samples: {result['samples']['count']} ({result['samples']['source']})")
+    overall = [k for k in ("fid", "kid", "precision", "recall", "class_acc", "confidence", "diversity", "mse") if k in result]
+    lines.append("  ".join(f"{k}={result[k]:.4g}" for k in overall))
+    columns = [k for k in ("class_acc", "confidence", "diversity_ratio", "fid", "kid", "precision", "recall")
+               if any(k in v for v in result["per_digit"].values())]
+    if columns:
+        lines.append("digit " + "".join(f"{c:>16s}" for c in columns))
+        for d, values in sorted(result["per_digit"].items()):
+            lines.append(f"{d:>5s} " + "".join(f"{values.get(c, float('nan')):16.4g}" for c in columns))
+    if "speed" in result:
+        lines.append("speed: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result["speed"].items()))
+    if "clip" in result and not result["clip"].get("available", True):
+        lines.append(f"clip: unavailable ({result['clip']['reason']})")
+    return "\n".join(lines)
+
+
+def cmd_speed(args: argparse.Namespace) -> int:
+    from .metrics.speed import measure_train_step
+
+    cfg = resolve_config(args.preset, args.budget, args.set)
+    device = resolve_device(args.device)
+    s = measure_train_step(cfg, device, steps=args.steps)
+    print(f"{cfg.preset} at {cfg.budget} on {device}: {s.parameters:,} parameters, batch {cfg.train.batch_size}, "
+          f"{s.ms_per_step:.0f} ms/step, {s.images_per_s:.0f} training images/s")
+    print(f"{s.gflop_per_step:.1f} GFLOP/step -> {s.gflops:.1f} GFLOP/s = {s.fraction_of_peak:.0%} of this "
+          f"machine's fp32 matmul peak ({s.peak_gflops:.1f} GFLOP/s, measured in this run)")
+    return 0
+
+
 def _as_dict(cfg: object) -> dict:
     from .config import config_to_dict
 
@@ -124,12 +166,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--eta", type=float, default=0.0)
     s.add_argument("--spacing", default="uniform")
     s.add_argument("--per-class", type=int, default=100)
-    s.add_argument("--batch-size", type=int, default=500)
+    s.add_argument("--batch-size", type=int, default=256)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="auto", help="auto | cpu | cuda")
     s.add_argument("--raw-weights", action="store_true", help="sample with the raw weights, not the EMA")
     s.add_argument("--out", required=True, help="FILE.npz")
     s.set_defaults(func=cmd_sample)
+
+    ev = sub.add_parser("evaluate", help="metrics of a trained run (generated or given samples) into DIR/metrics.json")
+    ev.add_argument("run_dir")
+    ev.add_argument("--samples", help="an .npz from `harness sample` (default: generate eval.samples_per_class per digit)")
+    ev.add_argument("--metrics", default="fid,kid,prc,class_acc,speed,mse", help="comma-separated: fid,kid,prc,class_acc,clip,speed,mse")
+    ev.add_argument("--per-class", type=int, default=None, help="generated samples per digit (default: the budget's)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.set_defaults(func=cmd_evaluate)
+
+    sp = sub.add_parser("speed", help="time training steps; GFLOP/s against this machine's fp32 matmul peak")
+    sp.add_argument("--preset", default="baseline")
+    sp.add_argument("--budget", default="quick")
+    sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    sp.add_argument("--steps", type=int, default=10, help="timed steps (after 3 warm-up steps)")
+    sp.add_argument("--device", default="auto")
+    sp.set_defaults(func=cmd_speed)
 
     sub.add_parser("classifier", help="train (or show the cached) reference MNIST classifier").set_defaults(func=cmd_classifier)
     sub.add_parser("components", help="list every registry and its members").set_defaults(func=cmd_components)

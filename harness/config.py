@@ -90,7 +90,7 @@ class DiffusionConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 1500  # optimiser steps
+    steps: int = 1000  # optimiser steps
     batch_size: int = 128  # images per step
     lr: float = 2e-3  # peak AdamW learning rate
     weight_decay: float = 0.0  # AdamW decoupled weight decay
@@ -100,9 +100,9 @@ class TrainConfig:
     ema: bool = True  # keep an exponential moving average of the weights
     ema_decay: float = 0.995  # EMA decay per step
     p_uncond: float = 0.1  # label dropout: probability a label is replaced by the null label (CFG)
-    val_every: int = 250  # steps between validation-MSE measurements
-    val_images: int = 1000  # validation images per measurement (fixed subset, noise and t)
-    checkpoint_every: int = 500  # steps between checkpoints (and always at the end)
+    val_every: int = 200  # steps between validation-MSE measurements
+    val_images: int = 500  # validation images per measurement (fixed subset, noise and t)
+    checkpoint_every: int = 200  # steps between checkpoints (and always at the end)
     seed: int = 0  # seeds weights, data order and noise
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda
     amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
@@ -131,7 +131,7 @@ class SampleConfig:
     spacing: str = "uniform"  # which timesteps the sampler visits: uniform | quadratic | leading
     guidance: float = 3.0  # classifier-free guidance scale w: 0 unconditional, 1 plain conditional
     grid_per_class: int = 10  # samples per digit in samples.png
-    batch_size: int = 500  # images per sampling batch
+    batch_size: int = 256  # images per sampling batch (a guided step runs twice as many through the network)
     use_ema: bool = True  # sample with the EMA weights when the run kept them
 
     def __post_init__(self) -> None:

@@ -5,6 +5,7 @@ Digits are kept as exact uint8 pixels; `to_model_range` maps them to [-1, 1] (an
 
 from __future__ import annotations
 
+import functools
 import gzip
 import importlib.util
 import os
@@ -48,10 +49,23 @@ class Mnist:
 
 
 def load_mnist(cfg: DataConfig) -> Mnist:
-    """The three splits from the configured source; a missing or corrupt source raises DataError."""
+    """The three splits from the configured source; a missing or corrupt source raises DataError.
+
+    Decoding the bundled file takes seconds, so a process keeps the last two files it read (keyed by
+    path, size and modification time: a changed file is read again). Treat the tensors as read-only.
+    """
     if cfg.source == "idx":
         return _load_idx(Path(cfg.path or ""))
-    return _load_pickle(Path(cfg.path) if cfg.path else bundled_mnist_path())
+    path = Path(cfg.path) if cfg.path else bundled_mnist_path()
+    if not path.is_file():
+        raise DataError(f"MNIST file {path} does not exist; {INSTALL_HINT}")
+    stat = path.stat()
+    return _load_pickle_cached(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_pickle_cached(path: str, size: int, mtime_ns: int) -> Mnist:
+    return _load_pickle(Path(path))
 
 
 def bundled_mnist_path() -> Path:
@@ -78,8 +92,6 @@ class _ArraysOnly(pickle.Unpickler):
 
 
 def _load_pickle(path: Path) -> Mnist:
-    if not path.is_file():
-        raise DataError(f"MNIST file {path} does not exist; {INSTALL_HINT}")
     try:
         with gzip.open(path, "rb") as f:
             parts = _ArraysOnly(f, encoding="latin1").load()

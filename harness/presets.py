@@ -89,7 +89,7 @@ for _b in (
            steps=20, batch_size=32, width_scale=0.25, val_every=10, val_images=100, checkpoint_every=10,
            sample_steps=5, grid_per_class=2, samples_per_class=20),
     Budget("quick", "minutes per run on a 2-core CPU; digits already recognisable",
-           steps=1500, batch_size=128, width_scale=1.0, val_every=250, val_images=1000, checkpoint_every=250,
+           steps=1000, batch_size=128, width_scale=1.0, val_every=200, val_images=500, checkpoint_every=200,
            sample_steps=None, grid_per_class=10, samples_per_class=100),
     Budget("full", "the reports' scale (about 50 epochs, 10k samples for FID); meant for a GPU",
            steps=20_000, batch_size=128, width_scale=1.0, val_every=1000, val_images=10_000, checkpoint_every=1000,

@@ -1,0 +1,125 @@
+"""`harness evaluate`: every requested metric of a trained run, overall and per digit, into metrics.json."""
+
+from __future__ import annotations
+
+import json
+import resource
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checkpoint import TrainedModel, load_trained
+from .data import Mnist, bundled_mnist_path, load_mnist
+from .errors import ConfigError
+from .files import write_json
+from .generate import generate, grid_labels, to_uint8
+from .metrics.classes import class_metrics
+from .metrics.classifier import LoadedClassifier, classifier_key, load_or_train, predict
+from .metrics.features import MNIST_EXTRACTOR, extract_features
+from .metrics.fidelity import fidelity
+from .metrics.mse import denoising_mse
+from .metrics.speed import measure_sampling
+from .samplefile import load_samples
+
+METRICS = ("fid", "kid", "prc", "class_acc", "clip", "speed", "mse")
+SAMPLE_METRICS = {"fid", "kid", "prc", "class_acc", "clip"}  # need generated digits
+
+
+def parse_metrics(text: str) -> set[str]:
+    chosen = {m.strip() for m in text.split(",") if m.strip()}
+    unknown = sorted(chosen - set(METRICS))
+    if unknown or not chosen:
+        raise ConfigError(f"--metrics: unknown metric {unknown[0] if unknown else '(none given)'}; valid: {', '.join(METRICS)}")
+    return chosen
+
+
+def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samples_per_class: int | None = None,
+             seed: int = 0) -> dict[str, Any]:
+    """Compute `metrics` for the run in `run_dir`; writes run_dir/metrics.json and returns its content."""
+    trained = load_trained(run_dir)
+    cfg = trained.cfg
+    data = load_mnist(cfg.data)
+    result: dict[str, Any] = {"run": str(run_dir), "step": trained.step, "ema_weights": trained.ema, "per_digit": {}}
+    if metrics & SAMPLE_METRICS:
+        images, labels, how = _samples(trained, samples, samples_per_class or cfg.eval.samples_per_class, seed)
+        result["samples"] = {"count": len(labels), "source": how}
+        _sample_metrics(result, metrics, images, labels, data)
+    if "mse" in metrics:
+        result.update(denoising_mse(trained.model, trained.diffusion, data.val, cfg.data.pad_to_32))
+    if "speed" in metrics:
+        result["speed"] = _speed(trained, run_dir)
+    write_json(run_dir / "metrics.json", result)
+    return result
+
+
+def _samples(trained: TrainedModel, path: Path | None, per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, str]:
+    if path is not None:
+        images, labels = load_samples(path)
+        return images, labels, str(path)
+    cfg = trained.cfg
+    device = next(trained.model.parameters()).device
+    labels = grid_labels(per_class)
+    g = torch.Generator(device=device).manual_seed(seed)
+    images = to_uint8(generate(trained.model, trained.diffusion, cfg.sample, labels, cfg.data.image_size, g)).cpu()
+    s = cfg.sample
+    return images, labels, f"generated: {s.sampler}, {s.steps} steps, w={s.guidance}, seed {seed}"
+
+
+def _sample_metrics(result: dict[str, Any], metrics: set[str], images: torch.Tensor, labels: torch.Tensor,
+                    data: Mnist) -> None:
+    classifier = load_or_train(data, bundled_mnist_path())
+    probs, feats = predict(classifier.model, images)
+    real_probs, real_feats = _reference(classifier, data)
+    result["classifier_test_accuracy"] = classifier.test_accuracy
+    if "class_acc" in metrics:
+        cm = class_metrics(probs, feats, labels, real_feats, data.test.labels)
+        for digit, values in cm.pop("per_digit").items():
+            result["per_digit"].setdefault(digit, {}).update(values)
+        result.update(cm)
+    wanted = metrics & {"fid", "kid", "prc"}
+    if wanted:
+        gen = extract_features(images, MNIST_EXTRACTOR, classifier.path)
+        result["feature_extractor"] = MNIST_EXTRACTOR
+        result.update(fidelity(gen, real_feats, wanted))
+        for d in range(10):
+            mine, real = labels == d, data.test.labels == d
+            if int(mine.sum()) >= 2:
+                result["per_digit"].setdefault(str(d), {}).update(fidelity(gen[mine], real_feats[real], wanted))
+    if "clip" in metrics:
+        result["clip"] = {"available": False, "reason": "CLIP scoring is not built yet in this harness"}
+
+
+def _reference(classifier: LoadedClassifier, data: Mnist) -> tuple[torch.Tensor, torch.Tensor]:
+    """Classifier probabilities and torch-fidelity features of the 10k test digits, cached on disk."""
+    from .cache import cache_dir
+    from .files import atomic_write
+
+    path = cache_dir() / f"test-features-{classifier_key(bundled_mnist_path())}.pt"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return state["probs"], state["features"]
+    except Exception:  # missing or unreadable: recompute (seconds)
+        pass
+    probs, _ = predict(classifier.model, data.test.images)
+    feats = extract_features(data.test.images, MNIST_EXTRACTOR, classifier.path)
+    atomic_write(path, lambda f: torch.save({"probs": probs, "features": feats}, f))
+    return probs, feats
+
+
+def _speed(trained: TrainedModel, run_dir: Path) -> dict[str, Any]:
+    from .unet import count_parameters
+
+    s = measure_sampling(trained.model, trained.diffusion, trained.cfg, per_class=10)
+    out: dict[str, Any] = {"sampling_images_per_s": s.images_per_s, "ms_per_network_evaluation": s.ms_per_evaluation,
+                           "network_evaluations_per_sample": s.evaluations_per_sample,
+                           "guided_passes_per_evaluation": 2 if 0 < trained.cfg.sample.guidance != 1 else 1,
+                           "parameters": count_parameters(trained.model)}
+    train_result = run_dir / "train_result.json"
+    if train_result.is_file():
+        out["training_images_per_s"] = json.loads(train_result.read_text()).get("images_per_s")
+    if torch.cuda.is_available():
+        out["peak_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        out["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    return out

@@ -1,0 +1,114 @@
+"""Speed: training and sampling throughput, FLOPs per step against the machine's fp32 matmul peak."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..config import RunConfig
+from ..devices import autocast
+from ..diffusion import Diffusion
+from ..generate import generate, grid_labels
+from ..unet import count_parameters
+
+MATMUL_N = 2048  # side of the square fp32 matmul that calibrates the machine
+
+
+def matmul_peak_gflops(device: torch.device, seconds: float = 2.0) -> float:
+    """Achieved GFLOP/s of repeated (N x N) @ (N x N) fp32 matmuls: this machine's practical peak."""
+    a = torch.randn(MATMUL_N, MATMUL_N, device=device)
+    b = torch.randn(MATMUL_N, MATMUL_N, device=device)
+    for _ in range(2):
+        a @ b
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        a @ b
+        n += 1
+    _sync(device)
+    return 2 * MATMUL_N**3 * n / (time.perf_counter() - t0) / 1e9
+
+
+@dataclass(frozen=True)
+class TrainSpeed:
+    images_per_s: float  # training images per second
+    ms_per_step: float  # wall time of one optimiser step
+    gflop_per_step: float  # forward + backward FLOPs of one step (convs, matmuls), counted by torch
+    gflops: float  # achieved GFLOP/s
+    peak_gflops: float  # the machine's fp32 matmul GFLOP/s, measured in the same run
+    fraction_of_peak: float  # gflops / peak_gflops
+    parameters: int
+
+
+def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, warmup: int = 3) -> TrainSpeed:
+    """Time `steps` real optimiser steps of the config's network at its batch size."""
+    from ..checkpoint import build_model
+
+    torch.manual_seed(0)
+    model = build_model(cfg).to(device).to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr)
+    diffusion = Diffusion(cfg.diffusion)
+    size, bs = cfg.data.image_size, cfg.train.batch_size
+    x0 = torch.rand(bs, 1, size, size, device=device) * 2 - 1
+    y = torch.randint(0, 10, (bs,), device=device)
+
+    def step() -> None:
+        t = torch.randint(0, diffusion.timesteps, (bs,), device=device)
+        eps = torch.randn_like(x0)
+        x_t = diffusion.q_sample(x0, t, eps).contiguous(memory_format=torch.channels_last)
+        with autocast(device, cfg.train.amp):
+            out = model(x_t, t, y)
+        loss = diffusion.loss_terms(out, x0, t, eps).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    with FlopCounterMode(display=False) as counter:
+        step()
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    seconds = (time.perf_counter() - t0) / steps
+    flops = counter.get_total_flops() / 1e9
+    peak = matmul_peak_gflops(device)
+    return TrainSpeed(bs / seconds, seconds * 1000, flops, flops / seconds, peak, flops / seconds / peak,
+                      count_parameters(model))
+
+
+@dataclass(frozen=True)
+class SampleSpeed:
+    images_per_s: float  # finished samples per second
+    ms_per_evaluation: float  # wall time of one network call on one sampling batch
+    evaluations_per_sample: int  # network calls per sample (a guided step batches two passes into one call)
+    images: int  # how many samples were timed
+
+
+def measure_sampling(model: nn.Module, diffusion: Diffusion, cfg: RunConfig, per_class: int) -> SampleSpeed:
+    """Time drawing `per_class` samples of each digit with cfg.sample."""
+    device = next(model.parameters()).device
+    labels = grid_labels(per_class)
+    g = torch.Generator(device=device).manual_seed(0)
+    _sync(device)
+    t0 = time.perf_counter()
+    generate(model, diffusion, cfg.sample, labels, cfg.data.image_size, g)
+    _sync(device)
+    seconds = time.perf_counter() - t0
+    batches = -(-len(labels) // cfg.sample.batch_size)
+    return SampleSpeed(len(labels) / seconds, seconds * 1000 / (batches * cfg.sample.steps), cfg.sample.steps,
+                       len(labels))
+
+
+def as_dict(speed: TrainSpeed | SampleSpeed) -> dict[str, float | int]:
+    return asdict(speed)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
