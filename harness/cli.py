@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import load_trained
-from .config import load_yaml
+from .config import load_yaml, with_overrides
 from .devices import resolve_device
 from .errors import HarnessError
 from .generate import generate, to_uint8
@@ -41,9 +41,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     trained = load_trained(Path(args.run_dir), use_ema=not args.raw_weights, device=device)
-    cfg = resolve_config(base=_as_dict(trained.cfg), budget=trained.cfg.budget, overrides=[
+    cfg = with_overrides(trained.cfg, [
         f"sample.sampler={args.sampler}", f"sample.steps={args.steps}", f"sample.guidance={args.guidance}",
-        f"sample.eta={args.eta}", f"sample.spacing={args.spacing}", f"sample.batch_size={args.batch_size}"])
+        f"sample.eta={args.eta}", f"sample.spacing={args.spacing}", f"sample.batch_size={args.batch_size}"], ("sample",))
     labels = torch.arange(10).repeat_interleave(args.per_class)
     g = torch.Generator(device=device).manual_seed(args.seed)
     t0 = time.perf_counter()
@@ -100,7 +100,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate, parse_metrics
 
     metrics = parse_metrics(args.metrics)
-    result = evaluate(Path(args.run_dir), metrics, Path(args.samples) if args.samples else None, args.per_class, args.seed)
+    result = evaluate(Path(args.run_dir), metrics, Path(args.samples) if args.samples else None, args.per_class,
+                      args.seed, args.set)
     print(format_metrics(result))
     print(f"-> {Path(args.run_dir) / 'metrics.json'}")
     return 0
@@ -113,7 +114,8 @@ def format_metrics(result: dict) -> str:
         lines.append(f"samples: {result['samples']['count']} ({result['samples']['source']})")
     overall = [k for k in ("fid", "kid", "precision", "recall", "class_acc", "confidence", "diversity", "mse") if k in result]
     lines.append("  ".join(f"{k}={result[k]:.4g}" for k in overall))
-    columns = [k for k in ("class_acc", "confidence", "diversity_ratio", "fid", "kid", "precision", "recall")
+    columns = [k for k in ("class_acc", "confidence", "diversity_ratio", "fid", "kid", "precision", "recall",
+                           "clip_score", "clip_zero_shot_acc", "clip_preference")
                if any(k in v for v in result["per_digit"].values())]
     if columns:
         lines.append("digit " + "".join(f"{c:>16s}" for c in columns))
@@ -121,8 +123,12 @@ def format_metrics(result: dict) -> str:
             lines.append(f"{d:>5s} " + "".join(f"{values.get(c, float('nan')):16.4g}" for c in columns))
     if "speed" in result:
         lines.append("speed: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result["speed"].items()))
-    if "clip" in result and not result["clip"].get("available", True):
-        lines.append(f"clip: unavailable ({result['clip']['reason']})")
+    clip = result.get("clip", {})
+    if clip.get("available"):
+        lines.append(f"clip ({clip['model']}): score={clip['clip_score']:.4g} zero-shot acc={clip['clip_zero_shot_acc']:.4g} "
+                     f"preference '{clip['clip_preference_pair'][0]}' over '{clip['clip_preference_pair'][1]}'={clip['clip_preference']:.4g}")
+    elif clip:
+        lines.append(f"clip: unavailable ({clip['reason']})")
     return "\n".join(lines)
 
 
@@ -137,12 +143,6 @@ def cmd_speed(args: argparse.Namespace) -> int:
     print(f"{s.gflop_per_step:.1f} GFLOP/step -> {s.gflops:.1f} GFLOP/s = {s.fraction_of_peak:.0%} of this "
           f"machine's fp32 matmul peak ({s.peak_gflops:.1f} GFLOP/s, measured in this run)")
     return 0
-
-
-def _as_dict(cfg: object) -> dict:
-    from .config import config_to_dict
-
-    return config_to_dict(cfg)  # type: ignore[arg-type]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--metrics", default="fid,kid,prc,class_acc,speed,mse", help="comma-separated: fid,kid,prc,class_acc,clip,speed,mse")
     ev.add_argument("--per-class", type=int, default=None, help="generated samples per digit (default: the budget's)")
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="sample.* or eval.* override, e.g. eval.clip_weights=PATH or sample.guidance=5")
     ev.set_defaults(func=cmd_evaluate)
 
     sp = sub.add_parser("speed", help="time training steps; GFLOP/s against this machine's fp32 matmul peak")

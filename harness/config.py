@@ -146,12 +146,31 @@ class SampleConfig:
         require(self.batch_size >= 1, "sample.batch_size", "must be >= 1", self.batch_size)
 
 
+CLIP_TEMPLATES = ("a photo of the digit {d}", "a blurry image of the digit {d}", "a clear handwritten {d}")
+
+
 @dataclass(frozen=True)
 class EvalConfig:
     samples_per_class: int = 100  # generated digits per class for the metrics
+    feature_extractor: str = "harness-mnist"  # FID/KID/PRC features: harness-mnist | inception-v3-compat
+    inception_weights: str | None = None  # local pt_inception-2015-12-05 file, needed for inception-v3-compat
+    clip_model: str = "ViT-B-32"  # open_clip model name, or local-dir:FOLDER (config + weights)
+    clip_weights: str | None = None  # a local open_clip checkpoint file; None: the user's cache for clip_pretrained
+    clip_pretrained: str = "openai"  # open_clip pretrained tag looked up in the local cache when clip_weights is None
+    clip_templates: tuple[str, ...] = CLIP_TEMPLATES  # prompts, {d} = the digit; the first gives clip_score
+    clip_preference: tuple[str, ...] = (CLIP_TEMPLATES[2], CLIP_TEMPLATES[1])  # P(first over second): clear vs blurry
 
     def __post_init__(self) -> None:
         require(self.samples_per_class >= 1, "eval.samples_per_class", "must be >= 1", self.samples_per_class)
+        require(self.feature_extractor in ("harness-mnist", "inception-v3-compat"), "eval.feature_extractor",
+                "must be one of harness-mnist, inception-v3-compat", self.feature_extractor)
+        require(self.feature_extractor != "inception-v3-compat" or self.inception_weights is not None,
+                "eval.inception_weights", "must name a local Inception weights file when "
+                "eval.feature_extractor=inception-v3-compat (nothing is downloaded)", self.inception_weights)
+        require(len(self.clip_templates) >= 1 and all("{d}" in t for t in self.clip_templates), "eval.clip_templates",
+                "must be one or more prompts that each contain {d}", self.clip_templates)
+        require(len(self.clip_preference) == 2 and all(t in self.clip_templates for t in self.clip_preference),
+                "eval.clip_preference", "must be two of eval.clip_templates", self.clip_preference)
 
 
 @dataclass(frozen=True)
@@ -189,6 +208,15 @@ def config_from_dict(data: object) -> RunConfig:
 def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
     """A JSON-ready nested dict (tuples become lists) that `config_from_dict` reads back."""
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def with_overrides(cfg: RunConfig, overrides: list[str], sections: tuple[str, ...]) -> RunConfig:
+    """`cfg` with dotted overrides applied, each of which must be in one of `sections`."""
+    for text in overrides:
+        keys, _ = parse_override(text)
+        if keys[0] not in sections:
+            raise ConfigError(f"override {text!r}: only {', '.join(s + '.*' for s in sections)} can be changed here")
+    return config_from_dict(apply_overrides(config_to_dict(cfg), overrides))
 
 
 def config_hash(cfg: RunConfig) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from .checkpoint import TrainedModel, load_trained
+from .config import EvalConfig, with_overrides
 from .data import Mnist, bundled_mnist_path, load_mnist
 from .errors import ConfigError
 from .files import write_json
@@ -35,16 +36,19 @@ def parse_metrics(text: str) -> set[str]:
 
 
 def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samples_per_class: int | None = None,
-             seed: int = 0) -> dict[str, Any]:
-    """Compute `metrics` for the run in `run_dir`; writes run_dir/metrics.json and returns its content."""
+             seed: int = 0, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Compute `metrics` for the run in `run_dir`; writes run_dir/metrics.json and returns its content.
+
+    `overrides` change the run's sample.* and eval.* settings for this evaluation only.
+    """
     trained = load_trained(run_dir)
-    cfg = trained.cfg
+    cfg = trained.cfg = with_overrides(trained.cfg, overrides or [], ("sample", "eval"))
     data = load_mnist(cfg.data)
     result: dict[str, Any] = {"run": str(run_dir), "step": trained.step, "ema_weights": trained.ema, "per_digit": {}}
     if metrics & SAMPLE_METRICS:
         images, labels, how = _samples(trained, samples, samples_per_class or cfg.eval.samples_per_class, seed)
         result["samples"] = {"count": len(labels), "source": how}
-        _sample_metrics(result, metrics, images, labels, data)
+        _sample_metrics(result, metrics, images, labels, data, cfg.eval)
     if "mse" in metrics:
         result.update(denoising_mse(trained.model, trained.diffusion, data.val, cfg.data.pad_to_32))
     if "speed" in metrics:
@@ -67,7 +71,7 @@ def _samples(trained: TrainedModel, path: Path | None, per_class: int, seed: int
 
 
 def _sample_metrics(result: dict[str, Any], metrics: set[str], images: torch.Tensor, labels: torch.Tensor,
-                    data: Mnist) -> None:
+                    data: Mnist, eval_cfg: EvalConfig) -> None:
     classifier = load_or_train(data, bundled_mnist_path())
     probs, feats = predict(classifier.model, images)
     real_probs, real_feats = _reference(classifier, data)
@@ -79,15 +83,34 @@ def _sample_metrics(result: dict[str, Any], metrics: set[str], images: torch.Ten
         result.update(cm)
     wanted = metrics & {"fid", "kid", "prc"}
     if wanted:
-        gen = extract_features(images, MNIST_EXTRACTOR, classifier.path)
-        result["feature_extractor"] = MNIST_EXTRACTOR
+        extractor = eval_cfg.feature_extractor
+        weights = classifier.path if extractor == MNIST_EXTRACTOR else Path(eval_cfg.inception_weights or "")
+        gen = extract_features(images, extractor, weights)
+        if extractor != MNIST_EXTRACTOR:
+            real_feats = extract_features(data.test.images, extractor, weights)
+        result["feature_extractor"] = extractor
         result.update(fidelity(gen, real_feats, wanted))
         for d in range(10):
             mine, real = labels == d, data.test.labels == d
             if int(mine.sum()) >= 2:
                 result["per_digit"].setdefault(str(d), {}).update(fidelity(gen[mine], real_feats[real], wanted))
     if "clip" in metrics:
-        result["clip"] = {"available": False, "reason": "CLIP scoring is not built yet in this harness"}
+        _clip(result, eval_cfg, images, labels)
+
+
+def _clip(result: dict[str, Any], cfg: EvalConfig, images: torch.Tensor, labels: torch.Tensor) -> None:
+    from .metrics.clip import ClipUnavailable, clip_metrics, encode_images, encode_prompts, load_clip
+
+    try:
+        clip = load_clip(cfg.clip_model, cfg.clip_weights, cfg.clip_pretrained)
+    except ClipUnavailable as e:
+        result["clip"] = {"available": False, "reason": str(e)}
+        return
+    m = clip_metrics(encode_images(clip, images), labels, encode_prompts(clip, cfg.clip_templates),
+                     cfg.clip_templates, (cfg.clip_preference[0], cfg.clip_preference[1]))
+    for digit, values in m.pop("per_digit").items():
+        result["per_digit"].setdefault(digit, {}).update(values)
+    result["clip"] = {"available": True, "model": cfg.clip_model, "weights": clip.source, **m}
 
 
 def _reference(classifier: LoadedClassifier, data: Mnist) -> tuple[torch.Tensor, torch.Tensor]:

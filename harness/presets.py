@@ -90,7 +90,7 @@ for _b in (
            sample_steps=5, grid_per_class=2, samples_per_class=20),
     Budget("quick", "minutes per run on a 2-core CPU; digits already recognisable",
            steps=1000, batch_size=128, width_scale=1.0, val_every=200, val_images=500, checkpoint_every=200,
-           sample_steps=None, grid_per_class=10, samples_per_class=100),
+           sample_steps=None, grid_per_class=10, samples_per_class=1000),
     Budget("full", "the reports' scale (about 50 epochs, 10k samples for FID); meant for a GPU",
            steps=20_000, batch_size=128, width_scale=1.0, val_every=1000, val_images=10_000, checkpoint_every=1000,
            sample_steps=None, grid_per_class=10, samples_per_class=1000),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,27 @@ def mnist() -> Mnist:
     return load_mnist(DataConfig())
 
 
+@pytest.fixture(scope="session")
+def classifier(mnist: Mnist, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """The real reference classifier, trained once per test session (a few CPU minutes) into its private cache."""
+    from harness.data import bundled_mnist_path
+    from harness.metrics.classifier import load_or_train
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HARNESS_CACHE", str(session_cache(tmp_path_factory)))
+        return load_or_train(mnist, bundled_mnist_path(), progress=False)
+
+
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """$HARNESS_TEST_CACHE when set (keeps the trained classifier between local runs), else a fresh folder."""
+    kept = os.environ.get("HARNESS_TEST_CACHE")
+    return Path(kept) if kept else tmp_path_factory.getbasetemp() / "cache"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test gets the session's private cache folder, never the user's ~/.cache/harness."""
-    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("HARNESS_CACHE", str(session_cache(tmp_path_factory)))
 
 
 @pytest.fixture(autouse=True)

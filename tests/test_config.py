@@ -37,6 +37,8 @@ def test_dotted_overrides_set_typed_values() -> None:
     ("model.attention_resolutions=[5]", "must be feature-map sides of this network (28, 14, 7)"),
     ("train.p_uncond=1.5", "train.p_uncond must be in [0, 1)"),
     ("noequals", "must look like section.field=value"),
+    ("eval.feature_extractor=inception-v3-compat", "eval.inception_weights must name a local Inception weights file"),
+    ("eval.clip_templates=['a photo of {x}']", "eval.clip_templates must be one or more prompts that each contain {d}"),
 ])
 def test_bad_values_name_the_field_and_the_rule(override: str, message: str) -> None:
     with pytest.raises(ConfigError) as e:

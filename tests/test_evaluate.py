@@ -1,0 +1,82 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from harness.data import Mnist
+from harness.errors import ConfigError, DataError
+from harness.evaluate import evaluate, parse_metrics
+from harness.metrics.classifier import LoadedClassifier
+from harness.presets import resolve_config
+from harness.samplefile import load_samples, save_samples
+from harness.train import train
+
+from conftest import smoke_overrides
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("eval") / "run"
+    train(resolve_config("baseline", "smoke", smoke_overrides()), out, progress=False, grid=False)
+    return out
+
+
+def test_evaluate_writes_every_metric_overall_and_per_digit(smoke_run: Path, classifier: LoadedClassifier) -> None:
+    result = evaluate(smoke_run, {"fid", "kid", "prc", "class_acc", "speed", "mse"}, samples_per_class=5)
+    saved = json.loads((smoke_run / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(result))
+    assert result["samples"]["count"] == 50
+    for key in ("fid", "kid", "precision", "recall", "class_acc", "confidence", "diversity", "mse"):
+        assert np.isfinite(result[key]), key
+    assert sorted(result["per_digit"]) == [str(d) for d in range(10)]
+    assert all({"class_acc", "fid", "kid", "diversity_ratio"} <= set(v) for v in result["per_digit"].values())
+    assert len(result["mse_buckets"]) == 10 and result["mse"] == pytest.approx(
+        np.mean([b["mse"] for b in result["mse_buckets"]]))
+    assert result["speed"]["parameters"] > 0 and result["speed"]["sampling_images_per_s"] > 0
+
+
+def test_real_digits_as_samples_score_like_real_data(smoke_run: Path, mnist: Mnist, classifier: LoadedClassifier,
+                                                     tmp_path: Path) -> None:
+    path = tmp_path / "real.npz"
+    save_samples(path, mnist.val.images[:2000], mnist.val.labels[:2000])
+    real = evaluate(smoke_run, {"fid", "class_acc"}, samples=path)
+    fake = evaluate(smoke_run, {"fid", "class_acc"}, samples_per_class=20)
+    assert real["class_acc"] > 0.98 and fake["class_acc"] < 0.5  # 20 smoke steps draw no digits yet
+    assert real["fid"] < 0.05 * fake["fid"]
+
+
+def test_the_same_samples_give_the_same_numbers(smoke_run: Path, mnist: Mnist, classifier: LoadedClassifier,
+                                                tmp_path: Path) -> None:
+    path = tmp_path / "s.npz"
+    save_samples(path, mnist.val.images[:500], mnist.val.labels[:500])
+    first = evaluate(smoke_run, {"fid", "kid", "prc", "class_acc"}, samples=path)
+    assert evaluate(smoke_run, {"fid", "kid", "prc", "class_acc"}, samples=path) == first
+
+
+@pytest.mark.parametrize("images, labels, message", [
+    (np.zeros((4, 28, 28), np.float32), np.zeros(4, np.int64), "images must be (N, 28, 28) uint8"),
+    (np.zeros((4, 32, 32), np.uint8), np.zeros(4, np.int64), "images must be (N, 28, 28) uint8"),
+    (np.zeros((4, 28, 28), np.uint8), np.zeros(3, np.int64), "labels must be (4,) integers"),
+    (np.zeros((4, 28, 28), np.uint8), np.full(4, 12), "labels must be digits 0-9"),
+])
+def test_bad_sample_files_are_named(images: np.ndarray, labels: np.ndarray, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.npz"
+    np.savez(path, images=images, labels=labels)
+    with pytest.raises(DataError) as e:
+        load_samples(path)
+    assert message in str(e.value)
+
+
+def test_unknown_metric_is_rejected_with_the_valid_list() -> None:
+    with pytest.raises(ConfigError, match="unknown metric fidd; valid: fid, kid, prc"):
+        parse_metrics("fid,fidd")
+
+
+def test_cli_evaluate_prints_a_table(smoke_run: Path, classifier: LoadedClassifier,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", str(smoke_run), "--metrics", "class_acc,fid", "--per-class", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "samples: 30 (generated: ddim" in out and "digit" in out and "metrics.json" in out
+    assert main(["evaluate", str(smoke_run), "--metrics", "bogus"]) == 2

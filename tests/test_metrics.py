@@ -1,0 +1,99 @@
+"""The metrics measure what they claim: sanity checks on real MNIST with the real reference classifier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from harness.data import Mnist, bundled_mnist_path
+from harness.metrics.classes import class_metrics, mean_pairwise_distance
+from harness.metrics.classifier import LoadedClassifier, load_or_train, predict
+from harness.metrics.features import MNIST_EXTRACTOR, extract_features
+from harness.metrics.fidelity import fidelity
+
+
+def features(images: torch.Tensor, c: LoadedClassifier) -> torch.Tensor:
+    return extract_features(images, MNIST_EXTRACTOR, c.path)
+
+
+def noisy(images: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = images.float() / 255.0 + sigma * torch.randn(images.shape, generator=g)
+    return (x.clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+def test_reference_classifier_reaches_99_percent_and_is_cached(classifier: LoadedClassifier, mnist: Mnist) -> None:
+    assert classifier.test_accuracy >= 0.99
+    again = load_or_train(mnist, bundled_mnist_path(), progress=False)
+    assert not again.trained_now and again.test_accuracy == classifier.test_accuracy
+
+
+def test_a_corrupt_cache_is_retrained_not_trusted(classifier: LoadedClassifier, mnist: Mnist, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
+    import harness.metrics.classifier as module
+
+    calls = []
+    monkeypatch.setattr(module, "fit", lambda train, progress: calls.append(1) or classifier.model)
+    target = tmp_path / classifier.path.name
+    target.write_bytes(b"truncated")
+    reloaded = load_or_train(mnist, bundled_mnist_path(), progress=False)
+    assert calls == [1] and reloaded.trained_now
+    assert torch.load(target, weights_only=True)["test_accuracy"] == pytest.approx(classifier.test_accuracy)
+
+
+def test_accuracy_on_real_test_digits_matches_the_classifiers_own(classifier: LoadedClassifier, mnist: Mnist) -> None:
+    probs, feats = predict(classifier.model, mnist.test.images)
+    m = class_metrics(probs, feats, mnist.test.labels, feats, mnist.test.labels)
+    assert m["class_acc"] == pytest.approx(classifier.test_accuracy, abs=1e-6)
+    assert all(v["diversity_ratio"] == pytest.approx(1.0) for v in m["per_digit"].values())
+
+
+def test_fid_of_held_out_real_digits_is_near_zero_and_kid_of_a_set_with_itself_is_zero(
+        classifier: LoadedClassifier, mnist: Mnist) -> None:
+    test = features(mnist.test.images, classifier)
+    val = features(mnist.val.images[:5000], classifier)
+    real = fidelity(val, test, {"fid", "kid", "prc"})
+    bad = fidelity(features(noisy(mnist.val.images[:5000], 0.5), classifier), test, {"fid"})
+    assert real["fid"] < 0.02 * bad["fid"]
+    assert real["precision"] > 0.8 and real["recall"] > 0.8  # k=3 manifolds of two real samples overlap ~85-90%
+    assert abs(fidelity(test[:3000], test[:3000], {"kid"})["kid"]) < 1e-3 * bad["fid"]
+
+
+def test_fid_rises_monotonically_with_added_noise(classifier: LoadedClassifier, mnist: Mnist) -> None:
+    test = features(mnist.test.images, classifier)
+    fids = [fidelity(features(noisy(mnist.val.images[:3000], s), classifier), test, {"fid"})["fid"]
+            for s in (0.0, 0.1, 0.2, 0.4, 0.8)]
+    assert fids == sorted(fids) and fids[-1] > 10 * fids[0]
+
+
+def test_per_digit_fid_separates_digits(classifier: LoadedClassifier, mnist: Mnist) -> None:
+    def digit(split, d: int) -> torch.Tensor:  # noqa: ANN001
+        return features(split.of_digit(d).images, classifier)
+
+    same = fidelity(digit(mnist.val, 3), digit(mnist.test, 3), {"fid"})["fid"]
+    other = fidelity(digit(mnist.val, 3), digit(mnist.test, 8), {"fid"})["fid"]
+    assert other > 20 * same
+
+
+def test_kid_adapts_its_subset_size_to_small_sets(classifier: LoadedClassifier, mnist: Mnist) -> None:
+    small = features(mnist.val.images[:50], classifier)
+    out = fidelity(small, features(mnist.test.images[:400], classifier), {"kid"})
+    assert out["kid_subset_size"] == 50 and np.isfinite(out["kid"])
+
+
+def test_metrics_are_deterministic(classifier: LoadedClassifier, mnist: Mnist) -> None:
+    a = features(mnist.val.images[:1000], classifier)
+    b = features(mnist.val.images[:1000], classifier)
+    ref = features(mnist.test.images[:2000], classifier)
+    assert fidelity(a, ref, {"fid", "kid", "prc"}) == fidelity(b, ref, {"fid", "kid", "prc"})
+
+
+def test_diversity_is_zero_for_copies_and_grows_with_spread() -> None:
+    same = torch.ones(10, 4)
+    assert mean_pairwise_distance(same) == 0.0
+    spread = torch.randn(200, 4, generator=torch.Generator().manual_seed(0))
+    assert mean_pairwise_distance(2 * spread) == pytest.approx(2 * mean_pairwise_distance(spread))
