@@ -26,6 +26,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = resolve_config(args.preset, args.budget, args.set, base=base)
     from .train import train  # heavy imports only for the commands that need them
 
+    from .diffusion import Diffusion
+
+    signal = Diffusion(cfg.diffusion).terminal_signal
+    if signal > 0.1:
+        print(f"warning: the {cfg.diffusion.schedule} schedule at T={cfg.diffusion.timesteps} leaves "
+              f"sqrt(alpha_bar_T)={signal:.3f} of the image at the last step; sampling starts from pure noise, "
+              f"which the network never saw (linear_scaled or cosine end near 0)", file=sys.stderr)
     out = Path(args.out)
     result = train(cfg, out, progress=not args.quiet)
     print(result.message)

@@ -19,6 +19,11 @@ def features(images: torch.Tensor, c: LoadedClassifier) -> torch.Tensor:
     return extract_features(images, MNIST_EXTRACTOR, c.path)
 
 
+@pytest.fixture(scope="module")
+def test_features(classifier: LoadedClassifier, mnist: Mnist) -> torch.Tensor:
+    return features(mnist.test.images, classifier)
+
+
 def noisy(images: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     x = images.float() / 255.0 + sigma * torch.randn(images.shape, generator=g)
@@ -53,8 +58,8 @@ def test_accuracy_on_real_test_digits_matches_the_classifiers_own(classifier: Lo
 
 
 def test_fid_of_held_out_real_digits_is_near_zero_and_kid_of_a_set_with_itself_is_zero(
-        classifier: LoadedClassifier, mnist: Mnist) -> None:
-    test = features(mnist.test.images, classifier)
+        classifier: LoadedClassifier, mnist: Mnist, test_features: torch.Tensor) -> None:
+    test = test_features
     val = features(mnist.val.images[:5000], classifier)
     real = fidelity(val, test, {"fid", "kid", "prc"})
     bad = fidelity(features(noisy(mnist.val.images[:5000], 0.5), classifier), test, {"fid"})
@@ -63,8 +68,9 @@ def test_fid_of_held_out_real_digits_is_near_zero_and_kid_of_a_set_with_itself_i
     assert abs(fidelity(test[:3000], test[:3000], {"kid"})["kid"]) < 1e-3 * bad["fid"]
 
 
-def test_fid_rises_monotonically_with_added_noise(classifier: LoadedClassifier, mnist: Mnist) -> None:
-    test = features(mnist.test.images, classifier)
+def test_fid_rises_monotonically_with_added_noise(classifier: LoadedClassifier, mnist: Mnist,
+                                                 test_features: torch.Tensor) -> None:
+    test = test_features
     fids = [fidelity(features(noisy(mnist.val.images[:3000], s), classifier), test, {"fid"})["fid"]
             for s in (0.0, 0.1, 0.2, 0.4, 0.8)]
     assert fids == sorted(fids) and fids[-1] > 10 * fids[0]
@@ -85,10 +91,10 @@ def test_kid_adapts_its_subset_size_to_small_sets(classifier: LoadedClassifier, 
     assert out["kid_subset_size"] == 50 and np.isfinite(out["kid"])
 
 
-def test_metrics_are_deterministic(classifier: LoadedClassifier, mnist: Mnist) -> None:
+def test_metrics_are_deterministic(classifier: LoadedClassifier, mnist: Mnist, test_features: torch.Tensor) -> None:
     a = features(mnist.val.images[:1000], classifier)
     b = features(mnist.val.images[:1000], classifier)
-    ref = features(mnist.test.images[:2000], classifier)
+    ref = test_features[:2000]
     assert fidelity(a, ref, {"fid", "kid", "prc"}) == fidelity(b, ref, {"fid", "kid", "prc"})
 
 
