@@ -12,6 +12,7 @@ import torch
 from .checkpoint import TrainedModel, load_trained
 from .config import EvalConfig, with_overrides
 from .data import Mnist, bundled_mnist_path, load_mnist
+from .devices import resolve_device
 from .errors import ConfigError
 from .files import write_json
 from .generate import generate, grid_labels, to_uint8
@@ -41,7 +42,7 @@ def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samp
 
     `overrides` change the run's sample.* and eval.* settings for this evaluation only.
     """
-    trained = load_trained(run_dir)
+    trained = load_trained(run_dir, device=resolve_device("auto"))
     cfg = trained.cfg = with_overrides(trained.cfg, overrides or [], ("sample", "eval"))
     data = load_mnist(cfg.data)
     result: dict[str, Any] = {"run": str(run_dir), "step": trained.step, "ema_weights": trained.ema, "per_digit": {}}

@@ -98,6 +98,14 @@ def test_metrics_are_deterministic(classifier: LoadedClassifier, mnist: Mnist, t
     assert fidelity(a, ref, {"fid", "kid", "prc"}) == fidelity(b, ref, {"fid", "kid", "prc"})
 
 
+def test_inception_features_need_a_local_file(mnist: Mnist, tmp_path: Path) -> None:
+    from harness.errors import ConfigError
+    from harness.metrics.features import INCEPTION
+
+    with pytest.raises(ConfigError, match="Inception weights .* do not exist; give a local"):
+        extract_features(mnist.test.images[:2], INCEPTION, tmp_path / "missing.pth")
+
+
 def test_diversity_is_zero_for_copies_and_grows_with_spread() -> None:
     same = torch.ones(10, 4)
     assert mean_pairwise_distance(same) == 0.0

@@ -5,6 +5,8 @@ import torch
 
 from harness.checkpoint import CHECKPOINT, load_checkpoint, load_trained
 from harness.config import TrainConfig
+from harness.diffusion import PREDICTIONS
+from harness.schedules import SCHEDULES
 from harness.errors import CheckpointError
 from harness.presets import resolve_config
 from harness.train import Interrupted, _Loop, learning_rate, train
@@ -26,6 +28,14 @@ def test_smoke_run_writes_every_output(run_dir: Path) -> None:
     assert [int(r["step"]) for r in rows] == [10, 20]
     assert all(float(r["val_loss"]) > 0 for r in rows)
     assert result.val_loss == pytest.approx(float(rows[-1]["val_loss_ema"]))
+
+
+@pytest.mark.parametrize("override", [f"diffusion.prediction={p}" for p in PREDICTIONS.names()]
+                         + [f"diffusion.schedule={s}" for s in SCHEDULES.names()])
+def test_every_prediction_and_schedule_trains(override: str, tmp_path: Path) -> None:
+    result = train(smoke(**{"train.steps": 3, "train.val_every": 3, **dict([override.split("=")])}), tmp_path,
+                   progress=False, grid=False)
+    assert result.status == "finished" and result.val_loss is not None and result.val_loss > 0
 
 
 def test_a_resumed_run_ends_with_the_same_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
