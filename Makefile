@@ -7,7 +7,8 @@ BUDGET ?= quick
 PRESET ?= baseline
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test train components presets clean
+STUDY  ?= skip
+.PHONY: help install run test train components presets ablate ablate-all report clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +38,15 @@ components: install  ## list every registry and its members
 
 presets: install  ## list the presets
 	$(BIN)/harness presets
+
+ablate: install  ## run one study: make ablate STUDY=skip [BUDGET=smoke]
+	$(BIN)/harness ablate ablations/$(STUDY).yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET))
+
+ablate-all: install  ## run every study in ablations/ in turn
+	for spec in ablations/*.yaml; do $(BIN)/harness ablate $$spec || exit 1; done
+
+report: install  ## rebuild a study's tables from its storage: make report STUDY=skip
+	$(BIN)/harness report $(STUDY)
 
 clean:  ## remove .venv and caches (results/ is kept)
 	rm -rf $(VENV) .pytest_cache .benchmarks

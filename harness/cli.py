@@ -139,6 +139,37 @@ def format_metrics(result: dict) -> str:
     return "\n".join(lines)
 
 
+def cmd_ablate(args: argparse.Namespace) -> int:
+    from .report import write_report
+    from .spec import load_spec
+    from .study import run_study, study_dir
+
+    spec = load_spec(args.spec).at_budget(args.budget)
+    results = Path(args.results)
+    study = run_study(spec, results, args.storage, progress=not args.quiet)
+    report = write_report(study, spec, study_dir(spec, results))
+    print(f"study {spec.name}: report {report}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from .report import write_report
+    from .spec import StudySpec
+    from .study import open_study
+
+    folder = Path(args.results) / args.study
+    if not (folder / "spec.json").is_file():
+        from .errors import ConfigError
+
+        raise ConfigError(f"{folder} holds no study (no spec.json); run `harness ablate SPEC.yaml` first")
+    data = json.loads((folder / "spec.json").read_text())
+    spec = StudySpec(**{**data, "seeds": tuple(data["seeds"]), "metrics": tuple(data["metrics"])})
+    print(f"report: {write_report(open_study(spec, Path(args.results), args.storage), spec, folder)}")
+    return 0
+
+
 def cmd_speed(args: argparse.Namespace) -> int:
     from .metrics.speed import measure_train_step
 
@@ -189,6 +220,20 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="sample.* or eval.* override, e.g. eval.clip_weights=PATH or sample.guidance=5")
     ev.set_defaults(func=cmd_evaluate)
+
+    ab = sub.add_parser("ablate", help="run an ablation study spec (grid x seeds) and write its tables")
+    ab.add_argument("spec", help="ablations/NAME.yaml")
+    ab.add_argument("--budget", help="override the spec's budget: smoke | quick | full")
+    ab.add_argument("--storage", help="SQLAlchemy URL (default: sqlite file results/<study>/study.db)")
+    ab.add_argument("--results", default="results", help="results root folder")
+    ab.add_argument("--quiet", action="store_true")
+    ab.set_defaults(func=cmd_ablate)
+
+    rp = sub.add_parser("report", help="rebuild a study's trials.csv, summary.csv and report.md from its storage")
+    rp.add_argument("study")
+    rp.add_argument("--storage")
+    rp.add_argument("--results", default="results")
+    rp.set_defaults(func=cmd_report)
 
     sp = sub.add_parser("speed", help="time training steps; GFLOP/s against this machine's fp32 matmul peak")
     sp.add_argument("--preset", default="baseline")

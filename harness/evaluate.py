@@ -37,13 +37,17 @@ def parse_metrics(text: str) -> set[str]:
 
 
 def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samples_per_class: int | None = None,
-             seed: int = 0, overrides: list[str] | None = None) -> dict[str, Any]:
-    """Compute `metrics` for the run in `run_dir`; writes run_dir/metrics.json and returns its content.
+             seed: int = 0, overrides: list[str] | None = None, out: Path | None = None) -> dict[str, Any]:
+    """Compute `metrics` for the run in `run_dir`; writes `out` (default run_dir/metrics.json) and returns it.
 
     `overrides` change the run's sample.* and eval.* settings for this evaluation only.
     """
-    trained = load_trained(run_dir, device=resolve_device("auto"))
-    cfg = trained.cfg = with_overrides(trained.cfg, overrides or [], ("sample", "eval"))
+    device = resolve_device("auto")
+    trained = load_trained(run_dir, device=device)
+    cfg = with_overrides(trained.cfg, overrides or [], ("sample", "eval"))
+    if trained.ema and not cfg.sample.use_ema:
+        trained = load_trained(run_dir, use_ema=False, device=device)
+    trained.cfg = cfg
     data = load_mnist(cfg.data)
     result: dict[str, Any] = {"run": str(run_dir), "step": trained.step, "ema_weights": trained.ema, "per_digit": {}}
     if metrics & SAMPLE_METRICS:
@@ -54,7 +58,7 @@ def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samp
         result.update(denoising_mse(trained.model, trained.diffusion, data.val, cfg.data.pad_to_32))
     if "speed" in metrics:
         result["speed"] = _speed(trained, run_dir)
-    write_json(run_dir / "metrics.json", result)
+    write_json(out or run_dir / "metrics.json", result)
     return result
 
 

@@ -141,7 +141,7 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
     result = loop.run(start, progress)
     write_json(out_dir / "train_result.json", asdict(result))
     if grid and result.status == "finished":
-        sampler_model = ema.model if ema is not None else model
+        sampler_model = ema.model if ema is not None and cfg.sample.use_ema else model
         write_sample_grid(sampler_model, diffusion, cfg, out_dir / "samples.png", seed=tc.seed)
     return result
 

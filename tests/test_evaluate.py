@@ -80,3 +80,10 @@ def test_cli_evaluate_prints_a_table(smoke_run: Path, classifier: LoadedClassifi
     out = capsys.readouterr().out
     assert "samples: 30 (generated: ddim" in out and "digit" in out and "metrics.json" in out
     assert main(["evaluate", str(smoke_run), "--metrics", "bogus"]) == 2
+
+
+def test_use_ema_false_evaluates_the_raw_weights(smoke_run: Path, classifier: LoadedClassifier, tmp_path: Path) -> None:
+    ema = evaluate(smoke_run, {"mse"}, out=tmp_path / "a.json")
+    raw = evaluate(smoke_run, {"mse"}, overrides=["sample.use_ema=false"], out=tmp_path / "b.json")
+    assert ema["ema_weights"] is True and raw["ema_weights"] is False
+    assert ema["mse"] != raw["mse"]

@@ -1,0 +1,25 @@
+"""Means with 95% confidence intervals over seeds (Student's t)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+# Two-sided 95% critical values of Student's t for 1..30 degrees of freedom; beyond, the normal 1.96.
+T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def mean_ci95(values: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, low, high): mean +- t_{0.975, n-1} * s / sqrt(n); with one value the interval is unknown (nan)."""
+    xs = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    n = len(xs)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = sum(xs) / n
+    if n == 1:
+        return mean, math.nan, math.nan
+    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
+    t = T_975[n - 2] if n - 1 <= len(T_975) else 1.96
+    half = t * sd / math.sqrt(n)
+    return mean, mean - half, mean + half
