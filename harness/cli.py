@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -13,7 +14,7 @@ import torch
 from .checkpoint import load_trained
 from .config import load_yaml, with_overrides
 from .devices import resolve_device
-from .errors import HarnessError
+from .errors import ConfigError, HarnessError
 from .generate import generate, to_uint8
 from .presets import BUDGETS, PRESETS, resolve_config
 from .samplefile import save_samples
@@ -153,16 +154,12 @@ def cmd_ablate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    import json
-
     from .report import write_report
     from .spec import StudySpec
     from .study import open_study
 
     folder = Path(args.results) / args.study
     if not (folder / "spec.json").is_file():
-        from .errors import ConfigError
-
         raise ConfigError(f"{folder} holds no study (no spec.json); run `harness ablate SPEC.yaml` first")
     data = json.loads((folder / "spec.json").read_text())
     spec = StudySpec(**{**data, "seeds": tuple(data["seeds"]), "metrics": tuple(data["metrics"])})

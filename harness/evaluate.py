@@ -14,7 +14,8 @@ from .config import EvalConfig, with_overrides
 from .data import Mnist, bundled_mnist_path, load_mnist
 from .devices import resolve_device
 from .errors import ConfigError
-from .files import write_json
+from .cache import cache_dir
+from .files import atomic_write, write_json
 from .generate import generate, grid_labels, to_uint8
 from .metrics.classes import class_metrics
 from .metrics.classifier import LoadedClassifier, classifier_key, load_or_train, predict
@@ -120,9 +121,6 @@ def _clip(result: dict[str, Any], cfg: EvalConfig, images: torch.Tensor, labels:
 
 def _reference(classifier: LoadedClassifier, data: Mnist) -> tuple[torch.Tensor, torch.Tensor]:
     """Classifier probabilities and torch-fidelity features of the 10k test digits, cached on disk."""
-    from .cache import cache_dir
-    from .files import atomic_write
-
     path = cache_dir() / f"test-features-{classifier_key(bundled_mnist_path())}.pt"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

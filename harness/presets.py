@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .config import RunConfig, apply_overrides, config_from_dict, deep_merge
+from .config import RunConfig, apply_overrides, config_from_dict, config_to_dict, deep_merge
 from .errors import ConfigError
 from .registry import Registry
 
@@ -111,13 +111,9 @@ def resolve_config(preset: str = "baseline", budget: str = "quick", overrides: l
 
 
 def _defaults() -> dict[str, Any]:
-    from .config import config_to_dict
-
     return config_to_dict(RunConfig())
 
 
 def _validated(merged: dict[str, Any]) -> dict[str, Any]:
     """The merged dict after a validation pass, so a budget never scales an invalid preset."""
-    from .config import config_to_dict
-
     return config_to_dict(config_from_dict(merged))

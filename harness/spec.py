@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +116,4 @@ def _metrics(value: object, where: str) -> tuple[str, ...]:
 
 
 def _yaml(value: object) -> str:
-    import json
-
     return json.dumps(value) if not isinstance(value, str) else value
