@@ -32,7 +32,6 @@ def test_a_grid_study_runs_every_trial_once_and_writes_its_tables(tmp_path: Path
     study = run_study(spec, tmp_path / "results", progress=False)
     folder = tmp_path / "results" / "skiptest"
     assert (folder / "study.db").is_file()
-    trials = pd.read_csv(folder / "trials.csv") if (folder / "trials.csv").exists() else None
     write_report(study, spec, folder)
     trials = pd.read_csv(folder / "trials.csv")
     assert len(trials) == 4 and set(trials["state"]) == {"COMPLETE"}
@@ -59,7 +58,7 @@ def test_report_command_rebuilds_from_storage(tmp_path: Path, capsys: pytest.Cap
 
 
 def test_a_different_spec_may_not_reuse_a_study_folder(tmp_path: Path) -> None:
-    run_study(load_spec(write(tmp_path, SPEC.replace("seeds: [0, 1]", "seeds: [0]"))), tmp_path / "r", progress=False)
+    open_study(load_spec(write(tmp_path, SPEC.replace("seeds: [0, 1]", "seeds: [0]"))), tmp_path / "r", None)
     other = load_spec(write(tmp_path, SPEC.replace("seeds: [0, 1]", "seeds: [5]"), "other.yaml"))
     with pytest.raises(ConfigError, match="holds results of a different spec named 'skiptest'"):
         open_study(other, tmp_path / "r", None)
