@@ -15,7 +15,7 @@ from .checkpoint import load_trained
 from .config import load_yaml, with_overrides
 from .devices import resolve_device
 from .errors import ConfigError, HarnessError
-from .generate import generate, to_uint8
+from .generate import generate, grid_labels, to_uint8
 from .presets import BUDGETS, PRESETS, resolve_config
 from .samplefile import save_samples
 
@@ -52,7 +52,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     cfg = with_overrides(trained.cfg, [
         f"sample.sampler={args.sampler}", f"sample.steps={args.steps}", f"sample.guidance={args.guidance}",
         f"sample.eta={args.eta}", f"sample.spacing={args.spacing}", f"sample.batch_size={args.batch_size}"], ("sample",))
-    labels = torch.arange(10).repeat_interleave(args.per_class)
+    labels = grid_labels(args.per_class)
     g = torch.Generator(device=device).manual_seed(args.seed)
     t0 = time.perf_counter()
     images = to_uint8(generate(trained.model, trained.diffusion, cfg.sample, labels, cfg.data.image_size, g,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +132,3 @@ def predict(model: ReferenceClassifier, images_u8: Tensor, batch: int = 1000) ->
 def accuracy_on(model: ReferenceClassifier, split: Split) -> float:
     probs, _ = predict(model, split.images)
     return float((probs.argmax(1) == split.labels).float().mean())
-
-
-def describe(c: LoadedClassifier) -> str:
-    return json.dumps({"test_accuracy": round(c.test_accuracy, 4), "cache": str(c.path), "trained_now": c.trained_now})

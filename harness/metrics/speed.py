@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -103,10 +103,6 @@ def measure_sampling(model: nn.Module, diffusion: Diffusion, cfg: RunConfig, per
     batches = -(-len(labels) // cfg.sample.batch_size)
     return SampleSpeed(len(labels) / seconds, seconds * 1000 / (batches * cfg.sample.steps), cfg.sample.steps,
                        len(labels))
-
-
-def as_dict(speed: TrainSpeed | SampleSpeed) -> dict[str, float | int]:
-    return asdict(speed)
 
 
 def _sync(device: torch.device) -> None:
