@@ -80,7 +80,7 @@ def _sample_metrics(result: dict[str, Any], metrics: set[str], images: torch.Ten
                     data: Mnist, eval_cfg: EvalConfig) -> None:
     classifier = load_or_train(data, bundled_mnist_path())
     probs, feats = predict(classifier.model, images)
-    real_probs, real_feats = _reference(classifier, data)
+    real_feats = _reference_features(classifier, data)
     result["classifier_test_accuracy"] = classifier.test_accuracy
     if "class_acc" in metrics:
         cm = class_metrics(probs, feats, labels, real_feats, data.test.labels)
@@ -119,18 +119,17 @@ def _clip(result: dict[str, Any], cfg: EvalConfig, images: torch.Tensor, labels:
     result["clip"] = {"available": True, "model": cfg.clip_model, "weights": clip.source, **m}
 
 
-def _reference(classifier: LoadedClassifier, data: Mnist) -> tuple[torch.Tensor, torch.Tensor]:
-    """Classifier probabilities and torch-fidelity features of the 10k test digits, cached on disk."""
+def _reference_features(classifier: LoadedClassifier, data: Mnist) -> torch.Tensor:
+    """torch-fidelity features of the 10k test digits, cached on disk."""
     path = cache_dir() / f"test-features-{classifier_key(bundled_mnist_path())}.pt"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        return state["probs"], state["features"]
+        return state["features"]
     except Exception:  # missing or unreadable: recompute (seconds)
         pass
-    probs, _ = predict(classifier.model, data.test.images)
     feats = extract_features(data.test.images, MNIST_EXTRACTOR, classifier.path)
-    atomic_write(path, lambda f: torch.save({"probs": probs, "features": feats}, f))
-    return probs, feats
+    atomic_write(path, lambda f: torch.save({"features": feats}, f))
+    return feats
 
 
 def _speed(trained: TrainedModel, run_dir: Path) -> dict[str, Any]:
