@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .config import RunConfig, config_from_dict, config_hash, config_to_dict
+from .devices import memory_format
 from .diffusion import Diffusion
 from .errors import CheckpointError, HarnessError
 from .files import atomic_write
@@ -72,5 +73,5 @@ def load_trained(run_dir: Path, use_ema: bool = True, device: torch.device | str
         model.load_state_dict(weights)
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {path} does not fit its own config ({str(e).splitlines()[0]})") from None
-    model.to(device).to(memory_format=torch.channels_last).eval()
+    model.to(device).to(memory_format=memory_format(device)).eval()
     return TrainedModel(cfg, model, Diffusion(cfg.diffusion), int(state["step"]), weights is state.get("ema"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tqdm import tqdm
 from .checkpoint import CHECKPOINT, build_model, checkpoint_config, load_checkpoint, save_checkpoint
 from .config import RunConfig, TrainConfig, config_hash, config_to_dict
 from .data import Split, load_mnist, to_model_range
-from .devices import autocast, resolve_device
+from .devices import autocast, memory_format, resolve_device
 from .diffusion import Diffusion
 from .ema import EMA
 from .errors import CheckpointError, ConfigError, HarnessError
@@ -29,6 +30,7 @@ from .grid import write_sample_grid
 from .trainlog import TrainLog
 
 LOG_EVERY = 10  # steps between CSV rows (validation steps are always logged)
+OnValidation = Callable[[int, float], None]  # (step, validation MSE); may raise to stop training (a pruner)
 VAL_SEED = 20_240_601  # fixed noise and t for validation, so every run is measured on the same draws
 
 
@@ -102,7 +104,7 @@ class Validator:
         total = 0.0
         for sl in torch.arange(len(self.y)).split(batch):
             x0, eps, t, y = (v[sl].to(self.device) for v in (self.x0, self.eps, self.t, self.y))
-            x_t = self.diffusion.q_sample(x0, t, eps).contiguous(memory_format=torch.channels_last)
+            x_t = self.diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(self.device))
             with autocast(self.device, amp):
                 out = model(x_t, t, y)
             total += float(self.diffusion.loss_terms(out, x0, t, eps).sum())
@@ -110,8 +112,12 @@ class Validator:
         return total / len(self.y)
 
 
-def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = True) -> TrainResult:
-    """Train the network `cfg` describes into `out_dir`, resuming from its checkpoint if one is there."""
+def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = True,
+          on_validation: OnValidation | None = None) -> TrainResult:
+    """Train the network `cfg` describes into `out_dir`, resuming from its checkpoint if one is there.
+
+    `on_validation(step, mse)` is called after every validation measurement (Optuna's pruner listens here).
+    """
     out_dir = Path(out_dir)
     resume = _compatible_checkpoint(cfg, out_dir)
     if resume is not None and resume.get("status") == "finished":
@@ -122,7 +128,7 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "config.json", config_to_dict(cfg))
     torch.manual_seed(tc.seed)
-    model = build_model(cfg).to(device).to(memory_format=torch.channels_last)
+    model = build_model(cfg).to(device).to(memory_format=memory_format(device))
     ema = EMA(model, tc.ema_decay) if tc.ema else None
     optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     start = 0
@@ -137,7 +143,7 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
     batches = Batches(data.train, tc.batch_size, tc.seed, cfg.data.pad_to_32)
     validate = Validator(data.val, tc.val_images, diffusion, cfg.data.pad_to_32, device)
     log = TrainLog(out_dir / "train_log.csv", start)
-    loop = _Loop(cfg, out_dir, model, ema, optimizer, diffusion, batches, validate, log, device)
+    loop = _Loop(cfg, out_dir, model, ema, optimizer, diffusion, batches, validate, log, device, on_validation)
     result = loop.run(start, progress)
     write_json(out_dir / "train_result.json", asdict(result))
     if grid and result.status == "finished":
@@ -165,11 +171,12 @@ class _Loop:
 
     def __init__(self, cfg: RunConfig, out_dir: Path, model: nn.Module, ema: EMA | None,
                  optimizer: torch.optim.Optimizer, diffusion: Diffusion, batches: Batches,
-                 validate: Validator, log: TrainLog, device: torch.device) -> None:
+                 validate: Validator, log: TrainLog, device: torch.device, on_validation: OnValidation | None) -> None:
         self.cfg, self.tc, self.out_dir = cfg, cfg.train, out_dir
         self.model, self.ema, self.optimizer = model, ema, optimizer
         self.diffusion, self.batches, self.validate, self.log, self.device = diffusion, batches, validate, log, device
         self.amp = self.tc.amp and device.type == "cuda"
+        self.on_validation = on_validation
         self.last_checkpoint = 0
 
     def run(self, start: int, progress: bool) -> TrainResult:
@@ -185,7 +192,6 @@ class _Loop:
                 trained_s += time.perf_counter() - ts
                 if not math.isfinite(loss):
                     msg = f"diverged at step {step + 1}: training loss is {loss}; last good checkpoint is step {self.last_checkpoint}"
-                    bar.close()
                     return TrainResult("diverged", step, msg, time.perf_counter() - t0, 0.0, loss, val)
                 done = step + 1
                 if done % tc.val_every == 0 or done == tc.steps:
@@ -197,11 +203,13 @@ class _Loop:
                     bar.set_postfix(loss=f"{loss:.4f}")
                 if done % tc.checkpoint_every == 0 or done == tc.steps:
                     self.checkpoint(done, "finished" if done == tc.steps else "running")
+                if self.on_validation is not None and val is not None and done % tc.val_every == 0:
+                    self.on_validation(done, val)  # after the checkpoint: a stopped run keeps this step
         except KeyboardInterrupt:
-            bar.close()
             raise Interrupted(f"interrupted; the last checkpoint is step {self.last_checkpoint} of {tc.steps}: "
                               f"run the same command again to resume from it") from None
-        bar.close()
+        finally:
+            bar.close()
         rate = self._rate(tc.steps, start, trained_s)
         return TrainResult("finished", tc.steps, f"trained {tc.steps} steps into {self.out_dir}",
                            time.perf_counter() - t0, rate, loss, val)
@@ -217,7 +225,7 @@ class _Loop:
         drop = torch.rand(len(y), generator=g) < tc.p_uncond
         y = torch.where(drop, torch.full_like(y, NULL_LABEL), y)
         x0, y, t, eps = (v.to(self.device) for v in (x0, y, t, eps))
-        x_t = self.diffusion.q_sample(x0, t, eps).contiguous(memory_format=torch.channels_last)
+        x_t = self.diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(self.device))
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(tc, step)
         with autocast(self.device, self.amp):

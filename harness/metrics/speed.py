@@ -6,11 +6,11 @@ import time
 from dataclasses import dataclass
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..config import RunConfig
-from ..devices import autocast
+from ..devices import autocast, memory_format
 from ..diffusion import Diffusion
 from ..generate import generate, grid_labels
 from ..unet import count_parameters
@@ -48,7 +48,7 @@ def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, wa
     from ..checkpoint import build_model
 
     torch.manual_seed(0)
-    model = build_model(cfg).to(device).to(memory_format=torch.channels_last)
+    model = build_model(cfg).to(device).to(memory_format=memory_format(device))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr)
     diffusion = Diffusion(cfg.diffusion)
     size, bs = cfg.data.image_size, cfg.train.batch_size
@@ -58,7 +58,7 @@ def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, wa
     def step() -> None:
         t = torch.randint(0, diffusion.timesteps, (bs,), device=device)
         eps = torch.randn_like(x0)
-        x_t = diffusion.q_sample(x0, t, eps).contiguous(memory_format=torch.channels_last)
+        x_t = diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(device))
         with autocast(device, cfg.train.amp):
             out = model(x_t, t, y)
         loss = diffusion.loss_terms(out, x0, t, eps).mean()
@@ -93,16 +93,22 @@ class SampleSpeed:
 def measure_sampling(model: nn.Module, diffusion: Diffusion, cfg: RunConfig, per_class: int) -> SampleSpeed:
     """Time drawing `per_class` samples of each digit with cfg.sample."""
     device = next(model.parameters()).device
-    labels = grid_labels(per_class)
     g = torch.Generator(device=device).manual_seed(0)
+    return timed_generate(model, diffusion, cfg, grid_labels(per_class), g)[1]
+
+
+def timed_generate(model: nn.Module, diffusion: Diffusion, cfg: RunConfig, labels: Tensor,
+                   g: torch.Generator) -> tuple[Tensor, SampleSpeed]:
+    """Samples of `labels` with cfg.sample (in [-1, 1]), and how fast they were drawn."""
+    device = next(model.parameters()).device
     _sync(device)
     t0 = time.perf_counter()
-    generate(model, diffusion, cfg.sample, labels, cfg.data.image_size, g)
+    images = generate(model, diffusion, cfg.sample, labels, cfg.data.image_size, g)
     _sync(device)
     seconds = time.perf_counter() - t0
     batches = -(-len(labels) // cfg.sample.batch_size)
-    return SampleSpeed(len(labels) / seconds, seconds * 1000 / (batches * cfg.sample.steps), cfg.sample.steps,
-                       len(labels))
+    return images, SampleSpeed(len(labels) / seconds, seconds * 1000 / (batches * cfg.sample.steps), cfg.sample.steps,
+                               len(labels))
 
 
 def _sync(device: torch.device) -> None:
