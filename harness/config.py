@@ -152,6 +152,7 @@ CLIP_TEMPLATES = ("a photo of the digit {d}", "a blurry image of the digit {d}",
 @dataclass(frozen=True)
 class EvalConfig:
     samples_per_class: int = 100  # generated digits per class for the metrics
+    mse_images: int = 1000  # validation digits per timestep bucket for the mse metric
     feature_extractor: str = "harness-mnist"  # FID/KID/PRC features: harness-mnist | inception-v3-compat
     inception_weights: str | None = None  # local pt_inception-2015-12-05 file, needed for inception-v3-compat
     clip_model: str = "ViT-B-32"  # open_clip model name, or local-dir:FOLDER (config + weights)
@@ -162,6 +163,7 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         require(self.samples_per_class >= 1, "eval.samples_per_class", "must be >= 1", self.samples_per_class)
+        require(self.mse_images >= 1, "eval.mse_images", "must be >= 1", self.mse_images)
         require(self.feature_extractor in ("harness-mnist", "inception-v3-compat"), "eval.feature_extractor",
                 "must be one of harness-mnist, inception-v3-compat", self.feature_extractor)
         require(self.feature_extractor != "inception-v3-compat" or self.inception_weights is not None,

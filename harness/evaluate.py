@@ -16,14 +16,16 @@ from .devices import resolve_device
 from .errors import ConfigError
 from .cache import cache_dir
 from .files import atomic_write, write_json
-from .generate import generate, grid_labels, to_uint8
+from .generate import grid_labels, to_uint8
+from .grid import save_grid
 from .metrics.classes import class_metrics
 from .metrics.classifier import LoadedClassifier, classifier_key, load_or_train, predict
 from .metrics.features import MNIST_EXTRACTOR, extract_features
 from .metrics.fidelity import fidelity
 from .metrics.mse import denoising_mse
-from .metrics.speed import measure_sampling
+from .metrics.speed import SampleSpeed, measure_sampling, timed_generate
 from .samplefile import load_samples
+from .unet import count_parameters
 
 METRICS = ("fid", "kid", "prc", "class_acc", "clip", "speed", "mse")
 SAMPLE_METRICS = {"fid", "kid", "prc", "class_acc", "clip"}  # need generated digits
@@ -38,10 +40,12 @@ def parse_metrics(text: str) -> set[str]:
 
 
 def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samples_per_class: int | None = None,
-             seed: int = 0, overrides: list[str] | None = None, out: Path | None = None) -> dict[str, Any]:
+             seed: int = 0, overrides: list[str] | None = None, out: Path | None = None,
+             grid: Path | None = None) -> dict[str, Any]:
     """Compute `metrics` for the run in `run_dir`; writes `out` (default run_dir/metrics.json) and returns it.
 
-    `overrides` change the run's sample.* and eval.* settings for this evaluation only.
+    `overrides` change the run's sample.* and eval.* settings for this evaluation only; `grid` names a PNG
+    of the first generated digits (sample.grid_per_class of each).
     """
     device = resolve_device("auto")
     trained = load_trained(run_dir, device=device)
@@ -51,29 +55,42 @@ def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samp
     trained.cfg = cfg
     data = load_mnist(cfg.data)
     result: dict[str, Any] = {"run": str(run_dir), "step": trained.step, "ema_weights": trained.ema, "per_digit": {}}
+    speed: SampleSpeed | None = None  # timed on the evaluation's own samples when it draws them
     if metrics & SAMPLE_METRICS:
-        images, labels, how = _samples(trained, samples, samples_per_class or cfg.eval.samples_per_class, seed)
+        images, labels, how, speed = _samples(trained, samples, samples_per_class or cfg.eval.samples_per_class, seed)
         result["samples"] = {"count": len(labels), "source": how}
+        if grid is not None:
+            _save_grid(images, labels, cfg.sample.grid_per_class, grid)
         _sample_metrics(result, metrics, images, labels, data, cfg.eval)
     if "mse" in metrics:
-        result.update(denoising_mse(trained.model, trained.diffusion, data.val, cfg.data.pad_to_32))
+        result.update(denoising_mse(trained.model, trained.diffusion, data.val, cfg.data.pad_to_32, cfg.eval.mse_images))
     if "speed" in metrics:
-        result["speed"] = _speed(trained, run_dir)
+        result["speed"] = _speed(trained, run_dir, speed)
     write_json(out or run_dir / "metrics.json", result)
     return result
 
 
-def _samples(trained: TrainedModel, path: Path | None, per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, str]:
+def _samples(trained: TrainedModel, path: Path | None, per_class: int,
+             seed: int) -> tuple[torch.Tensor, torch.Tensor, str, SampleSpeed | None]:
     if path is not None:
         images, labels = load_samples(path)
-        return images, labels, str(path)
+        return images, labels, str(path), None
     cfg = trained.cfg
     device = next(trained.model.parameters()).device
     labels = grid_labels(per_class)
     g = torch.Generator(device=device).manual_seed(seed)
-    images = to_uint8(generate(trained.model, trained.diffusion, cfg.sample, labels, cfg.data.image_size, g)).cpu()
+    images, speed = timed_generate(trained.model, trained.diffusion, cfg, labels, g)
     s = cfg.sample
-    return images, labels, f"generated: {s.sampler}, {s.steps} steps, w={s.guidance}, seed {seed}"
+    return to_uint8(images).cpu(), labels, f"generated: {s.sampler}, {s.steps} steps, w={s.guidance}, seed {seed}", speed
+
+
+def _save_grid(images: torch.Tensor, labels: torch.Tensor, per_class: int, path: Path) -> None:
+    """Row d of the PNG: the first `per_class` digits generated (or given) for label d."""
+    per_class = min([per_class] + [int((labels == d).sum()) for d in range(10)])
+    if per_class < 1:  # a sample file without some digit: no rectangular grid to draw
+        return
+    rows = [images[labels == d][:per_class] for d in range(10)]
+    save_grid(torch.cat(rows), per_class, path)
 
 
 def _sample_metrics(result: dict[str, Any], metrics: set[str], images: torch.Tensor, labels: torch.Tensor,
@@ -132,14 +149,12 @@ def _reference_features(classifier: LoadedClassifier, data: Mnist) -> torch.Tens
     return feats
 
 
-def _speed(trained: TrainedModel, run_dir: Path) -> dict[str, Any]:
-    from .unet import count_parameters
-
-    s = measure_sampling(trained.model, trained.diffusion, trained.cfg, per_class=10)
+def _speed(trained: TrainedModel, run_dir: Path, timed: SampleSpeed | None) -> dict[str, Any]:
+    s = timed or measure_sampling(trained.model, trained.diffusion, trained.cfg, per_class=10)
     out: dict[str, Any] = {"sampling_images_per_s": s.images_per_s, "ms_per_network_evaluation": s.ms_per_evaluation,
                            "network_evaluations_per_sample": s.evaluations_per_sample,
                            "guided_passes_per_evaluation": 2 if 0 < trained.cfg.sample.guidance != 1 else 1,
-                           "parameters": count_parameters(trained.model)}
+                           "sampling_images_timed": s.images, "parameters": count_parameters(trained.model)}
     train_result = run_dir / "train_result.json"
     if train_result.is_file():
         out["training_images_per_s"] = json.loads(train_result.read_text()).get("images_per_s")

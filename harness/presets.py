@@ -59,6 +59,7 @@ class Budget:
     sample_steps: int | None  # sampler steps; None keeps the preset's
     grid_per_class: int  # digits per class in samples.png
     samples_per_class: int  # generated digits per class for the metrics
+    mse_images: int = 1000  # validation digits per timestep bucket for the mse metric
 
     def overrides(self, base: dict[str, Any]) -> dict[str, Any]:
         """The config sections this budget sets, given the merged defaults+preset dict."""
@@ -69,7 +70,7 @@ class Budget:
             "train": {"steps": self.steps, "batch_size": self.batch_size, "val_every": self.val_every,
                       "val_images": self.val_images, "checkpoint_every": self.checkpoint_every},
             "sample": {"grid_per_class": self.grid_per_class},
-            "eval": {"samples_per_class": self.samples_per_class},
+            "eval": {"samples_per_class": self.samples_per_class, "mse_images": self.mse_images},
         }
         if self.width_scale != 1.0:
             out["model"] = {"channels": [_scaled(c, self.width_scale, groups) for c in model["channels"]],
@@ -83,14 +84,17 @@ def _scaled(value: int, scale: float, multiple: int) -> int:
     return max(multiple, int(round(value * scale / multiple)) * multiple)
 
 
-BUDGETS: Registry[Budget] = Registry("budget", "compute budgets: smoke | quick | full")
+BUDGETS: Registry[Budget] = Registry("budget", "compute budgets: smoke | short | quick | full")
 for _b in (
     Budget("smoke", "seconds per run: proves the pipeline runs (tests and CI only)",
            steps=20, batch_size=32, width_scale=0.25, val_every=10, val_images=100, checkpoint_every=10,
-           sample_steps=5, grid_per_class=2, samples_per_class=20),
+           sample_steps=5, grid_per_class=2, samples_per_class=5, mse_images=100),
+    Budget("short", "about 3 minutes per run on a 2-core CPU (the quickstart); digits partly recognisable",
+           steps=600, batch_size=64, width_scale=1.0, val_every=100, val_images=500, checkpoint_every=100,
+           sample_steps=25, grid_per_class=10, samples_per_class=30),
     Budget("quick", "minutes per run on a 2-core CPU; digits already recognisable",
            steps=1000, batch_size=128, width_scale=1.0, val_every=200, val_images=500, checkpoint_every=200,
-           sample_steps=None, grid_per_class=10, samples_per_class=1000),
+           sample_steps=None, grid_per_class=10, samples_per_class=100),
     Budget("full", "the reports' scale (about 50 epochs, 10k samples for FID); meant for a GPU",
            steps=20_000, batch_size=128, width_scale=1.0, val_every=1000, val_images=10_000, checkpoint_every=1000,
            sample_steps=None, grid_per_class=10, samples_per_class=1000),
@@ -99,12 +103,16 @@ for _b in (
 
 
 def resolve_config(preset: str = "baseline", budget: str = "quick", overrides: list[str] | None = None,
-                   base: dict[str, Any] | None = None) -> RunConfig:
-    """defaults <- preset (or `base`, a config dict from a file) <- budget <- dotted overrides."""
+                   base: dict[str, Any] | None = None, before_budget: list[str] | None = None) -> RunConfig:
+    """defaults <- preset (or `base`, a config dict from a file) <- `before_budget` <- budget <- `overrides`.
+
+    A study spec's base.set goes before the budget, so that --budget smoke shrinks a spec's own widths,
+    steps and sample counts too; its grid values go after.
+    """
     if base is not None and not isinstance(base, dict):
         raise ConfigError(f"a config file must hold a mapping of sections, got {type(base).__name__}")
     merged = deep_merge(_defaults(), base if base is not None else PRESETS.get(preset))
-    merged = apply_overrides(merged, [])  # a private copy
+    merged = apply_overrides(merged, before_budget or [])  # also a private copy
     merged["preset"] = preset if base is None else str(merged.get("preset", "file"))
     merged = deep_merge(merged, BUDGETS.get(budget).overrides(_validated(merged)))
     return config_from_dict(apply_overrides(merged, overrides or []))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
@@ -16,7 +17,8 @@ def fidelity(generated: Tensor, reference: Tensor, metrics: set[str], seed: int 
     """Requested subset of {fid, kid, prc} for generated (N, D) against reference (M, D) features.
 
     FID: Heusel et al. 2017. KID: Binkowski et al. 2018, unbiased MMD^2 with a cubic polynomial
-    kernel over random subsets. Precision/recall: Kynkaanniemi et al. 2019.
+    kernel over random subsets. Precision/recall: Kynkaanniemi et al. 2019, with a random reference
+    subset of the generated set's size (k-NN radii depend on the set size; the paper uses equal sizes).
     """
     out: dict[str, float] = {}
     if "fid" in metrics:
@@ -31,7 +33,8 @@ def fidelity(generated: Tensor, reference: Tensor, metrics: set[str], seed: int 
         out["kid_std"] = float(kid["kernel_inception_distance_std"])
         out["kid_subset_size"] = size
     if "prc" in metrics:
-        prc = prc_features_to_metric(generated, reference, prc_neighborhood=PRC_NEIGHBORHOOD,
+        pick = torch.randperm(len(reference), generator=torch.Generator().manual_seed(seed))[:len(generated)]
+        prc = prc_features_to_metric(generated, reference[pick], prc_neighborhood=PRC_NEIGHBORHOOD,
                                      prc_batch_size=10_000, verbose=False, cuda=False)
         out["precision"] = float(prc["precision"])
         out["recall"] = float(prc["recall"])
