@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-BUDGET ?= quick
-PRESET ?= baseline
+BUDGET  ?= quick
+PRESET  ?= baseline
+WORKERS ?= 1
 
 .DEFAULT_GOAL := help
 STUDY  ?= skip
-.PHONY: help install run test train components presets ablate ablate-all report clean
+.PHONY: help install run test train components presets ablate ablate-all tune report clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,8 +25,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the harness, its test extras and MNIST
 
-run: install  ## train the baseline at the quick budget into results/quickstart/
-	$(BIN)/harness train --preset $(PRESET) --budget $(BUDGET) --out results/quickstart
+run: install  ## the quickstart study (guidance w=0/1/3 x 3 seeds, ~20 min on 2 CPU cores) -> results/quickstart/report.md
+	$(BIN)/harness ablate ablations/quickstart.yaml --workers $(WORKERS)
 
 test: install  ## run the whole test suite
 	$(BIN)/python -m pytest
@@ -39,11 +40,15 @@ components: install  ## list every registry and its members
 presets: install  ## list the presets
 	$(BIN)/harness presets
 
-ablate: install  ## run one study: make ablate STUDY=skip [BUDGET=smoke]
-	$(BIN)/harness ablate ablations/$(STUDY).yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET))
+ablate: install  ## run one study: make ablate STUDY=skip [BUDGET=smoke] [WORKERS=2]
+	$(BIN)/harness ablate ablations/$(STUDY).yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET)) --workers $(WORKERS)
 
-ablate-all: install  ## run every study in ablations/ in turn
-	for spec in ablations/*.yaml; do $(BIN)/harness ablate $$spec || exit 1; done
+ablate-all: install  ## run every ablation study in ablations/ in turn (tune.yaml is `make tune`)
+	for spec in $(filter-out ablations/tune.yaml,$(wildcard ablations/*.yaml)); do \
+	  $(BIN)/harness ablate $$spec $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET)) --workers $(WORKERS) || exit 1; done
+
+tune: install  ## TPE search of ablations/tune.yaml: make tune [TRIALS=20] [WORKERS=2]
+	$(BIN)/harness tune ablations/tune.yaml $(if $(TRIALS),--trials $(TRIALS)) --workers $(WORKERS)
 
 report: install  ## rebuild a study's tables from its storage: make report STUDY=skip
 	$(BIN)/harness report $(STUDY)

@@ -1,7 +1,9 @@
-"""The study runner: a spec's grid x seeds as an Optuna study (GridSampler) in SQLite or any SQLAlchemy URL.
+"""The study runner: a spec as an Optuna study (GridSampler over point x seed, or TPE with a pruner).
 
-Re-running a study skips the trials that finished. Trials whose configs differ only in sample.* or
-eval.* settings share one trained checkpoint (results/<study>/runs/<hash>/).
+Storage is SQLite in results/<study>/ or any SQLAlchemy URL. Re-running a study runs only what is
+missing: interrupted trials (Ctrl-C, a killed worker) are retried, finished ones never run twice.
+Trials whose configs differ only in sample.* or eval.* settings share one trained checkpoint
+(results/<study>/runs/<hash>/).
 """
 
 from __future__ import annotations
@@ -10,22 +12,20 @@ import dataclasses
 import json
 import warnings
 from pathlib import Path
-from typing import Any
 
 import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.trial import TrialState
+from sqlalchemy.exc import ArgumentError, OperationalError
 
-from .config import RunConfig, config_hash, config_to_dict
-from .errors import ConfigError
-from .evaluate import evaluate
+from .claims import available, fail_dead_local_trials, retry_interrupted
+from .errors import ConfigError, HarnessError
 from .files import write_json
+from .objective import TrialRunner
 from .spec import StudySpec
-from .train import train
 
-HEARTBEAT_S = 60  # a trial whose worker stops beating for GRACE_S is failed and retried
-GRACE_S = 180
+HEARTBEAT_S = 60  # a worker beats this often while it runs a trial
+GRACE_S = 180.0  # a trial without a beat for this long is failed and retried (workers on other hosts)
 MAX_RETRY = 3
 
 
@@ -33,20 +33,56 @@ def study_dir(spec: StudySpec, results: Path) -> Path:
     return results / spec.name
 
 
-def open_study(spec: StudySpec, results: Path, storage: str | None) -> optuna.Study:
+def storage_url(spec: StudySpec, results: Path, storage: str | None) -> str:
+    return storage or f"sqlite:///{(study_dir(spec, results) / 'study.db').resolve()}"
+
+
+def open_study(spec: StudySpec, results: Path, storage: str | None, grace_s: float = GRACE_S,
+               sampler_seed: int = 0) -> optuna.Study:
     """The spec's Optuna study, created or loaded; a folder holding a different spec is refused."""
     folder = study_dir(spec, results)
     folder.mkdir(parents=True, exist_ok=True)
     _claim(folder, spec)
-    url = storage or f"sqlite:///{(folder / 'study.db').resolve()}"
-    with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna 5
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        rdb = RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-                         heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
-    space = {"point": list(range(len(spec.points()))), "seed": list(spec.seeds)}
+    url = storage_url(spec, results, storage)
+    engine = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None  # workers queue, not fail
+    rdb = _storage(url, engine, grace_s)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(study_name=spec.name, storage=rdb, sampler=optuna.samplers.GridSampler(space, seed=0),
-                               direction="minimize", load_if_exists=True)
+    return optuna.create_study(study_name=spec.name, storage=rdb, sampler=_sampler(spec, sampler_seed),
+                               pruner=_pruner(spec), direction=_direction(spec), load_if_exists=True)
+
+
+def _storage(url: str, engine: dict | None, grace_s: float) -> RDBStorage:
+    """Optuna's RDB storage with heartbeats; a bad URL, a missing driver or an unreachable server is one clear line."""
+    try:
+        with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna 5
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            return RDBStorage(url, engine_kwargs=engine, heartbeat_interval=max(1, int(grace_s // 3)),
+                              grace_period=int(grace_s),
+                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
+    except ImportError as e:
+        raise ConfigError(f"--storage {url}: its database driver is not installed ({e}); for PostgreSQL "
+                          f"install it with `pip install -e '.[postgres]'`") from None
+    except (ArgumentError, ValueError) as e:
+        raise ConfigError(f"--storage {url!r} is not a SQLAlchemy URL ({e}); e.g. postgresql://user@host/db or "
+                          f"sqlite:///path/study.db") from None
+    except OperationalError as e:
+        raise HarnessError(f"--storage {url}: cannot open the database: {str(e.orig).strip().splitlines()[0]}") from None
+
+
+def _sampler(spec: StudySpec, seed: int) -> optuna.samplers.BaseSampler:
+    if spec.tuning:  # constant_liar keeps parallel workers from proposing the same configuration
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(5, spec.trials), constant_liar=True)
+    # one seed for every worker: the sampler shuffles the grid with it, and a grid id must mean one cell everywhere
+    return optuna.samplers.GridSampler({"point": list(range(len(spec.points()))), "seed": list(spec.seeds)}, seed=0)
+
+
+def _pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
+    # a tuning trial whose validation MSE is worse than the median of earlier trials at the same step stops
+    return optuna.pruners.MedianPruner(n_startup_trials=3) if spec.tuning else optuna.pruners.NopPruner()
+
+
+def _direction(spec: StudySpec) -> str:
+    return spec.objective.direction if spec.objective is not None else "minimize"
 
 
 def _claim(folder: Path, spec: StudySpec) -> None:
@@ -62,71 +98,29 @@ def _claim(folder: Path, spec: StudySpec) -> None:
     write_json(path, mine)
 
 
-def remaining_trials(study: optuna.Study, spec: StudySpec) -> int:
-    """Grid cells without a finished trial, plus retries waiting to run."""
-    finished = {t.system_attrs.get("grid_id") for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
-    waiting = sum(t.state == TrialState.WAITING for t in study.get_trials(deepcopy=False))
-    return len(spec.points()) * len(spec.seeds) - len(finished - {None}) + waiting
+def run_study(spec: StudySpec, results: Path = Path("results"), storage: str | None = None, progress: bool = True,
+              workers: int = 1, grace_s: float = GRACE_S) -> optuna.Study:
+    """Run every trial of the study that is not done yet (in `workers` processes), then return the study."""
+    study = open_study(spec, results, storage, grace_s)
+    if workers > 1:
+        from .workers import run_workers  # multiprocessing only when asked for
 
-
-def run_study(spec: StudySpec, results: Path = Path("results"), storage: str | None = None,
-              progress: bool = True) -> optuna.Study:
-    """Run every trial of the grid that has not finished yet, then return the study."""
-    study = open_study(spec, results, storage)
-    todo = remaining_trials(study, spec)
-    if todo:
-        study.optimize(_Objective(spec, study_dir(spec, results), progress), n_trials=todo)
+        run_workers(spec, results, storage_url(spec, results, storage), workers, progress, grace_s)
+    else:
+        work(study, spec, study_dir(spec, results), progress)
     return study
 
 
-class _Objective:
-    """One trial: train (or reuse) the grid point's network for the seed, evaluate, record the metrics."""
-
-    def __init__(self, spec: StudySpec, folder: Path, progress: bool) -> None:
-        self.spec, self.folder, self.progress = spec, folder, progress
-        self.points = spec.points()
-        self.total = len(self.points) * len(spec.seeds)
-
-    def __call__(self, trial: optuna.Trial) -> float:
-        point = trial.suggest_categorical("point", list(range(len(self.points))))
-        seed = trial.suggest_categorical("seed", list(self.spec.seeds))
-        cfg = self.spec.config(self.points[point], seed)
-        train_cfg = self._training_part(cfg, seed)
-        run_dir = self.folder / "runs" / config_hash(train_cfg)
-        trial_dir = self.folder / "trials" / f"{trial.number:04d}"
-        write_json(trial_dir / "config.json", config_to_dict(cfg))
-        trial.set_user_attr("run", str(run_dir.relative_to(self.folder)))
-        if self.progress:
-            print(f"[{self.spec.name}] trial {trial.number + 1} of {self.total}: {self.points[point]} seed {seed}",
-                  flush=True)
-        result = train(train_cfg, run_dir, progress=self.progress)
-        if result.status != "finished":
-            trial.set_user_attr("failure", result.message)
-            return float("nan")  # Optuna records the trial as failed; the study goes on
-        metrics = evaluate(run_dir, set(self.spec.metrics), seed=seed, overrides=_sample_eval_overrides(cfg),
-                           out=trial_dir / "metrics.json")
-        for key, value in _scalars(metrics).items():
-            trial.set_user_attr(key, value)
-        return float(metrics.get("mse", result.val_loss if result.val_loss is not None else float("nan")))
-
-    def _training_part(self, cfg: RunConfig, seed: int) -> RunConfig:
-        """`cfg` with the base's sample/eval sections: sampling-only factors then share a checkpoint."""
-        base = self.spec.config({}, seed)
-        return dataclasses.replace(cfg, sample=base.sample, eval=base.eval)
-
-
-def _sample_eval_overrides(cfg: RunConfig) -> list[str]:
-    data = config_to_dict(cfg)
-    return [f"{section}.{key}={json.dumps(value)}" for section in ("sample", "eval") for key, value in data[section].items()]
-
-
-def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
-    """The overall numeric metrics, plus per-digit ones as '<name>_<digit>'."""
-    out = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    for digit, values in metrics.get("per_digit", {}).items():
-        for k, v in values.items():
-            if isinstance(v, (int, float)):
-                out[f"{k}_{digit}"] = float(v)
-    for k, v in metrics.get("speed", {}).items():
-        out[f"speed_{k}"] = float(v)
-    return out
+def work(study: optuna.Study, spec: StudySpec, folder: Path, progress: bool, who: str = "") -> None:
+    """One worker's loop: take the next open trial until none is left (other workers may run beside it)."""
+    runner = TrialRunner(spec, folder, progress, who)
+    for _ in range(4 * spec.size + 10):  # each pass finishes a trial or prunes a raced duplicate
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        fail_dead_local_trials(study)
+        retry_interrupted(study, spec)
+        if not available(study, spec):
+            return
+        study.optimize(runner, n_trials=1, catch=())
+    raise HarnessError(f"study {spec.name}: trials keep failing to claim a cell; is another runner misbehaving?")

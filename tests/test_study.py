@@ -1,34 +1,29 @@
+import dataclasses
+import re
+from collections import Counter
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import pytest
 
+from harness import objective
 from harness.cli import main
 from harness.errors import ConfigError
 from harness.report import write_report
 from harness.spec import load_spec
 from harness.study import open_study, run_study
+from studyspecs import GRID, write_spec
 
-SPEC = """
-name: skiptest
-description: Does the U-Net need its skip connections?
-base: {preset: baseline, set: [train.steps=6, train.val_every=3, train.val_images=32, sample.grid_per_class=1]}
-vary:
-  model.skip: [true, false]
-seeds: [0, 1]
-budget: smoke
-metrics: [mse]
-"""
+ABLATIONS = Path(__file__).parent.parent / "ablations"
 
 
-def write(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
+def complete_cells(study: optuna.Study) -> Counter:
+    return Counter((t.params["point"], t.params["seed"]) for t in study.get_trials() if t.state.name == "COMPLETE")
 
 
 def test_a_grid_study_runs_every_trial_once_and_writes_its_tables(tmp_path: Path) -> None:
-    spec = load_spec(write(tmp_path, SPEC))
+    spec = load_spec(write_spec(tmp_path, GRID))
     study = run_study(spec, tmp_path / "results", progress=False)
     folder = tmp_path / "results" / "skiptest"
     assert (folder / "study.db").is_file()
@@ -43,13 +38,48 @@ def test_a_grid_study_runs_every_trial_once_and_writes_its_tables(tmp_path: Path
     report = (folder / "report.md").read_text()
     assert "| model.skip | seeds | mse |" in report and "±" in report
     assert all((folder / "trials" / f"{n:04d}" / "metrics.json").is_file() for n in range(4))
+    for plot in ("metrics.png", "training_curves.png"):
+        assert (folder / "plots" / plot).stat().st_size > 1000 and f"(plots/{plot})" in report
 
     again = run_study(spec, tmp_path / "results", progress=False)  # a finished study does nothing
     assert len(again.get_trials()) == 4
 
 
+def test_an_interrupted_trial_is_rerun_and_nothing_runs_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = load_spec(write_spec(tmp_path, GRID))
+    real_train, calls = objective.train, []
+
+    def interrupted_second(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the second trial
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(objective, "train", interrupted_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(spec, tmp_path / "r", progress=False)
+    monkeypatch.setattr(objective, "train", real_train)
+    study = run_study(spec, tmp_path / "r", progress=False)
+    assert complete_cells(study) == Counter({(p, s): 1 for p in range(2) for s in (0, 1)})
+    states = Counter(t.state.name for t in study.get_trials())
+    assert states == Counter({"COMPLETE": 4, "FAIL": 1})
+    report = write_report(study, spec, tmp_path / "r" / "skiptest").read_text()
+    assert "interrupted (retried)" in report
+
+
+def test_a_diverging_variant_fails_with_its_reason_and_the_study_goes_on(tmp_path: Path) -> None:
+    text = GRID.replace("model.skip: [true, false]", "train.lr: [0.001, 1.0e+30]").replace("seeds: [0, 1]", "seeds: [0]")
+    spec = load_spec(write_spec(tmp_path, text))
+    study = run_study(spec, tmp_path / "r", progress=False)
+    states = {t.params["point"]: t.state.name for t in study.get_trials()}
+    assert states == {0: "COMPLETE", 1: "FAIL"}
+    report = write_report(study, spec, tmp_path / "r" / "skiptest").read_text()
+    assert "diverged at step" in report
+    assert len(run_study(spec, tmp_path / "r", progress=False).get_trials()) == 2  # a divergence is not retried
+
+
 def test_report_command_rebuilds_from_storage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    spec_path = write(tmp_path, SPEC.replace("seeds: [0, 1]", "seeds: [0]"))
+    spec_path = write_spec(tmp_path, GRID.replace("seeds: [0, 1]", "seeds: [0]"))
     assert main(["ablate", str(spec_path), "--results", str(tmp_path / "r"), "--quiet"]) == 0
     folder = tmp_path / "r" / "skiptest"
     (folder / "summary.csv").unlink()
@@ -57,40 +87,42 @@ def test_report_command_rebuilds_from_storage(tmp_path: Path, capsys: pytest.Cap
     assert (folder / "summary.csv").is_file() and "(one seed)" in (folder / "report.md").read_text()
 
 
+def test_progress_lines_count_trials(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec_path = write_spec(tmp_path, GRID.replace("seeds: [0, 1]", "seeds: [0]"))
+    assert main(["ablate", str(spec_path), "--results", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    first, second = [line for line in out.splitlines() if line.startswith("[skiptest] trial")]
+    assert first.startswith("[skiptest] trial 1 of 2 (model.skip=") and first.endswith("time left known after the first trial")
+    assert re.fullmatch(r"\[skiptest\] trial 2 of 2 \(model\.skip=(True|False), seed 0\) \| 0m\d\ds spent, about 0m\d\ds left", second)
+
+
 def test_a_different_spec_may_not_reuse_a_study_folder(tmp_path: Path) -> None:
-    open_study(load_spec(write(tmp_path, SPEC.replace("seeds: [0, 1]", "seeds: [0]"))), tmp_path / "r", None)
-    other = load_spec(write(tmp_path, SPEC.replace("seeds: [0, 1]", "seeds: [5]"), "other.yaml"))
+    open_study(load_spec(write_spec(tmp_path, GRID.replace("seeds: [0, 1]", "seeds: [0]"))), tmp_path / "r", None)
+    other = load_spec(write_spec(tmp_path, GRID.replace("seeds: [0, 1]", "seeds: [5]"), "other.yaml"))
     with pytest.raises(ConfigError, match="holds results of a different spec named 'skiptest'"):
         open_study(other, tmp_path / "r", None)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (("name: skiptest", "name: ../escape"), "name must be lower-case letters"),
-    (("seeds: [0, 1]", "seeds: []"), "seeds must be a non-empty list"),
-    (("model.skip: [true, false]", "model.skip: []"), "the grid would be empty"),
-    (("model.skip: [true, false]", "model.skipp: [true]"), "unknown key model.skipp"),
-    (("budget: smoke", "budget: quik"), "unknown budget 'quik'"),
-    (("metrics: [mse]", "metrics: [msee]"), "metrics must be a non-empty list drawn from"),
-    (("description:", "descriptin:"), "unknown key 'descriptin'"),
+@pytest.mark.parametrize("url, message", [
+    ("nonsense", "is not a SQLAlchemy URL"),
+    ("postgresql+psycopg2://nobody@127.0.0.1:1/none", "cannot open the database"),
 ])
-def test_bad_specs_are_rejected_before_anything_runs(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
-    path = write(tmp_path, SPEC.replace(*edit))
-    with pytest.raises(ConfigError) as e:
-        load_spec(path)
-    assert message in str(e.value)
-    assert not (tmp_path / "results").exists()
+def test_a_bad_storage_url_is_one_clear_error(tmp_path: Path, url: str, message: str) -> None:
+    spec = load_spec(write_spec(tmp_path, GRID))
+    with pytest.raises(Exception, match=message):
+        open_study(spec, tmp_path / "r", url)
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "ablations").glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_shipped_spec_is_valid(path: Path) -> None:
-    spec = load_spec(path)
-    assert spec.points() and spec.seeds
-
-
-def test_another_budget_runs_under_its_own_name(tmp_path: Path) -> None:
-    spec = load_spec(write(tmp_path, SPEC.replace("budget: smoke", "budget: quick")))
-    smoke = spec.at_budget("smoke")
-    assert smoke.name == "skiptest-smoke" and smoke.budget == "smoke"
-    assert smoke.config({}, 0).train.steps == 6 and spec.at_budget("quick") is spec
-    with pytest.raises(ConfigError, match="unknown budget 'fats'"):
-        spec.at_budget("fats")
+@pytest.mark.parametrize("path", sorted(ABLATIONS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, tmp_path: Path) -> None:
+    """Each grid point of every shipped spec (first seed; tuning: two trials) through the real runner."""
+    spec = load_spec(path).at_budget("smoke")
+    spec = dataclasses.replace(spec, seeds=spec.seeds[:1], trials=min(spec.trials, 2))
+    study = run_study(spec, tmp_path / "r", progress=False)
+    done = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
+    assert len(done) == spec.size
+    for t in done:
+        assert all(t.user_attrs.get(m, 0) == t.user_attrs.get(m, 0) for m in ("mse", "class_acc", "fid"))  # no NaN
+        assert ("mse" in t.user_attrs) == ("mse" in spec.metrics) and ("fid" in t.user_attrs) == ("fid" in spec.metrics)
+    report = write_report(study, spec, tmp_path / "r" / spec.name).read_text()
+    assert f"{spec.size} complete of {spec.size}" in report

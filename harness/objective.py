@@ -1,0 +1,126 @@
+"""One study trial: its config, training (or reuse of) the network, evaluation, the recorded metrics."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from .claims import DUPLICATE, FAILURE, WORKER, duplicate_of, worker_id
+from .config import RunConfig, config_hash, config_to_dict
+from .evaluate import evaluate
+from .files import write_json
+from .locks import folder_lock
+from .progress import progress_line
+from .spec import StudySpec
+from .train import OnValidation, train
+
+
+GRID_VALUE = ("mse", "fid", "kid", "class_acc", "precision", "step")  # metrics.json always holds "step"
+
+
+class TrialRunner:
+    """Optuna's objective: a grid cell (point, seed) or a tuning suggestion -> the objective value."""
+
+    def __init__(self, spec: StudySpec, folder: Path, progress: bool, who: str = "") -> None:
+        self.spec, self.folder, self.progress, self.who = spec, folder, progress, who
+        self.points = spec.points()
+        self.started = time.monotonic()
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        point, seed = self._suggest(trial)
+        trial.set_user_attr(WORKER, worker_id())
+        cfg = self.spec.config(point, seed)
+        train_cfg = self._training_part(cfg, seed)
+        run_dir = self.folder / "runs" / config_hash(train_cfg)
+        trial_dir = self.folder / "trials" / f"{trial.number:04d}"
+        write_json(trial_dir / "config.json", config_to_dict(cfg))
+        trial.set_user_attr("run", str(run_dir.relative_to(self.folder)))
+        if self.progress:
+            print(progress_line(trial.study, self.spec, _label(point, seed), self.started, self.who), flush=True)
+        with folder_lock(run_dir, self.who or "this worker"):
+            result = train(train_cfg, run_dir, progress=self.progress, on_validation=self._pruner(trial))
+        if result.status != "finished":
+            trial.set_user_attr(FAILURE, result.message)
+            return float("nan")  # Optuna records the trial as failed; the study goes on
+        metrics = evaluate(run_dir, set(self.spec.metrics), seed=seed, overrides=_sample_eval_overrides(cfg),
+                           out=trial_dir / "metrics.json", grid=trial_dir / "samples.png")
+        for key, value in _scalars(metrics).items():
+            trial.set_user_attr(key, value)
+        name, value = self._value(metrics)
+        if math.isnan(value):
+            trial.set_user_attr(FAILURE, f"{name} is NaN")
+        return value
+
+    def _suggest(self, trial: optuna.Trial) -> tuple[dict[str, Any], int]:
+        """The trial's grid point (or searched values) and seed; a grid cell already owned is not run twice."""
+        if self.spec.tuning:
+            point = {dim.key: dim.suggest(trial) for dim in self.spec.search}
+            return _fixed_images(self.spec, point), self.spec.seeds[0]
+        index = trial.suggest_categorical("point", list(range(len(self.points))))
+        seed = trial.suggest_categorical("seed", list(self.spec.seeds))
+        owner = duplicate_of(trial.study, trial, (index, seed))
+        if owner is not None:  # two workers raced for the cell: the lower trial number keeps it
+            trial.set_user_attr(DUPLICATE, owner)
+            raise optuna.TrialPruned(f"cell already owned by trial {owner}")
+        return self.points[index], seed
+
+    def _pruner(self, trial: optuna.Trial) -> OnValidation | None:
+        """Report validation MSE to Optuna's pruner (tuning only: an ablation measures every variant)."""
+        if not self.spec.tuning:
+            return None
+        sign = -1.0 if self.spec.objective and self.spec.objective.direction == "maximize" else 1.0
+
+        def report(step: int, mse: float) -> None:
+            trial.report(sign * mse, step)  # lower MSE is better whichever way the objective points
+            if trial.should_prune():
+                trial.set_user_attr("pruned_at_step", step)
+                raise optuna.TrialPruned(f"pruned at step {step}: validation MSE {mse:.4f}")
+        return report
+
+    def _value(self, metrics: dict[str, Any]) -> tuple[str, float]:
+        """(name, value) of the number Optuna records: the tuning objective, or a grid trial's first headline
+        metric (a grid needs none for sampling; the reports read every metric from the user attrs)."""
+        if self.spec.objective is not None:
+            return self.spec.objective.metric, float(metrics[self.spec.objective.metric])
+        name = next(m for m in GRID_VALUE if m in metrics)
+        return name, float(metrics[name])
+
+    def _training_part(self, cfg: RunConfig, seed: int) -> RunConfig:
+        """`cfg` with the base's sample/eval sections: sampling-only factors then share a checkpoint."""
+        base = self.spec.config({}, seed)
+        return dataclasses.replace(cfg, sample=base.sample, eval=base.eval)
+
+
+def _fixed_images(spec: StudySpec, point: dict[str, Any]) -> dict[str, Any]:
+    """A searched batch size keeps the budget's training images fixed: a larger batch gets fewer steps."""
+    if "train.batch_size" not in point or "train.steps" in point:
+        return point
+    base = spec.config({}, spec.seeds[0]).train
+    return {**point, "train.steps": max(1, round(base.steps * base.batch_size / point["train.batch_size"]))}
+
+
+def _label(point: dict[str, Any], seed: int) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.items()) + f", seed {seed}"
+
+
+def _sample_eval_overrides(cfg: RunConfig) -> list[str]:
+    data = config_to_dict(cfg)
+    return [f"{section}.{key}={json.dumps(value)}" for section in ("sample", "eval") for key, value in data[section].items()]
+
+
+def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
+    """The overall numeric metrics, plus per-digit ones as '<name>_<digit>'."""
+    out = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    for digit, values in metrics.get("per_digit", {}).items():
+        for k, v in values.items():
+            if isinstance(v, (int, float)):
+                out[f"{k}_{digit}"] = float(v)
+    for k, v in metrics.get("speed", {}).items():
+        out[f"speed_{k}"] = float(v)
+    return out

@@ -1,0 +1,105 @@
+"""A study's plots (seaborn): metrics per factor with 95% CIs, training curves, sample grids, per-digit heatmap."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from .files import atomic_write  # noqa: E402
+from .stats import mean_ci95  # noqa: E402
+
+SAMPLING_SECTIONS = ("sample.", "eval.")  # factors that never change the trained network
+
+
+def t_interval(values: pd.Series) -> tuple[float, float]:
+    """seaborn errorbar: the Student-t 95% interval of the mean over seeds (the report's own CIs)."""
+    _, low, high = mean_ci95(values.tolist())
+    return (low, high) if not math.isnan(low) else (float("nan"), float("nan"))
+
+
+def metric_panels(trials: pd.DataFrame, factors: list[str], metrics: list[str], path: Path) -> Path | None:
+    """One panel per metric: its mean per value of the first factor (hue: the second), with 95% CIs."""
+    shown = [m for m in metrics if m in trials and trials[m].notna().any()]
+    if not shown:
+        return None
+    data = _labelled(trials, factors)
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.4), squeeze=False, layout="constrained")
+    for ax, metric in zip(axes[0], shown):
+        sns.pointplot(data=data, x="_x", y=metric, hue="_hue" if len(factors) > 1 else None, errorbar=t_interval,
+                      capsize=0.15, linestyle="none", marker="o", ax=ax)
+        ax.set_xlabel(factors[0])
+        ax.set_title(metric)
+    fig.suptitle("mean over seeds, 95% CI (Student's t)")
+    return _save(fig, path)
+
+
+def training_curves(curves: pd.DataFrame, path: Path) -> Path | None:
+    """Validation MSE against step, one line per training variant (mean over seeds, 95% CI band)."""
+    if curves.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    sns.lineplot(data=curves, x="step", y="val_loss", hue="variant", errorbar=t_interval, ax=ax)
+    ax.set_yscale("log")
+    ax.set_ylabel("validation MSE")
+    return _save(fig, path)
+
+
+def sample_grids(grids: list[tuple[str, Path]], path: Path) -> Path | None:
+    """The sample grids of the variants side by side (row d of each: digit d)."""
+    grids = [(label, p) for label, p in grids if p.is_file()]
+    if not grids:
+        return None
+    fig, axes = plt.subplots(1, len(grids), figsize=(2.6 * len(grids), 2.9), squeeze=False, layout="constrained")
+    for ax, (label, p) in zip(axes[0], grids):
+        with Image.open(p) as image:
+            ax.imshow(image.convert("L"), cmap="gray")
+        ax.set_title(label, fontsize=8)
+        ax.axis("off")
+    return _save(fig, path)
+
+
+def per_digit_heatmap(table: pd.DataFrame, metric: str, path: Path) -> Path | None:
+    """Rows: variants; columns: digits 0-9; cells: the metric's mean over seeds."""
+    if table.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(table) + 1.5), layout="constrained")
+    sns.heatmap(table, annot=True, fmt=".2f", cmap="viridis", ax=ax, cbar_kws={"label": metric})
+    ax.set_xlabel("digit")
+    ax.set_ylabel("")
+    return _save(fig, path)
+
+
+def search_scatter(trials: pd.DataFrame, params: list[str], objective: str, path: Path) -> Path | None:
+    """Tuning: the objective against each searched value, one panel per parameter."""
+    done = trials[trials["state"] == "COMPLETE"] if "state" in trials else trials
+    if done.empty or objective not in done:
+        return None
+    fig, axes = plt.subplots(1, len(params), figsize=(3.4 * len(params), 3.2), squeeze=False, layout="constrained")
+    for ax, param in zip(axes[0], params):
+        sns.scatterplot(data=done.assign(_v=done[param].astype(str) if done[param].dtype == object else done[param]),
+                        x="_v", y=objective, ax=ax)
+        ax.set_xlabel(param)
+    return _save(fig, path)
+
+
+def _labelled(trials: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
+    data = trials.assign(_x=trials[factors[0]].astype(str))
+    if len(factors) > 1:
+        data["_hue"] = data[factors[1:]].astype(str).agg(", ".join, axis=1)
+    return data
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
+    plt.close(fig)
+    return path

@@ -1,0 +1,41 @@
+"""`--workers N`: N local worker processes on one study storage (each takes open trials until none is left)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from .errors import HarnessError
+from .spec import StudySpec
+
+
+def run_workers(spec: StudySpec, results: Path, url: str, workers: int, progress: bool, grace_s: float) -> None:
+    """Start `workers` processes, wait for all of them; an error names every worker that failed."""
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch threads or DB connections
+    procs = [ctx.Process(target=_worker, args=(spec, str(results), url, k, workers, progress, grace_s),
+                         name=f"worker {k + 1}/{workers}") for k in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    failed = [f"{p.name} (exit code {p.exitcode})" for p in procs if p.exitcode != 0]
+    if failed:
+        raise HarnessError(f"study {spec.name}: {', '.join(failed)} stopped early; run the same command again "
+                           f"to finish the open trials")
+
+
+def _worker(spec: StudySpec, results: str, url: str, k: int, workers: int, progress: bool, grace_s: float) -> None:
+    from .study import open_study, study_dir, work
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))  # N workers share the cores
+    who = f"worker {k + 1}/{workers}"
+    try:
+        study = open_study(spec, Path(results), url, grace_s, sampler_seed=k)
+        work(study, spec, study_dir(spec, Path(results)), progress, who=who)
+    except HarnessError as e:
+        print(f"{who}: error: {e}", file=sys.stderr)
+        sys.exit(2)
