@@ -72,7 +72,8 @@ def per_digit_heatmap(table: pd.DataFrame, metric: str, path: Path) -> Path | No
     """Rows: variants; columns: digits 0-9; cells: the metric's mean over seeds."""
     if table.empty:
         return None
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(table) + 1.5), layout="constrained")
+    label = max(len(str(v)) for v in table.index)  # room for the longest variant name
+    fig, ax = plt.subplots(figsize=(7 + 0.08 * label, 0.5 * len(table) + 1.5), layout="constrained")
     sns.heatmap(table, annot=True, fmt=".2f", cmap="viridis", ax=ax, cbar_kws={"label": metric})
     ax.set_xlabel("digit")
     ax.set_ylabel("")
@@ -89,6 +90,7 @@ def search_scatter(trials: pd.DataFrame, params: list[str], objective: str, path
         sns.scatterplot(data=done.assign(_v=done[param].astype(str) if done[param].dtype == object else done[param]),
                         x="_v", y=objective, ax=ax)
         ax.set_xlabel(param)
+        ax.tick_params(axis="x", labelrotation=45)
     return _save(fig, path)
 
 

@@ -86,15 +86,18 @@ def _direction(spec: StudySpec) -> str:
 
 
 def _claim(folder: Path, spec: StudySpec) -> None:
-    """Write spec.json once; refuse a second, different spec that would mix its results into this folder."""
+    """Write spec.json; refuse a different spec that would mix its results into this folder.
+
+    Only a tuning study's trial count may change between runs (`harness tune --trials 40` goes on)."""
     path = folder / "spec.json"
     mine = json.loads(json.dumps(dataclasses.asdict(spec)))
     if path.is_file():
         theirs = json.loads(path.read_text())
-        if theirs != mine:
+        if {**theirs, "trials": 0} != {**mine, "trials": 0}:
             raise ConfigError(f"{folder} holds results of a different spec named {spec.name!r}; rename the study "
                               f"or remove that folder")
-        return
+        if theirs == mine:
+            return
     write_json(path, mine)
 
 

@@ -1,4 +1,5 @@
 import dataclasses
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -13,7 +14,7 @@ from harness.errors import ConfigError
 from harness.report import write_report
 from harness.spec import load_spec
 from harness.study import open_study, run_study
-from studyspecs import GRID, write_spec
+from studyspecs import GRID, TUNE, write_spec
 
 ABLATIONS = Path(__file__).parent.parent / "ablations"
 
@@ -78,22 +79,18 @@ def test_a_diverging_variant_fails_with_its_reason_and_the_study_goes_on(tmp_pat
     assert len(run_study(spec, tmp_path / "r", progress=False).get_trials()) == 2  # a divergence is not retried
 
 
-def test_report_command_rebuilds_from_storage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    spec_path = write_spec(tmp_path, GRID.replace("seeds: [0, 1]", "seeds: [0]"))
-    assert main(["ablate", str(spec_path), "--results", str(tmp_path / "r"), "--quiet"]) == 0
-    folder = tmp_path / "r" / "skiptest"
-    (folder / "summary.csv").unlink()
-    assert main(["report", "skiptest", "--results", str(tmp_path / "r")]) == 0
-    assert (folder / "summary.csv").is_file() and "(one seed)" in (folder / "report.md").read_text()
-
-
-def test_progress_lines_count_trials(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_command_rebuilds_from_storage_and_progress_lines_count_trials(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec_path = write_spec(tmp_path, GRID.replace("seeds: [0, 1]", "seeds: [0]"))
     assert main(["ablate", str(spec_path), "--results", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     first, second = [line for line in out.splitlines() if line.startswith("[skiptest] trial")]
     assert first.startswith("[skiptest] trial 1 of 2 (model.skip=") and first.endswith("time left known after the first trial")
     assert re.fullmatch(r"\[skiptest\] trial 2 of 2 \(model\.skip=(True|False), seed 0\) \| 0m\d\ds spent, about 0m\d\ds left", second)
+    folder = tmp_path / "r" / "skiptest"
+    (folder / "summary.csv").unlink()
+    assert main(["report", "skiptest", "--results", str(tmp_path / "r")]) == 0
+    assert (folder / "summary.csv").is_file() and "(one seed)" in (folder / "report.md").read_text()
 
 
 def test_a_different_spec_may_not_reuse_a_study_folder(tmp_path: Path) -> None:
@@ -126,3 +123,27 @@ def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, tmp_path: Path)
         assert ("mse" in t.user_attrs) == ("mse" in spec.metrics) and ("fid" in t.user_attrs) == ("fid" in spec.metrics)
     report = write_report(study, spec, tmp_path / "r" / spec.name).read_text()
     assert f"{spec.size} complete of {spec.size}" in report
+
+
+def test_a_tuning_study_feeds_the_pruner_and_reports_the_best_first(tmp_path: Path) -> None:
+    spec_path = write_spec(tmp_path, TUNE)
+    assert main(["tune", str(spec_path), "--results", str(tmp_path / "r"), "--trials", "3", "--quiet"]) == 0
+    folder = tmp_path / "r" / "tunetest"
+    study = open_study(load_spec(spec_path), tmp_path / "r", None)
+    trials = study.get_trials()
+    assert len(trials) == 3 and all(t.intermediate_values for t in trials)  # validation MSE at steps 3 and 6
+    for t in trials:  # a larger batch trains fewer steps: the budget's training images stay fixed
+        config = json.loads((folder / "trials" / f"{t.number:04d}" / "config.json").read_text())
+        assert config["train"]["steps"] * config["train"]["batch_size"] == 20 * 32
+    summary = pd.read_csv(folder / "summary.csv")
+    assert list(summary["objective"]) == sorted(summary["objective"])  # mse: lowest first
+    report = (folder / "report.md").read_text()
+    assert "TPE over train.lr, model.channels, train.batch_size" in report and "(plots/search.png)" in report
+
+
+def test_ablate_and_tune_each_refuse_the_other_kind_of_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ablate", str(write_spec(tmp_path, TUNE)), "--results", str(tmp_path / "r")]) == 2
+    assert "is a tuning spec (it has search:); run it with `harness tune" in capsys.readouterr().err
+    assert main(["tune", str(write_spec(tmp_path, GRID, "grid.yaml")), "--results", str(tmp_path / "r")]) == 2
+    assert "is an ablation grid (it has vary:); run it with `harness ablate" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

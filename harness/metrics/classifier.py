@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,10 @@ from torch import Tensor, nn
 
 from ..cache import cache_dir, file_digest
 from ..data import Mnist, Split, to_model_range
+from ..errors import ConfigError
 from ..files import atomic_write
 
-EPOCHS = 3  # passes over the 50k training digits
+EPOCHS = 3  # passes over the 50k training digits; $HARNESS_CLASSIFIER_EPOCHS overrides (the test suite uses 1)
 BATCH = 128
 LR = 2e-3
 SEED = 0
@@ -57,12 +59,21 @@ class LoadedClassifier:
     trained_now: bool  # False when it came from the cache
 
 
+def training_epochs() -> int:
+    """EPOCHS, or $HARNESS_CLASSIFIER_EPOCHS when set (a whole number >= 1)."""
+    text = os.environ.get("HARNESS_CLASSIFIER_EPOCHS", str(EPOCHS))
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"HARNESS_CLASSIFIER_EPOCHS must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 def classifier_key(data_file: Path) -> str:
-    """Hash of this module's source and the data file: a change to either retrains."""
+    """Hash of this module's source, the epochs and the data file: a change to any retrains."""
     import sys
 
     source = inspect.getsource(sys.modules[__name__])
     h = hashlib.sha256(source.encode())
+    h.update(f"epochs={training_epochs()}".encode())
     h.update(file_digest(data_file).encode())
     return h.hexdigest()[:16]
 
@@ -79,24 +90,24 @@ def load_or_train(data: Mnist, data_file: Path, progress: bool = True) -> Loaded
         pass
     except Exception as e:  # a truncated or foreign file: say so, then retrain over it
         print(f"classifier cache {path} is unreadable ({type(e).__name__}); retraining", flush=True)
-    model = fit(data.train, progress)
+    model = fit(data.train, progress, training_epochs())
     accuracy = float(accuracy_on(model, data.test))
     atomic_write(path, lambda f: torch.save({"model": model.state_dict(), "test_accuracy": accuracy}, f))
     return LoadedClassifier(model, accuracy, path, True)
 
 
-def fit(train: Split, progress: bool) -> ReferenceClassifier:
-    """Adam with a one-cycle learning rate and +-2 pixel random shifts, EPOCHS passes."""
+def fit(train: Split, progress: bool, epochs: int = EPOCHS) -> ReferenceClassifier:
+    """Adam with a one-cycle learning rate and +-2 pixel random shifts, `epochs` passes."""
     torch.manual_seed(SEED)
     g = torch.Generator().manual_seed(SEED)
     model = ReferenceClassifier()
     x_all, y_all = to_model_range(train.images, False), train.labels
-    steps = EPOCHS * (len(y_all) // BATCH)
+    steps = epochs * (len(y_all) // BATCH)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=steps)
     model.train()
     t0, step = time.perf_counter(), 0
-    for epoch in range(EPOCHS):
+    for epoch in range(epochs):
         order = torch.randperm(len(y_all), generator=g)
         for idx in order[: len(order) // BATCH * BATCH].split(BATCH):
             loss = F.cross_entropy(model(random_shift(x_all[idx], g)), y_all[idx])
@@ -106,7 +117,7 @@ def fit(train: Split, progress: bool) -> ReferenceClassifier:
             sched.step()
             step += 1
         if progress:
-            print(f"reference classifier: epoch {epoch + 1}/{EPOCHS} done, {time.perf_counter() - t0:.0f} s", flush=True)
+            print(f"reference classifier: epoch {epoch + 1}/{epochs} done, {time.perf_counter() - t0:.0f} s", flush=True)
     return model.eval()
 
 
