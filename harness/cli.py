@@ -188,13 +188,13 @@ def _run(spec: StudySpec, args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
     from .spec import spec_from_json
-    from .study import open_study
+    from .study import load_existing_study
 
     folder = Path(args.results) / args.study
     if not (folder / "spec.json").is_file():
         raise ConfigError(f"{folder} holds no study (no spec.json); run `harness ablate SPEC.yaml` first")
     spec = spec_from_json(json.loads((folder / "spec.json").read_text()))
-    print(f"report: {write_report(open_study(spec, Path(args.results), args.storage), spec, folder)}")
+    print(f"report: {write_report(load_existing_study(spec, folder, args.storage), spec, folder)}")
     return 0
 
 

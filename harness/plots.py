@@ -27,19 +27,27 @@ def t_interval(values: pd.Series) -> tuple[float, float]:
     return (low, high) if not math.isnan(low) else (float("nan"), float("nan"))
 
 
-def metric_panels(trials: pd.DataFrame, factors: list[str], metrics: list[str], path: Path) -> Path | None:
-    """One panel per metric: its mean per value of the first factor (hue: the second), with 95% CIs."""
+def metric_panels(trials: pd.DataFrame, factors: list[str], metrics: list[str], path: Path,
+                  order: list[str] | None = None) -> Path | None:
+    """One panel per metric: its mean per value of the first factor (hue: the others), with 95% CIs;
+    `order` gives the first factor's values (as text) left to right."""
     shown = [m for m in metrics if m in trials and trials[m].notna().any()]
     if not shown:
         return None
     data = _labelled(trials, factors)
-    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.4), squeeze=False, layout="constrained")
-    for ax, metric in zip(axes[0], shown):
+    if order is not None and not set(data["_x"]) <= set(order):  # values that print differently: keep data order
+        order = None
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.4), squeeze=False)
+    for k, (ax, metric) in enumerate(zip(axes[0], shown)):
+        last = k == len(shown) - 1  # one legend, beside the last panel
         sns.pointplot(data=data, x="_x", y=metric, hue="_hue" if len(factors) > 1 else None, errorbar=t_interval,
-                      capsize=0.15, linestyle="none", marker="o", ax=ax)
+                      order=order, capsize=0.15, linestyle="none", marker="o", dodge=0.3 if len(factors) > 1 else False,
+                      legend=last, ax=ax)
+        if last and ax.get_legend() is not None:
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), title=", ".join(factors[1:]), fontsize=8)
         ax.set_xlabel(factors[0])
         ax.set_title(metric)
-    fig.suptitle("mean over seeds, 95% CI (Student's t)")
+    fig.suptitle("mean over seeds, 95% CI (Student's t)", y=1.06)
     return _save(fig, path)
 
 
@@ -47,7 +55,7 @@ def training_curves(curves: pd.DataFrame, path: Path) -> Path | None:
     """Validation MSE against step, one line per training variant (mean over seeds, 95% CI band)."""
     if curves.empty:
         return None
-    fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6, 3.8))
     sns.lineplot(data=curves, x="step", y="val_loss", hue="variant", errorbar=t_interval, ax=ax)
     ax.set_yscale("log")
     ax.set_ylabel("validation MSE")
@@ -59,7 +67,7 @@ def sample_grids(grids: list[tuple[str, Path]], path: Path) -> Path | None:
     grids = [(label, p) for label, p in grids if p.is_file()]
     if not grids:
         return None
-    fig, axes = plt.subplots(1, len(grids), figsize=(2.6 * len(grids), 2.9), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1, len(grids), figsize=(2.6 * len(grids), 2.9), squeeze=False)
     for ax, (label, p) in zip(axes[0], grids):
         with Image.open(p) as image:
             ax.imshow(image.convert("L"), cmap="gray")
@@ -73,7 +81,7 @@ def per_digit_heatmap(table: pd.DataFrame, metric: str, path: Path) -> Path | No
     if table.empty:
         return None
     label = max(len(str(v)) for v in table.index)  # room for the longest variant name
-    fig, ax = plt.subplots(figsize=(7 + 0.08 * label, 0.5 * len(table) + 1.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7 + 0.08 * label, 0.5 * len(table) + 1.5))
     sns.heatmap(table, annot=True, fmt=".2f", cmap="viridis", ax=ax, cbar_kws={"label": metric})
     ax.set_xlabel("digit")
     ax.set_ylabel("")
@@ -85,7 +93,7 @@ def search_scatter(trials: pd.DataFrame, params: list[str], objective: str, path
     done = trials[trials["state"] == "COMPLETE"] if "state" in trials else trials
     if done.empty or objective not in done:
         return None
-    fig, axes = plt.subplots(1, len(params), figsize=(3.4 * len(params), 3.2), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1, len(params), figsize=(3.8 * len(params), 4.2), squeeze=False)
     for ax, param in zip(axes[0], params):
         sns.scatterplot(data=done.assign(_v=done[param].astype(str) if done[param].dtype == object else done[param]),
                         x="_v", y=objective, ax=ax)
@@ -95,13 +103,20 @@ def search_scatter(trials: pd.DataFrame, params: list[str], objective: str, path
 
 
 def _labelled(trials: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
-    data = trials.assign(_x=trials[factors[0]].astype(str))
+    data = trials.assign(_x=trials[factors[0]].map(as_text))
     if len(factors) > 1:
-        data["_hue"] = data[factors[1:]].astype(str).agg(", ".join, axis=1)
+        data["_hue"] = data[factors[1:]].apply(lambda row: ", ".join(as_text(v) for v in row), axis=1)
     return data
 
 
+def as_text(value: object) -> str:
+    """A factor's value as shown; a grid point that leaves a key out keeps the base config's value."""
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    return "(base)" if missing else str(value)
+
+
 def _save(fig: Figure, path: Path) -> Path:
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
+    fig.subplots_adjust(wspace=0.35)  # bbox_inches="tight" below trims the margins to the labels
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)
     return path

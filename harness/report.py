@@ -12,7 +12,7 @@ import pandas as pd
 
 from .claims import DUPLICATE, FAILURE
 from .files import write_text
-from .plots import SAMPLING_SECTIONS, metric_panels, per_digit_heatmap, sample_grids, search_scatter, training_curves
+from .plots import SAMPLING_SECTIONS, as_text, metric_panels, per_digit_heatmap, sample_grids, search_scatter, training_curves
 from .spec import StudySpec
 from .stats import mean_ci95
 
@@ -31,7 +31,8 @@ def trials_frame(study: optuna.Study, spec: StudySpec) -> pd.DataFrame:
                    else {f: points[t.params["point"]].get(f) for f in spec.factors()})
         seed = spec.seeds[0] if spec.tuning else t.params["seed"]
         value = {"objective": t.value} if spec.tuning else {}
-        rows.append({"trial": t.number, "state": t.state.name, **factors, "seed": seed, **value, **t.user_attrs})
+        point = {} if spec.tuning else {"point": t.params["point"]}
+        rows.append({"trial": t.number, "state": t.state.name, **point, **factors, "seed": seed, **value, **t.user_attrs})
     return pd.DataFrame(rows)
 
 
@@ -40,6 +41,8 @@ def summary_frame(trials: pd.DataFrame, spec: StudySpec) -> pd.DataFrame:
 
     A tuning study has no grid: its summary is the completed trials, best first."""
     done = trials[trials["state"] == "COMPLETE"] if len(trials) else trials
+    if done.empty:
+        return pd.DataFrame()
     if spec.tuning:
         ascending = spec.objective is None or spec.objective.direction == "minimize"
         return done.sort_values("objective", ascending=ascending) if len(done) else done
@@ -74,7 +77,10 @@ def _plots(spec: StudySpec, trials: pd.DataFrame, folder: Path) -> dict[str, Pat
     factors = spec.factors()
     if done.empty:
         return {}
-    made = {"Metrics per variant": None if spec.tuning else metric_panels(done, factors, list(HEADLINE), out / "metrics.png"),
+    if not spec.tuning:
+        done = done.sort_values(["point", "seed"])  # plots list the variants in the spec's order
+    made = {"Metrics per variant": None if spec.tuning else metric_panels(done, factors, list(HEADLINE), out / "metrics.png",
+                                                                                 _first_factor_order(spec)),
             "Objective against each searched value": search_scatter(done, factors, "objective", out / "search.png")
             if spec.tuning else None,
             "Training curves": training_curves(_curves(done, factors, folder), out / "training_curves.png"),
@@ -87,7 +93,7 @@ def _plots(spec: StudySpec, trials: pd.DataFrame, folder: Path) -> dict[str, Pat
 
 
 def _variant(row: pd.Series, factors: list[str]) -> str:
-    return ", ".join(f"{f}={row[f]}" for f in factors)
+    return ", ".join(f"{f}={row[f]}" for f in factors if as_text(row[f]) != "(base)")
 
 
 def _curves(done: pd.DataFrame, factors: list[str], folder: Path) -> pd.DataFrame:
@@ -105,10 +111,15 @@ def _curves(done: pd.DataFrame, factors: list[str], folder: Path) -> pd.DataFram
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _first_factor_order(spec: StudySpec) -> list[str]:
+    return list(dict.fromkeys(as_text(p.get(spec.factors()[0])) for p in spec.points()))  # values may be lists
+
+
 def _grids(done: pd.DataFrame, factors: list[str], folder: Path) -> list[tuple[str, Path]]:
-    first = done.sort_values("seed").drop_duplicates(subset=factors) if factors else done.head(1)
+    """The first seed's sample grid of each variant (at most 8), in the order `done` lists them."""
+    first = done.drop_duplicates(subset=factors) if factors else done.head(1)
     return [(_variant(row, factors), folder / "trials" / f"{int(row['trial']):04d}" / "samples.png")
-            for _, row in first.sort_values("trial").iterrows()][:8]
+            for _, row in first.iterrows()][:8]
 
 
 def _per_digit(done: pd.DataFrame, factors: list[str], metric: str) -> pd.DataFrame:
@@ -156,7 +167,7 @@ def _grid_table(spec: StudySpec, summary: pd.DataFrame, complete: int) -> list[s
     header = factors + ["seeds"] + shown
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in summary.iterrows():
-        cells = [str(row[f]) for f in factors] + [str(int(row["seeds"]))]
+        cells = [as_text(row[f]) for f in factors] + [str(int(row["seeds"]))]
         cells += [_with_ci(row[m], row[f"{m}_ci95_low"], row[f"{m}_ci95_high"]) for m in shown]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -203,4 +214,5 @@ def _with_ci(mean: float, low: float, high: float) -> str:
         return "n/a"
     if math.isnan(low):
         return f"{mean:.4g} (one seed)"
-    return f"{mean:.4g} ± {(high - low) / 2:.2g}"
+    half = (high - low) / 2
+    return f"{mean:.4g} ± {half:.2g}" if half > 1e-9 * max(1.0, abs(mean)) else f"{mean:.4g} ± 0"

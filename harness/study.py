@@ -51,6 +51,17 @@ def open_study(spec: StudySpec, results: Path, storage: str | None, grace_s: flo
                                pruner=_pruner(spec), direction=_direction(spec), load_if_exists=True)
 
 
+def load_existing_study(spec: StudySpec, folder: Path, storage: str | None) -> optuna.Study:
+    """The study stored for the results folder `folder` (its own study.db unless `storage` names another)."""
+    url = storage or f"sqlite:///{(folder / 'study.db').resolve()}"
+    if storage is None and not (folder / "study.db").is_file():
+        raise ConfigError(f"{folder} has no study.db; give --storage URL if the study lives in another database")
+    try:
+        return optuna.load_study(study_name=spec.name, storage=_storage(url, None, GRACE_S))
+    except KeyError:
+        raise ConfigError(f"{url} holds no study named {spec.name!r}") from None
+
+
 def _storage(url: str, engine: dict | None, grace_s: float) -> RDBStorage:
     """Optuna's RDB storage with heartbeats; a bad URL, a missing driver or an unreachable server is one clear line."""
     try:

@@ -91,6 +91,11 @@ def test_report_command_rebuilds_from_storage_and_progress_lines_count_trials(
     (folder / "summary.csv").unlink()
     assert main(["report", "skiptest", "--results", str(tmp_path / "r")]) == 0
     assert (folder / "summary.csv").is_file() and "(one seed)" in (folder / "report.md").read_text()
+    assert main(["report", "nosuch", "--results", str(tmp_path / "r")]) == 2
+    assert "holds no study (no spec.json)" in capsys.readouterr().err
+    (folder / "study.db").rename(folder / "moved.db")
+    assert main(["report", "skiptest", "--results", str(tmp_path / "r")]) == 2
+    assert "has no study.db; give --storage URL" in capsys.readouterr().err
 
 
 def test_a_different_spec_may_not_reuse_a_study_folder(tmp_path: Path) -> None:
