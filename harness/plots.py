@@ -18,8 +18,6 @@ from PIL import Image  # noqa: E402
 from .files import atomic_write  # noqa: E402
 from .stats import mean_ci95  # noqa: E402
 
-SAMPLING_SECTIONS = ("sample.", "eval.")  # factors that never change the trained network
-
 
 def t_interval(values: pd.Series) -> tuple[float, float]:
     """seaborn errorbar: the Student-t 95% interval of the mean over seeds (the report's own CIs)."""

@@ -12,11 +12,12 @@ import pandas as pd
 
 from .claims import DUPLICATE, FAILURE
 from .files import write_text
-from .plots import SAMPLING_SECTIONS, as_text, metric_panels, per_digit_heatmap, sample_grids, search_scatter, training_curves
+from .plots import as_text, metric_panels, per_digit_heatmap, sample_grids, search_scatter, training_curves
 from .spec import StudySpec
 from .stats import mean_ci95
 
 HEADLINE = ("mse", "class_acc", "fid", "kid", "precision", "recall", "diversity", "clip_score")  # report.md columns
+SAMPLING_SECTIONS = ("sample.", "eval.")  # factors that never change the trained network
 BOOKKEEPING = {"trial", "state", "seed", "run", FAILURE, "point", "worker", "pruned_at_step"}
 
 
