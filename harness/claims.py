@@ -50,19 +50,19 @@ def trials(study: optuna.Study) -> list[FrozenTrial]:
     return study.get_trials(deepcopy=False)
 
 
-def done_count(study: optuna.Study, spec: StudySpec) -> int:
-    """Grid cells done, or finished tuning trials."""
+def done_count(ts: list[FrozenTrial], spec: StudySpec) -> int:
+    """Among the trials `ts` of a study: grid cells done, or finished tuning trials."""
     if spec.tuning:
-        return sum(is_done(t) for t in trials(study))
-    return len({cell(t) for t in trials(study) if is_done(t)} - {None})
+        return sum(is_done(t) for t in ts)
+    return len({cell(t) for t in ts if is_done(t)} - {None})
 
 
 def available(study: optuna.Study, spec: StudySpec) -> int:
     """Trials a worker may still start: cells neither done nor running (grid), or the tuning trials left."""
-    ts = trials(study)
+    ts = trials(study)  # one read of the storage for both counts
     running = [t for t in ts if t.state == TrialState.RUNNING]
     if spec.tuning:
-        return max(0, spec.trials - done_count(study, spec) - len(running))
+        return max(0, spec.trials - done_count(ts, spec) - len(running))
     taken = {cell(t) for t in ts if is_done(t)} | {cell(t) for t in running}
     return len(set(all_cells(spec)) - taken)
 

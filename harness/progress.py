@@ -14,7 +14,7 @@ from .spec import StudySpec
 def progress_line(study: optuna.Study, spec: StudySpec, label: str, started: float, who: str = "") -> str:
     """'[skip] trial 3 of 6 (model.skip=false, seed 0) | 4m10s spent, about 8m left'."""
     ts = trials(study)
-    done = done_count(study, spec)
+    done = done_count(ts, spec)
     running = max(1, sum(t.state == TrialState.RUNNING for t in ts))  # this trial included
     spans = [(t.datetime_complete - t.datetime_start).total_seconds() for t in ts
              if is_done(t) and t.datetime_start and t.datetime_complete]

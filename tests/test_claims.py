@@ -42,7 +42,7 @@ def test_done_cells_counts_completed_pruned_and_reasoned_failures(grid) -> None:
     add(study, 0, 1, TrialState.FAIL, **{FAILURE: "diverged at step 3"})
     add(study, 1, 0, TrialState.FAIL)  # interrupted: open again
     add(study, 1, 1, TrialState.COMPLETE, **{DUPLICATE: 0})  # a raced duplicate owns nothing
-    assert done_count(study, spec) == 2 and available(study, spec) == 2
+    assert done_count(study.get_trials(), spec) == 2 and available(study, spec) == 2
 
 
 def test_an_interrupted_cell_is_queued_once(grid) -> None:  # noqa: ANN001
