@@ -20,6 +20,7 @@ from .spec import StudySpec
 
 DUPLICATE = "duplicate_of"  # user attr of a trial that found its cell taken and stopped at once
 FAILURE = "failure"  # user attr: why a trial failed for good (a failure that a rerun would repeat)
+CAUTIONS = "cautions"  # user attr: allowed but questionable settings of the trial's config (harness.cautions)
 WORKER = "worker"  # user attr: host:pid of the process running the trial
 Cell = tuple[int, int]  # (grid point index, seed)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -13,9 +12,9 @@ from typing import TYPE_CHECKING
 import torch
 
 from .checkpoint import load_trained
-from .config import load_yaml, with_overrides
+from .config import RunConfig, load_yaml, with_overrides
 from .devices import resolve_device
-from .errors import ConfigError, HarnessError
+from .errors import ConfigError, HarnessError, Interrupted
 from .generate import generate, grid_labels, to_uint8
 from .presets import BUDGETS, PRESETS, resolve_config
 from .samplefile import save_samples
@@ -25,6 +24,8 @@ if TYPE_CHECKING:
 
 GRACE_S = 180.0  # default --grace: harness.study.GRACE_S (not imported here: the light commands skip optuna)
 
+INTERRUPTED = 130  # exit status after Ctrl-C, as a shell reports SIGINT
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -33,13 +34,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = resolve_config(args.preset, args.budget, args.set, base=base)
     from .train import train  # heavy imports only for the commands that need them
 
-    from .diffusion import Diffusion
-
-    signal = Diffusion(cfg.diffusion).terminal_signal
-    if signal > 0.1:
-        print(f"warning: the {cfg.diffusion.schedule} schedule at T={cfg.diffusion.timesteps} leaves "
-              f"sqrt(alpha_bar_T)={signal:.3f} of the image at the last step; sampling starts from pure noise, "
-              f"which the network never saw (linear_scaled or cosine end near 0)", file=sys.stderr)
+    _warn(cfg)
     out = Path(args.out)
     result = train(cfg, out, progress=not args.quiet)
     print(result.message)
@@ -58,6 +53,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     cfg = with_overrides(trained.cfg, [
         f"sample.sampler={args.sampler}", f"sample.steps={args.steps}", f"sample.guidance={args.guidance}",
         f"sample.eta={args.eta}", f"sample.spacing={args.spacing}", f"sample.batch_size={args.batch_size}"], ("sample",))
+    _warn(cfg)
     labels = grid_labels(args.per_class)
     g = torch.Generator(device=device).manual_seed(args.seed)
     t0 = time.perf_counter()
@@ -69,6 +65,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
     print(f"{len(images)} samples ({cfg.sample.sampler}, {cfg.sample.steps} steps, w={cfg.sample.guidance}) "
           f"in {seconds:.1f} s ({len(images) / seconds:.1f} images/s) -> {out}")
     return 0
+
+
+def _warn(cfg: RunConfig) -> None:
+    from .cautions import cautions
+
+    for caution in cautions(cfg):
+        print(f"warning: {caution}", file=sys.stderr)
 
 
 def cmd_components(args: argparse.Namespace) -> int:
@@ -116,6 +119,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics = parse_metrics(args.metrics)
     result = evaluate(Path(args.run_dir), metrics, Path(args.samples) if args.samples else None, args.per_class,
                       args.seed, args.set)
+    for caution in result.get("cautions", []):
+        print(f"warning: {caution}", file=sys.stderr)
     print(format_metrics(result))
     print(f"-> {Path(args.run_dir) / 'metrics.json'}")
     return 0
@@ -187,13 +192,13 @@ def _run(spec: StudySpec, args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
-    from .spec import spec_from_json
+    from .spec import read_spec_json, spec_from_json
     from .study import load_existing_study
 
     folder = Path(args.results) / args.study
     if not (folder / "spec.json").is_file():
         raise ConfigError(f"{folder} holds no study (no spec.json); run `harness ablate SPEC.yaml` first")
-    spec = spec_from_json(json.loads((folder / "spec.json").read_text()))
+    spec = spec_from_json(read_spec_json(folder / "spec.json"))
     print(f"report: {write_report(load_existing_study(spec, folder, args.storage), spec, folder)}")
     return 0
 
@@ -295,8 +300,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except Interrupted as e:
+        print(f"harness: {e}", file=sys.stderr)
+        return INTERRUPTED
     except HarnessError as e:
         print(f"harness: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("harness: interrupted; finished work is kept: run the same command again to go on from it", file=sys.stderr)
+        return INTERRUPTED
+    except OSError as e:  # a full disk, a folder without permission: the file system's own words, in one line
+        print(f"harness: error: {e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}", file=sys.stderr)
         return 2
 
 

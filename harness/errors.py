@@ -15,3 +15,11 @@ class DataError(HarnessError):
 
 class CheckpointError(HarnessError):
     """A checkpoint is missing, truncated or belongs to an incompatible config."""
+
+
+class NumericalError(HarnessError):
+    """A computation produced NaN or inf (e.g. sampling from a diverged network)."""
+
+
+class Interrupted(HarnessError):
+    """Ctrl-C during training; the message says where to resume from."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from .cautions import cautions
 from .checkpoint import TrainedModel, load_trained
 from .config import EvalConfig, with_overrides
 from .data import Mnist, bundled_mnist_path, load_mnist
@@ -54,7 +55,8 @@ def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samp
         trained = load_trained(run_dir, use_ema=False, device=device)
     trained.cfg = cfg
     data = load_mnist(cfg.data)
-    result: dict[str, Any] = {"run": str(run_dir), "step": trained.step, "ema_weights": trained.ema, "per_digit": {}}
+    result: dict[str, Any] = {"run": str(run_dir), "step": trained.step, "ema_weights": trained.ema, "per_digit": {},
+                              "cautions": cautions(cfg)}
     speed: SampleSpeed | None = None  # timed on the evaluation's own samples when it draws them
     if metrics & SAMPLE_METRICS:
         images, labels, how, speed = _samples(trained, samples, samples_per_class or cfg.eval.samples_per_class, seed)

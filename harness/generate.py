@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from .config import SampleConfig
 from .devices import autocast
 from .diffusion import Diffusion
+from .errors import NumericalError
 from .samplers import SAMPLERS, SPACINGS, Denoiser, Step
 from .unet import NUM_CLASSES
 
@@ -61,8 +62,19 @@ def generate(model: nn.Module, diffusion: Diffusion, cfg: SampleConfig, labels: 
         batch = batch.to(device)
         x = torch.randn((len(batch), 1, image_size, image_size), generator=generator, device=device)
         denoise = guided_denoiser(model, diffusion, batch, cfg.guidance, amp=amp)
-        out.append(sampler(denoise, x, diffusion.alpha_bar, timesteps, generator, cfg.eta, trajectory).clamp(-1, 1))
+        images = sampler(denoise, x, diffusion.alpha_bar, timesteps, generator, cfg.eta, trajectory)  # (B, 1, H, W)
+        _check_finite(images, cfg)
+        out.append(images.clamp(-1, 1))
     return torch.cat(out)
+
+
+def _check_finite(images: Tensor, cfg: SampleConfig) -> None:
+    """Clamping and uint8 conversion would turn NaN into plausible black digits: refuse them instead."""
+    bad = int((~torch.isfinite(images)).flatten(1).any(1).sum())
+    if bad:
+        raise NumericalError(f"sampling produced NaN/inf in {bad} of {len(images)} images ({cfg.sampler}, {cfg.steps} "
+                             f"steps, guidance {cfg.guidance:g}); the network's outputs are not finite: check that "
+                             f"its training did not diverge, or lower sample.guidance")
 
 
 def to_uint8(images: Tensor) -> Tensor:

@@ -11,8 +11,10 @@ from typing import Any
 
 import optuna
 
-from .claims import DUPLICATE, FAILURE, WORKER, duplicate_of, worker_id
+from .cautions import cautions
+from .claims import CAUTIONS, DUPLICATE, FAILURE, WORKER, duplicate_of, worker_id
 from .config import RunConfig, config_hash, config_to_dict
+from .errors import NumericalError
 from .evaluate import evaluate
 from .files import write_json
 from .locks import folder_lock
@@ -41,6 +43,8 @@ class TrialRunner:
         trial_dir = self.folder / "trials" / f"{trial.number:04d}"
         write_json(trial_dir / "config.json", config_to_dict(cfg))
         trial.set_user_attr("run", str(run_dir.relative_to(self.folder)))
+        if flagged := cautions(cfg):
+            trial.set_user_attr(CAUTIONS, " / ".join(flagged))
         if self.progress:
             print(progress_line(trial.study, self.spec, _label(point, seed), self.started, self.who), flush=True)
         with folder_lock(run_dir, self.who or "this worker"):
@@ -48,8 +52,12 @@ class TrialRunner:
         if result.status != "finished":
             trial.set_user_attr(FAILURE, result.message)
             return float("nan")  # Optuna records the trial as failed; the study goes on
-        metrics = evaluate(run_dir, set(self.spec.metrics), seed=seed, overrides=_sample_eval_overrides(cfg),
-                           out=trial_dir / "metrics.json", grid=trial_dir / "samples.png")
+        try:
+            metrics = evaluate(run_dir, set(self.spec.metrics), seed=seed, overrides=_sample_eval_overrides(cfg),
+                               out=trial_dir / "metrics.json", grid=trial_dir / "samples.png")
+        except NumericalError as e:  # e.g. NaN samples at an extreme guidance: a result of this variant, not a crash
+            trial.set_user_attr(FAILURE, str(e))
+            return float("nan")
         for key, value in _scalars(metrics).items():
             trial.set_user_attr(key, value)
         name, value = self._value(metrics)

@@ -10,7 +10,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from .claims import DUPLICATE, FAILURE
+from .claims import CAUTIONS, DUPLICATE, FAILURE
 from .files import write_text
 from .plots import as_text, metric_panels, per_digit_heatmap, sample_grids, search_scatter, training_curves
 from .spec import StudySpec
@@ -18,7 +18,7 @@ from .stats import mean_ci95
 
 HEADLINE = ("mse", "class_acc", "fid", "kid", "precision", "recall", "diversity", "clip_score")  # report.md columns
 SAMPLING_SECTIONS = ("sample.", "eval.")  # factors that never change the trained network
-BOOKKEEPING = {"trial", "state", "seed", "run", FAILURE, "point", "worker", "pruned_at_step"}
+BOOKKEEPING = {"trial", "state", "seed", "run", FAILURE, CAUTIONS, "point", "worker", "pruned_at_step"}
 
 
 def trials_frame(study: optuna.Study, spec: StudySpec) -> pd.DataFrame:
@@ -155,6 +155,7 @@ def markdown(spec: StudySpec, trials: pd.DataFrame, summary: pd.DataFrame, plots
     else:
         lines += _grid_table(spec, summary, complete)
     lines += _failures(trials, spec.factors())
+    lines += _cautions(trials, spec.factors())
     for title, path in (plots or {}).items():
         lines += ["", f"## {title}", "", f"![{title}]({path.as_posix()})"]
     return "\n".join(lines) + "\n"
@@ -200,6 +201,21 @@ def _failures(trials: pd.DataFrame, factors: list[str]) -> list[str]:
             reason = row[FAILURE] if _present(row.get(FAILURE)) else "interrupted (retried)"
         lines.append(f"- trial {row['trial']}: {_variant(row, factors)}, seed {row['seed']}: {reason}")
     return lines
+
+
+def _cautions(trials: pd.DataFrame, factors: list[str]) -> list[str]:
+    """Each flagged setting once, with the variants that have it (harness.cautions)."""
+    if CAUTIONS not in trials.columns:
+        return []
+    flagged = trials[trials[CAUTIONS].map(_present)]
+    by_caution: dict[str, list[str]] = {}
+    for _, row in flagged.iterrows():
+        for caution in str(row[CAUTIONS]).split(" / "):
+            variants = by_caution.setdefault(caution, [])
+            if (variant := _variant(row, factors)) not in variants:
+                variants.append(variant)
+    lines = ["", "## Flagged settings (allowed, but read their numbers with care)", ""] if by_caution else []
+    return lines + [f"- {', '.join(variants)}: {caution}" for caution, variants in by_caution.items()]
 
 
 def _present(value: object) -> bool:

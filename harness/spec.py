@@ -76,6 +76,18 @@ def spec_from_json(data: dict[str, Any]) -> StudySpec:
                         "objective": Objective(**objective) if objective else None})
 
 
+def read_spec_json(path: Path) -> dict[str, Any]:
+    """A study folder's spec.json as a dict; a damaged file is a clear error, never a traceback."""
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path} is not readable JSON ({e}); it records the spec of this study folder: "
+                          f"restore it or remove the folder") from None
+    if not isinstance(data, dict) or not {"name", "seeds", "metrics"} <= set(data):
+        raise ConfigError(f"{path} is not a harness spec.json; restore it or remove the folder")
+    return data
+
+
 def load_spec(path: str | Path) -> StudySpec:
     """Read and validate a spec; every grid point's config is resolved here, before anything runs."""
     data = load_yaml(str(path))

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import warnings
 from pathlib import Path
 
 import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError
 
 from .claims import available, fail_dead_local_trials, retry_interrupted
 from .errors import ConfigError, HarnessError
-from .files import write_json
+from .files import sweep_partial_files, write_json
 from .objective import TrialRunner
-from .spec import StudySpec
+from .spec import StudySpec, read_spec_json
 
 HEARTBEAT_S = 60  # a worker beats this often while it runs a trial
 GRACE_S = 180.0  # a trial without a beat for this long is failed and retried (workers on other hosts)
@@ -41,12 +42,17 @@ def open_study(spec: StudySpec, results: Path, storage: str | None, grace_s: flo
                sampler_seed: int = 0) -> optuna.Study:
     """The spec's Optuna study, created or loaded; a folder holding a different spec is refused."""
     folder = study_dir(spec, results)
-    folder.mkdir(parents=True, exist_ok=True)
-    _claim(folder, spec)
+    _check_folder(results)
+    _check_folder(folder)
     url = storage_url(spec, results, storage)
+    if storage is None:  # SQLite creates study.db, not its folder; another database is opened before anything is written
+        folder.mkdir(parents=True, exist_ok=True)
     engine = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None  # workers queue, not fail
     rdb = _storage(url, engine, grace_s)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    folder.mkdir(parents=True, exist_ok=True)
+    _claim(folder, spec)
+    sweep_partial_files(folder)  # what killed workers of this host were writing
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are reported by the harness, with their reason
     return optuna.create_study(study_name=spec.name, storage=rdb, sampler=_sampler(spec, sampler_seed),
                                pruner=_pruner(spec), direction=_direction(spec), load_if_exists=True)
 
@@ -60,6 +66,14 @@ def load_existing_study(spec: StudySpec, folder: Path, storage: str | None) -> o
         return optuna.load_study(study_name=spec.name, storage=_storage(url, None, GRACE_S))
     except KeyError:
         raise ConfigError(f"{url} holds no study named {spec.name!r}") from None
+
+
+def _check_folder(path: Path) -> None:
+    """A results path that exists must be a folder this process can write into."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path} is a file, not a results folder; give --results a folder (default: results)")
+    if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{path} is not writable by this user; fix its permissions or give --results another folder")
 
 
 def _storage(url: str, engine: dict | None, grace_s: float) -> RDBStorage:
@@ -76,8 +90,9 @@ def _storage(url: str, engine: dict | None, grace_s: float) -> RDBStorage:
     except (ArgumentError, ValueError) as e:
         raise ConfigError(f"--storage {url!r} is not a SQLAlchemy URL ({e}); e.g. postgresql://user@host/db or "
                           f"sqlite:///path/study.db") from None
-    except OperationalError as e:
-        raise HarnessError(f"--storage {url}: cannot open the database: {str(e.orig).strip().splitlines()[0]}") from None
+    except DatabaseError as e:  # unreachable server, a file that is not a database, ...
+        raise HarnessError(f"{url}: cannot open the study database: {str(e.orig).strip().splitlines()[0]}; "
+                           f"move the file away or give --storage another database") from None
 
 
 def _sampler(spec: StudySpec, seed: int) -> optuna.samplers.BaseSampler:
@@ -103,7 +118,7 @@ def _claim(folder: Path, spec: StudySpec) -> None:
     path = folder / "spec.json"
     mine = json.loads(json.dumps(dataclasses.asdict(spec)))
     if path.is_file():
-        theirs = json.loads(path.read_text())
+        theirs = read_spec_json(path)
         if {**theirs, "trials": 0} != {**mine, "trials": 0}:
             raise ConfigError(f"{folder} holds results of a different spec named {spec.name!r}; rename the study "
                               f"or remove that folder")

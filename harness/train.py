@@ -23,8 +23,8 @@ from .data import Split, load_mnist, to_model_range
 from .devices import autocast, memory_format, resolve_device
 from .diffusion import Diffusion
 from .ema import EMA
-from .errors import CheckpointError, ConfigError, HarnessError
-from .files import write_json
+from .errors import CheckpointError, ConfigError, Interrupted
+from .files import sweep_partial_files, write_json
 from .generate import NULL_LABEL
 from .grid import write_sample_grid
 from .trainlog import TrainLog
@@ -43,10 +43,6 @@ class TrainResult:
     images_per_s: float  # training throughput of this call (0 when nothing was trained)
     loss: float | None  # last training loss
     val_loss: float | None  # last validation MSE of the weights used for sampling (EMA when kept)
-
-
-class Interrupted(HarnessError):
-    """Ctrl-C during training; the message says where to resume from."""
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -125,7 +121,12 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
                            0.0, 0.0, None, None)
     device = resolve_device(cfg.train.device)
     tc = cfg.train
+    data = load_mnist(cfg.data)  # data and batch-size errors come before anything is written
+    diffusion = Diffusion(cfg.diffusion)
+    batches = Batches(data.train, tc.batch_size, tc.seed, cfg.data.pad_to_32)
+    validate = Validator(data.val, tc.val_images, diffusion, cfg.data.pad_to_32, device)
     out_dir.mkdir(parents=True, exist_ok=True)
+    sweep_partial_files(out_dir)  # what a killed earlier run was writing
     write_json(out_dir / "config.json", config_to_dict(cfg))
     torch.manual_seed(tc.seed)
     model = build_model(cfg).to(device).to(memory_format=memory_format(device))
@@ -138,10 +139,6 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
         if ema is not None:
             ema.model.load_state_dict(resume["ema"])
         start = int(resume["step"])
-    data = load_mnist(cfg.data)
-    diffusion = Diffusion(cfg.diffusion)
-    batches = Batches(data.train, tc.batch_size, tc.seed, cfg.data.pad_to_32)
-    validate = Validator(data.val, tc.val_images, diffusion, cfg.data.pad_to_32, device)
     log = TrainLog(out_dir / "train_log.csv", start)
     loop = _Loop(cfg, out_dir, model, ema, optimizer, diffusion, batches, validate, log, device, on_validation)
     result = loop.run(start, progress)

@@ -7,9 +7,9 @@ from harness.checkpoint import CHECKPOINT, load_checkpoint, load_trained
 from harness.config import TrainConfig
 from harness.diffusion import PREDICTIONS
 from harness.schedules import SCHEDULES
-from harness.errors import CheckpointError
+from harness.errors import CheckpointError, Interrupted
 from harness.presets import resolve_config
-from harness.train import Interrupted, _Loop, learning_rate, train
+from harness.train import _Loop, learning_rate, train
 from harness.trainlog import TrainLog
 
 from conftest import smoke_overrides
