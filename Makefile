@@ -9,7 +9,7 @@ WORKERS ?= 1
 
 .DEFAULT_GOAL := help
 STUDY  ?= skip
-.PHONY: help install run test train components presets ablate ablate-all tune report clean
+.PHONY: help install run test train components presets ablate ablate-all tune report reliability clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ tune: install  ## TPE search of ablations/tune.yaml: make tune [TRIALS=20] [WORK
 
 report: install  ## rebuild a study's tables from its storage: make report STUDY=skip
 	$(BIN)/harness report $(STUDY)
+
+reliability: install  ## every bad input and random-kill drills -> results/reliability.md (~10 min): make reliability [KILLS=4]
+	$(BIN)/harness reliability --kills $(or $(KILLS),4)
 
 clean:  ## remove .venv and caches (results/ is kept)
 	rm -rf $(VENV) .pytest_cache .benchmarks

@@ -15,7 +15,7 @@ def cautions(cfg: RunConfig) -> list[str]:
     w = cfg.sample.guidance
     if w > EXTREME_GUIDANCE and cfg.model.class_embedding:
         found.append(f"sample.guidance={w:g} is extreme (> {EXTREME_GUIDANCE:g}): expect saturated, near-identical "
-                     f"digits, or NaN samples, which fail the evaluation")
+                     f"digits with little diversity")
     signal = Diffusion(cfg.diffusion).terminal_signal
     if signal > TERMINAL_SIGNAL:
         found.append(f"the {cfg.diffusion.schedule} schedule at T={cfg.diffusion.timesteps} leaves "

@@ -7,17 +7,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-import torch
-
-from .checkpoint import load_trained
 from .config import RunConfig, load_yaml, with_overrides
-from .devices import resolve_device
 from .errors import ConfigError, HarnessError, Interrupted
-from .generate import generate, grid_labels, to_uint8
 from .presets import BUDGETS, PRESETS, resolve_config
-from .samplefile import save_samples
 
 if TYPE_CHECKING:
     from .spec import StudySpec
@@ -48,6 +42,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    import torch  # torch loads inside main(), so Ctrl-C while it loads is still caught there
+
+    from .checkpoint import load_trained
+    from .devices import resolve_device
+    from .generate import generate, grid_labels, to_uint8
+    from .samplefile import save_samples
+
     device = resolve_device(args.device)
     trained = load_trained(Path(args.run_dir), use_ema=not args.raw_weights, device=device)
     cfg = with_overrides(trained.cfg, [
@@ -206,6 +207,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_speed(args: argparse.Namespace) -> int:
     from .metrics.speed import measure_train_step
 
+    from .devices import resolve_device
+
     cfg = resolve_config(args.preset, args.budget, args.set)
     device = resolve_device(args.device)
     s = measure_train_step(cfg, device, steps=args.steps)
@@ -216,8 +219,26 @@ def cmd_speed(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line, like every other harness error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"harness: error: {message} (see `{self.prog} --help`)\n")
+
+
+def cmd_reliability(args: argparse.Namespace) -> int:
+    from .reliability import run_reliability
+
+    if args.kills < 1:
+        raise ConfigError(f"--kills must be >= 1, got {args.kills}")
+    command = "harness reliability" + "".join(f" {a}" for a in sys.argv[2:])
+    out, ok = run_reliability(Path(args.out), args.kills, args.seed, args.storage, command)
+    print(f"reliability: {'every check held' if ok else 'SOME CHECKS FAILED'}; report {out}")
+    return 0 if ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="harness", description="Benchmark and ablation harness for class-conditional diffusion on MNIST")
+    p = _Parser(prog="harness", description="Benchmark and ablation harness for class-conditional diffusion on MNIST")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a preset into a run folder (resumes if the folder holds one)")
@@ -278,6 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--steps", type=int, default=10, help="timed steps (after 3 warm-up steps)")
     sp.add_argument("--device", default="auto")
     sp.set_defaults(func=cmd_speed)
+
+    rl = sub.add_parser("reliability", help="try every bad input and kill drills; write results/reliability.md")
+    rl.add_argument("--kills", type=int, default=4, help="random kills per drill (default 4)")
+    rl.add_argument("--seed", type=int, default=0, help="seeds the kill moments and signals")
+    rl.add_argument("--storage", help="run the study drill on this database URL (default: SQLite)")
+    rl.add_argument("--out", default="results/reliability.md")
+    rl.set_defaults(func=cmd_reliability)
 
     sub.add_parser("classifier", help="train (or show the cached) reference MNIST classifier").set_defaults(func=cmd_classifier)
     sub.add_parser("components", help="list every registry and its members").set_defaults(func=cmd_components)

@@ -11,7 +11,7 @@ import optuna
 import pandas as pd
 
 from .claims import CAUTIONS, DUPLICATE, FAILURE
-from .files import write_text
+from .files import sweep_partial_files, write_text
 from .plots import as_text, metric_panels, per_digit_heatmap, sample_grids, search_scatter, training_curves
 from .spec import StudySpec
 from .stats import mean_ci95
@@ -61,6 +61,7 @@ def summary_frame(trials: pd.DataFrame, spec: StudySpec) -> pd.DataFrame:
 
 def write_report(study: optuna.Study, spec: StudySpec, folder: Path) -> Path:
     """Write trials.csv, summary.csv, plots/*.png and report.md into `folder`; returns the report's path."""
+    sweep_partial_files(folder)  # what an interrupted earlier report was writing
     trials = trials_frame(study, spec)
     summary = summary_frame(trials, spec)
     write_text(folder / "trials.csv", trials.to_csv(index=False))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,8 @@ def save_samples(path: Path, images: Tensor, labels: Tensor) -> None:
 
 def load_samples(path: Path) -> tuple[Tensor, Tensor]:
     """(images (N, 28, 28) uint8, labels (N,) int64); anything else is a DataError saying what is wrong."""
+    if Path(path).is_file() and not zipfile.is_zipfile(path):  # np.load would guess "pickled data" for any other file
+        raise DataError(f"{path} is not an .npz archive; write one with `harness sample RUN --out FILE.npz`")
     try:
         with np.load(path, allow_pickle=False) as data:
             if "images" not in data or "labels" not in data:

@@ -44,6 +44,7 @@ def open_study(spec: StudySpec, results: Path, storage: str | None, grace_s: flo
     folder = study_dir(spec, results)
     _check_folder(results)
     _check_folder(folder)
+    _refuse_other_spec(folder, spec)
     url = storage_url(spec, results, storage)
     if storage is None:  # SQLite creates study.db, not its folder; another database is opened before anything is written
         folder.mkdir(parents=True, exist_ok=True)
@@ -111,20 +112,26 @@ def _direction(spec: StudySpec) -> str:
     return spec.objective.direction if spec.objective is not None else "minimize"
 
 
-def _claim(folder: Path, spec: StudySpec) -> None:
-    """Write spec.json; refuse a different spec that would mix its results into this folder.
+def _spec_dict(spec: StudySpec) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(spec)))
+
+
+def _refuse_other_spec(folder: Path, spec: StudySpec) -> None:
+    """A folder whose spec.json records a different spec is refused before anything is written.
 
     Only a tuning study's trial count may change between runs (`harness tune --trials 40` goes on)."""
     path = folder / "spec.json"
-    mine = json.loads(json.dumps(dataclasses.asdict(spec)))
-    if path.is_file():
-        theirs = read_spec_json(path)
-        if {**theirs, "trials": 0} != {**mine, "trials": 0}:
-            raise ConfigError(f"{folder} holds results of a different spec named {spec.name!r}; rename the study "
-                              f"or remove that folder")
-        if theirs == mine:
-            return
-    write_json(path, mine)
+    if path.is_file() and {**read_spec_json(path), "trials": 0} != {**_spec_dict(spec), "trials": 0}:
+        raise ConfigError(f"{folder} holds results of a different spec named {spec.name!r}; rename the study "
+                          f"or remove that folder")
+
+
+def _claim(folder: Path, spec: StudySpec) -> None:
+    """Record the spec in spec.json (it was checked by _refuse_other_spec)."""
+    path = folder / "spec.json"
+    mine = _spec_dict(spec)
+    if not path.is_file() or read_spec_json(path) != mine:
+        write_json(path, mine)
 
 
 def run_study(spec: StudySpec, results: Path = Path("results"), storage: str | None = None, progress: bool = True,

@@ -39,3 +39,5 @@ def _worker(spec: StudySpec, results: str, url: str, k: int, workers: int, progr
     except HarnessError as e:
         print(f"{who}: error: {e}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # Ctrl-C reaches every worker; the parent says how to resume
+        sys.exit(130)

@@ -5,6 +5,7 @@ from torch import Tensor, nn
 
 from harness.config import DiffusionConfig, SampleConfig
 from harness.diffusion import Diffusion
+from harness.errors import NumericalError
 from harness.generate import generate, guided_denoiser
 from harness.samplers import SAMPLERS, SPACINGS, Step
 
@@ -166,3 +167,13 @@ def test_generate_is_reproducible_and_in_range() -> None:
     b = generate(AffineNet(), diffusion, cfg, labels, 2, torch.Generator().manual_seed(0))
     assert a.shape == (5, 1, 2, 2) and torch.equal(a, b)
     assert float(a.abs().max()) <= 1.0
+
+
+def test_generate_refuses_non_finite_samples_instead_of_clamping_them_to_digits() -> None:
+    net = AffineNet()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.fill_(float("nan"))  # a network whose training diverged
+    cfg = SampleConfig(steps=4, batch_size=5)
+    with pytest.raises(NumericalError, match=r"NaN/inf in 5 of 5 images \(ddim, 4 steps"):
+        generate(net, Diffusion(DiffusionConfig(timesteps=T)), cfg, torch.arange(5), 2, torch.Generator().manual_seed(0))

@@ -8,9 +8,10 @@ import optuna
 import pandas as pd
 import pytest
 
-from harness import objective
+from harness import generate, objective
 from harness.cli import main
 from harness.errors import ConfigError
+from harness.metrics.classifier import LoadedClassifier
 from harness.report import write_report
 from harness.spec import load_spec
 from harness.study import open_study, run_study
@@ -77,6 +78,25 @@ def test_a_diverging_variant_fails_with_its_reason_and_the_study_goes_on(tmp_pat
     report = write_report(study, spec, tmp_path / "r" / "skiptest").read_text()
     assert "diverged at step" in report
     assert len(run_study(spec, tmp_path / "r", progress=False).get_trials()) == 2  # a divergence is not retried
+
+
+def test_nan_samples_fail_the_trial_with_their_reason_and_extreme_guidance_is_flagged(
+        tmp_path: Path, classifier: LoadedClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = generate.guided_denoiser
+
+    def nan_above_10(model, diffusion, labels, guidance, **kw):  # noqa: ANN001, ANN202 - a network that blows up
+        denoise = real(model, diffusion, labels, guidance, **kw)
+        return lambda x, t: tuple(v * float("nan") for v in denoise(x, t)) if guidance > 10 else denoise(x, t)
+
+    monkeypatch.setattr(generate, "guided_denoiser", nan_above_10)
+    text = (GRID.replace("model.skip: [true, false]", "sample.guidance: [1.0, 50.0]").replace("seeds: [0, 1]", "seeds: [0]")
+            .replace("metrics: [mse]", "metrics: [class_acc]"))
+    spec = load_spec(write_spec(tmp_path, text))
+    study = run_study(spec, tmp_path / "r", progress=False)
+    assert {t.params["point"]: t.state.name for t in study.get_trials()} == {0: "COMPLETE", 1: "FAIL"}
+    report = write_report(study, spec, tmp_path / "r" / "skiptest").read_text()
+    assert "sampling produced NaN/inf in" in report
+    assert "## Flagged settings" in report and "sample.guidance=50 is extreme" in report
 
 
 def test_report_command_rebuilds_from_storage_and_progress_lines_count_trials(
