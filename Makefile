@@ -9,7 +9,7 @@ WORKERS ?= 1
 
 .DEFAULT_GOAL := help
 STUDY  ?= skip
-.PHONY: help install run test train components presets ablate ablate-all tune report reliability clean
+.PHONY: help install run test train components presets ablate ablate-all tune report reliability bench bench-check bench-baseline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,23 @@ report: install  ## rebuild a study's tables from its storage: make report STUDY
 
 reliability: install  ## every bad input and random-kill drills -> results/reliability.md (~10 min): make reliability [KILLS=4]
 	$(BIN)/harness reliability --kills $(or $(KILLS),4)
+
+BENCH_JSON := results/perf/bench.json
+BENCH_RUN   = mkdir -p results/perf && $(BIN)/python -m pytest tests/benchmarks -q --benchmark-enable --benchmark-only \
+              --benchmark-json=$(BENCH_JSON)
+
+bench: install  ## the pytest-benchmark suite, compared with tests/benchmarks/baseline.json (calibration units)
+	$(BENCH_RUN)
+	$(BIN)/harness bench-compare $(BENCH_JSON) --report results/perf/report.md
+
+bench-check: install  ## as bench, but exit 1 with a table when a figure is >25% slower; plus the quality guard
+	$(BENCH_RUN)
+	$(BIN)/harness bench-compare $(BENCH_JSON) --check
+	$(BIN)/python -m pytest -q tests/benchmarks/test_quality_guard.py
+
+bench-baseline: install  ## re-record tests/benchmarks/baseline.json on this machine (commit it)
+	$(BENCH_RUN)
+	cp $(BENCH_JSON) tests/benchmarks/baseline.json
 
 clean:  ## remove .venv and caches (results/ is kept)
 	rm -rf $(VENV) .pytest_cache .benchmarks

@@ -237,6 +237,27 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_bench_compare(args: argparse.Namespace) -> int:
+    from .bench import compare, comparison_table, perf_markdown, regressions
+
+    if args.tolerance <= 0:
+        raise ConfigError(f"--tolerance must be > 0 (0.25 = 25% slower fails), got {args.tolerance}")
+    rows = compare(Path(args.current), Path(args.baseline))
+    print(comparison_table(rows, args.tolerance))
+    if args.report:
+        from .files import write_text
+
+        write_text(args.report, perf_markdown(rows, Path(args.current), "make bench", args.tolerance))
+        print(f"-> {args.report}")
+    slow = regressions(rows, args.tolerance)
+    if slow:
+        print(f"{len(slow)} benchmark(s) more than {args.tolerance:.0%} slower than {args.baseline} in calibration "
+              f"units: {', '.join(r.name for r in slow)}", file=sys.stderr)
+        return 1 if args.check else 0
+    print(f"no benchmark more than {args.tolerance:.0%} slower than {args.baseline}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="harness", description="Benchmark and ablation harness for class-conditional diffusion on MNIST")
     sub = p.add_subparsers(dest="command", required=True)
@@ -306,6 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     rl.add_argument("--storage", help="run the study drill on this database URL (default: SQLite)")
     rl.add_argument("--out", default="results/reliability.md")
     rl.set_defaults(func=cmd_reliability)
+
+    bc = sub.add_parser("bench-compare", help="a pytest-benchmark JSON against the committed baseline, in calibration units")
+    bc.add_argument("current", help="the JSON `make bench` wrote (results/perf/bench.json)")
+    bc.add_argument("--baseline", default="tests/benchmarks/baseline.json")
+    bc.add_argument("--tolerance", type=float, default=0.25, help="relative slow-down that counts as a regression")
+    bc.add_argument("--check", action="store_true", help="exit 1 when any benchmark regressed")
+    bc.add_argument("--report", help="also write the table with the machine's description to this markdown file")
+    bc.set_defaults(func=cmd_bench_compare)
 
     sub.add_parser("classifier", help="train (or show the cached) reference MNIST classifier").set_defaults(func=cmd_classifier)
     sub.add_parser("components", help="list every registry and its members").set_defaults(func=cmd_components)

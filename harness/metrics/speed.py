@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -32,19 +33,9 @@ def matmul_peak_gflops(device: torch.device, seconds: float = 2.0) -> float:
     return 2 * MATMUL_N**3 * n / (time.perf_counter() - t0) / 1e9
 
 
-@dataclass(frozen=True)
-class TrainSpeed:
-    images_per_s: float  # training images per second
-    ms_per_step: float  # wall time of one optimiser step
-    gflop_per_step: float  # forward + backward FLOPs of one step (convs, matmuls), counted by torch
-    gflops: float  # achieved GFLOP/s
-    peak_gflops: float  # the machine's fp32 matmul GFLOP/s, measured in the same run
-    fraction_of_peak: float  # gflops / peak_gflops
-    parameters: int
-
-
-def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, warmup: int = 3) -> TrainSpeed:
-    """Time `steps` real optimiser steps of the config's network at its batch size."""
+def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None], nn.Module]:
+    """One optimiser step of the config's network on a fixed random batch (loss, backward, AdamW) as a closure,
+    and the network it trains."""
     from ..checkpoint import build_model
 
     torch.manual_seed(0)
@@ -52,7 +43,7 @@ def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, wa
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr)
     diffusion = Diffusion(cfg.diffusion)
     size, bs = cfg.data.image_size, cfg.train.batch_size
-    x0 = torch.rand(bs, 1, size, size, device=device) * 2 - 1
+    x0 = torch.rand(bs, 1, size, size, device=device) * 2 - 1  # (B, 1, H, W)
     y = torch.randint(0, 10, (bs,), device=device)
 
     def step() -> None:
@@ -66,6 +57,23 @@ def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, wa
         loss.backward()
         opt.step()
 
+    return step, model
+
+
+@dataclass(frozen=True)
+class TrainSpeed:
+    images_per_s: float  # training images per second
+    ms_per_step: float  # wall time of one optimiser step
+    gflop_per_step: float  # forward + backward FLOPs of one step (convs, matmuls), counted by torch
+    gflops: float  # achieved GFLOP/s
+    peak_gflops: float  # the machine's fp32 matmul GFLOP/s, measured in the same run
+    fraction_of_peak: float  # gflops / peak_gflops
+    parameters: int
+
+
+def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, warmup: int = 3) -> TrainSpeed:
+    """Time `steps` real optimiser steps of the config's network at its batch size."""
+    step, model = train_step(cfg, device)
     with FlopCounterMode(display=False) as counter:
         step()
     for _ in range(warmup):
@@ -78,6 +86,7 @@ def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, wa
     seconds = (time.perf_counter() - t0) / steps
     flops = counter.get_total_flops() / 1e9
     peak = matmul_peak_gflops(device)
+    bs = cfg.train.batch_size
     return TrainSpeed(bs / seconds, seconds * 1000, flops, flops / seconds, peak, flops / seconds / peak,
                       count_parameters(model))
 

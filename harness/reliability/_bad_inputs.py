@@ -151,5 +151,5 @@ def try_bad_input(case: BadInput, sandbox: Path, invoke: Invoke) -> Outcome:
     """Run one case in `sandbox` and record what it printed and changed."""
     before = snapshot(sandbox)
     status, _, stderr = invoke(case.command(sandbox))
-    lines = [line for line in stderr.splitlines() if line.strip()]
+    lines = [line.replace(str(sandbox), "{s}") for line in stderr.splitlines() if line.strip()]
     return Outcome(case, status, lines, changes(before, snapshot(sandbox)))

@@ -27,6 +27,7 @@ from ._snapshot import snapshot
 from ._specs import DRILL_OVERRIDES, drill_spec
 
 RESUME_HINT = "run the same command again"  # what every Ctrl-C message must tell the user
+KILL_BY = 0.8  # kill moments fall before this fraction of a clean run's time, so that most land mid-work
 
 
 @dataclass
@@ -65,7 +66,7 @@ def train_drill(root: Path, kills: int, rng: random.Random) -> DrillResult:
     t0 = time.perf_counter()
     reference_s = _timed(_train_argv(root / "train-reference"))
     killed = root / "train-killed"
-    log = kill_and_rerun(_train_argv(killed), kills, (1.0, reference_s), rng, lambda: _readable(killed))
+    log = kill_and_rerun(_train_argv(killed), kills, (1.0, KILL_BY * reference_s), rng, lambda: _readable(killed))
     return DrillResult("training", log, {
         "weights equal an uninterrupted run's": _same_weights(root / "train-reference", killed),
         "every Ctrl-C message says how to resume": all(RESUME_HINT in m for m in log.messages)},
@@ -78,7 +79,7 @@ def evaluate_drill(root: Path, run: Path, kills: int, rng: random.Random) -> Dri
     argv = ["evaluate", "", "--metrics", "mse,class_acc,fid", "--per-class", "20"]
     clean, killed = shutil.copytree(run, root / "eval-reference"), shutil.copytree(run, root / "eval-killed")
     reference_s = _timed([argv[0], str(clean), *argv[2:]])
-    log = kill_and_rerun([argv[0], str(killed), *argv[2:]], kills, (1.0, reference_s), rng, lambda: _readable(killed))
+    log = kill_and_rerun([argv[0], str(killed), *argv[2:]], kills, (1.0, KILL_BY * reference_s), rng, lambda: _readable(killed))
     return DrillResult("evaluation", log, {
         "metrics equal an uninterrupted evaluation's": _same_metrics(clean / "metrics.json", killed / "metrics.json"),
         "every Ctrl-C message says how to resume": all(RESUME_HINT in m for m in log.messages)},
@@ -102,7 +103,7 @@ def study_drill(root: Path, kills: int, rng: random.Random, workers: int = 2, st
         return _readable(folder)
 
     argv = _study_argv(root, name, workers, folder.parent, storage)
-    log = kill_and_rerun(argv, kills, (1.0, reference_s), rng, after_kill)
+    log = kill_and_rerun(argv, kills, (1.0, KILL_BY * reference_s), rng, after_kill)
     cells = _complete_cells(folder, storage, name)
     return DrillResult(f"study ({workers} workers, {storage.split(':')[0] if storage else 'sqlite'})", log, {
         "every cell completed exactly once": sorted(cells.values()) == [1, 1, 1, 1],
@@ -129,7 +130,7 @@ def report_drill(results: Path, kills: int, rng: random.Random) -> DrillResult:
         now = _report_files(folder)
         return [f"{name} changed or vanished after a kill" for name in before if now.get(name) != before[name]]
 
-    log = kill_and_rerun(argv, kills, (0.5, reference_s), rng, after_kill)
+    log = kill_and_rerun(argv, kills, (0.5, KILL_BY * reference_s), rng, after_kill)
     return DrillResult("report writing", log, {"tables and report equal the last good ones": _report_files(folder) == before},
                        partial=_partial(folder), seconds=time.perf_counter() - t0)
 

@@ -1,0 +1,86 @@
+"""The pytest-benchmark suite (`make bench`): each figure is also read relative to `test_calibration_matmul`,
+a fixed fp32 matmul timed in the same run (harness.bench normalises by it). Under `make test` every
+benchmark runs once, as a plain test of the code path it times."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from harness.checkpoint import build_model
+from harness.config import DataConfig
+from harness.data import load_mnist
+from harness.diffusion import Diffusion
+from harness.generate import generate, grid_labels
+from harness.metrics.fidelity import fidelity
+from harness.metrics.speed import train_step
+from harness.presets import resolve_config
+from harness.train import Batches
+
+CFG = resolve_config("baseline", "smoke")  # the smoke network (width x 0.25) at batch 32: seconds, not minutes
+CALIBRATION_N = 512  # side of the calibration matmul (0.27 GFLOP)
+
+
+@pytest.fixture(scope="module")
+def model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return build_model(CFG).eval()
+
+
+def test_calibration_matmul(benchmark: BenchmarkFixture) -> None:
+    a, b = (torch.randn(CALIBRATION_N, CALIBRATION_N, generator=torch.Generator().manual_seed(k)) for k in (0, 1))
+    out = benchmark(torch.mm, a, b)
+    assert out.shape == (CALIBRATION_N, CALIBRATION_N)
+
+
+def test_train_step(benchmark: BenchmarkFixture) -> None:
+    step, model = train_step(CFG, torch.device("cpu"))
+    before = next(model.parameters()).detach().clone()
+    benchmark(step)
+    assert not torch.equal(before, next(model.parameters()))
+
+
+def test_network_evaluation(benchmark: BenchmarkFixture, model: torch.nn.Module) -> None:
+    x = torch.randn(64, 1, 28, 28)  # (B, C, H, W)
+    t, y = torch.randint(0, 1000, (64,)), torch.randint(0, 10, (64,))
+
+    @torch.inference_mode()
+    def forward() -> torch.Tensor:
+        return model(x, t, y)
+
+    assert benchmark(forward).shape == x.shape
+
+
+@pytest.mark.parametrize("guidance", [1.0, 3.0], ids=["ddim", "cfg"])
+def test_ddim_sample_of_a_batch(benchmark: BenchmarkFixture, model: torch.nn.Module, guidance: float) -> None:
+    """20 digits, 10 DDIM steps; w=3 batches the conditional and unconditional passes into one call."""
+    cfg = resolve_config("baseline", "smoke", ["sample.steps=10", f"sample.guidance={guidance}"]).sample
+    labels = grid_labels(2)
+
+    def sample() -> torch.Tensor:
+        return generate(model, Diffusion(CFG.diffusion), cfg, labels, 28, torch.Generator().manual_seed(0))
+
+    images = benchmark(sample)
+    assert images.shape == (20, 1, 28, 28) and bool(torch.isfinite(images).all())
+
+
+def test_fid_kid_on_a_fixed_feature_set(benchmark: BenchmarkFixture) -> None:
+    g = torch.Generator().manual_seed(0)
+    generated = torch.randn(500, 64, generator=g, dtype=torch.float64)  # (N, D) features
+    reference = torch.randn(500, 64, generator=g, dtype=torch.float64) + 0.1
+    out = benchmark(fidelity, generated, reference, {"fid", "kid"})
+    assert out["fid"] > 0 and out["kid"] > 0
+
+
+def test_data_loading_one_epoch_of_batches(benchmark: BenchmarkFixture) -> None:
+    batches = Batches(load_mnist(DataConfig()).train, 128, seed=0, pad_to_32=False)
+    epochs = itertools.count()
+
+    def epoch_start() -> tuple[torch.Tensor, torch.Tensor]:
+        return batches(next(epochs) * batches.per_epoch)  # the first batch of an epoch pays for its shuffle
+
+    x, y = benchmark(epoch_start)
+    assert x.shape == (128, 1, 28, 28) and y.shape == (128,)
