@@ -92,8 +92,9 @@ def _storage(url: str, engine: dict | None, grace_s: float) -> RDBStorage:
         raise ConfigError(f"--storage {url!r} is not a SQLAlchemy URL ({e}); e.g. postgresql://user@host/db or "
                           f"sqlite:///path/study.db") from None
     except DatabaseError as e:  # unreachable server, a file that is not a database, ...
-        raise HarnessError(f"{url}: cannot open the study database: {str(e.orig).strip().splitlines()[0]}; "
-                           f"move the file away or give --storage another database") from None
+        fix = ("move the file away or give --storage another database" if url.startswith("sqlite") else
+               "check that the server runs and the user, password and database in the URL")
+        raise HarnessError(f"{url}: cannot open the study database: {str(e.orig).strip().splitlines()[0]}; {fix}") from None
 
 
 def _sampler(spec: StudySpec, seed: int) -> optuna.samplers.BaseSampler:

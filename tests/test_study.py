@@ -127,7 +127,7 @@ def test_a_different_spec_may_not_reuse_a_study_folder(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("url, message", [
     ("nonsense", "is not a SQLAlchemy URL"),
-    ("postgresql+psycopg2://nobody@127.0.0.1:1/none", "cannot open the database"),
+    ("postgresql+psycopg2://nobody@127.0.0.1:1/none", "cannot open the study database: .*check that the server runs"),
 ])
 def test_a_bad_storage_url_is_one_clear_error(tmp_path: Path, url: str, message: str) -> None:
     spec = load_spec(write_spec(tmp_path, GRID))

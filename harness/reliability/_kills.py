@@ -63,8 +63,9 @@ def _run_once(argv: Sequence[str], delay_s: float | None, sig: signal.Signals | 
         signalled = proc.poll() is None
         if signalled:
             os.killpg(proc.pid, sig or signal.SIGKILL)
+        status = proc.wait(timeout=120)  # reap the leader first: a zombie would keep its group "alive"
+        if signalled:
             _wait_for_group(proc.pid)
-        status = proc.wait(timeout=120)
         err.seek(0)
         stderr = err.read()
     if signalled and sig is None:
