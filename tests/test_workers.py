@@ -62,7 +62,7 @@ def test_a_worker_killed_mid_trial_loses_nothing_after_a_rerun(tmp_path: Path) -
     cmd = [sys.executable, "-m", "harness.cli", "ablate", str(spec_path), "--results", str(results), "--workers", "2",
            "--quiet"]
     runner = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    killed = _kill_a_worker_after_its_first_checkpoint(results / "skiptest")
+    killed = _kill_a_worker_after_its_first_checkpoint(results / "skiptest", runner)
     output, _ = runner.communicate(timeout=600)
     assert runner.returncode == 2 and "exit code -9" in output and "run the same command again" in output
 
@@ -75,11 +75,13 @@ def test_a_worker_killed_mid_trial_loses_nothing_after_a_rerun(tmp_path: Path) -
     assert "interrupted (retried)" in (results / "skiptest" / "report.md").read_text()
 
 
-def _kill_a_worker_after_its_first_checkpoint(folder: Path, timeout: float = 300) -> int:
+def _kill_a_worker_after_its_first_checkpoint(folder: Path, runner: subprocess.Popen, timeout: float = 300) -> int:
     """SIGKILL the worker of a running trial once its run folder holds a checkpoint; returns the trial number."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(0.2)
+        if runner.poll() is not None:
+            pytest.fail(f"the study ended (exit {runner.returncode}) before a kill: {runner.communicate()[0][-2000:]}")
         if not (folder / "study.db").is_file():
             continue
         try:
