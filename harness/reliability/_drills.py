@@ -76,10 +76,12 @@ def train_drill(root: Path, kills: int, rng: random.Random) -> DrillResult:
 def evaluate_drill(root: Path, run: Path, kills: int, rng: random.Random) -> DrillResult:
     """Kill `harness evaluate` at random moments; its metrics.json is absent or whole, and finally equals a clean run's."""
     t0 = time.perf_counter()
-    argv = ["evaluate", "", "--metrics", "mse,class_acc,fid", "--per-class", "20"]
+    def argv(folder: Path) -> list[str]:
+        return ["evaluate", str(folder), "--metrics", "mse,class_acc,fid", "--per-class", "20"]
+
     clean, killed = shutil.copytree(run, root / "eval-reference"), shutil.copytree(run, root / "eval-killed")
-    reference_s = _timed([argv[0], str(clean), *argv[2:]])
-    log = kill_and_rerun([argv[0], str(killed), *argv[2:]], kills, (1.0, KILL_BY * reference_s), rng, lambda: _readable(killed))
+    reference_s = _timed(argv(clean))
+    log = kill_and_rerun(argv(killed), kills, (1.0, KILL_BY * reference_s), rng, lambda: _readable(killed))
     return DrillResult("evaluation", log, {
         "metrics equal an uninterrupted evaluation's": _same_metrics(clean / "metrics.json", killed / "metrics.json"),
         "every Ctrl-C message says how to resume": all(RESUME_HINT in m for m in log.messages)},
