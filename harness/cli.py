@@ -71,7 +71,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def _warn(cfg: RunConfig) -> None:
     from .cautions import cautions
 
-    for caution in cautions(cfg):
+    _print_warnings(cautions(cfg))
+
+
+def _print_warnings(cautions: list[str]) -> None:
+    for caution in cautions:
         print(f"warning: {caution}", file=sys.stderr)
 
 
@@ -120,8 +124,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics = parse_metrics(args.metrics)
     result = evaluate(Path(args.run_dir), metrics, Path(args.samples) if args.samples else None, args.per_class,
                       args.seed, args.set)
-    for caution in result.get("cautions", []):
-        print(f"warning: {caution}", file=sys.stderr)
+    _print_warnings(result.get("cautions", []))
     print(format_metrics(result))
     print(f"-> {Path(args.run_dir) / 'metrics.json'}")
     return 0

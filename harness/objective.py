@@ -44,7 +44,7 @@ class TrialRunner:
         write_json(trial_dir / "config.json", config_to_dict(cfg))
         trial.set_user_attr("run", str(run_dir.relative_to(self.folder)))
         if flagged := cautions(cfg):
-            trial.set_user_attr(CAUTIONS, " / ".join(flagged))
+            trial.set_user_attr(CAUTIONS, flagged)
         if self.progress:
             print(progress_line(trial.study, self.spec, _label(point, seed), self.started, self.who), flush=True)
         with folder_lock(run_dir, self.who or "this worker"):

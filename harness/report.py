@@ -208,10 +208,10 @@ def _cautions(trials: pd.DataFrame, factors: list[str]) -> list[str]:
     """Each flagged setting once, with the variants that have it (harness.cautions)."""
     if CAUTIONS not in trials.columns:
         return []
-    flagged = trials[trials[CAUTIONS].map(_present)]
+    flagged = trials[trials[CAUTIONS].map(lambda v: isinstance(v, list))]
     by_caution: dict[str, list[str]] = {}
     for _, row in flagged.iterrows():
-        for caution in str(row[CAUTIONS]).split(" / "):
+        for caution in row[CAUTIONS]:
             variants = by_caution.setdefault(caution, [])
             if (variant := _variant(row, factors)) not in variants:
                 variants.append(variant)

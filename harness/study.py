@@ -44,14 +44,15 @@ def open_study(spec: StudySpec, results: Path, storage: str | None, grace_s: flo
     folder = study_dir(spec, results)
     _check_folder(results)
     _check_folder(folder)
-    _refuse_other_spec(folder, spec)
+    recorded, mine = _recorded_spec(folder, spec), _spec_dict(spec)
     url = storage_url(spec, results, storage)
     if storage is None:  # SQLite creates study.db, not its folder; another database is opened before anything is written
         folder.mkdir(parents=True, exist_ok=True)
     engine = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None  # workers queue, not fail
     rdb = _storage(url, engine, grace_s)
     folder.mkdir(parents=True, exist_ok=True)
-    _claim(folder, spec)
+    if recorded != mine:  # a new study, or a tuning study given more trials
+        write_json(folder / "spec.json", mine)
     sweep_partial_files(folder)  # what killed workers of this host were writing
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are reported by the harness, with their reason
     return optuna.create_study(study_name=spec.name, storage=rdb, sampler=_sampler(spec, sampler_seed),
@@ -117,22 +118,18 @@ def _spec_dict(spec: StudySpec) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(spec)))
 
 
-def _refuse_other_spec(folder: Path, spec: StudySpec) -> None:
-    """A folder whose spec.json records a different spec is refused before anything is written.
+def _recorded_spec(folder: Path, spec: StudySpec) -> dict | None:
+    """The spec.json already in `folder` (None if none); a different spec is refused before anything is written.
 
     Only a tuning study's trial count may change between runs (`harness tune --trials 40` goes on)."""
     path = folder / "spec.json"
-    if path.is_file() and {**read_spec_json(path), "trials": 0} != {**_spec_dict(spec), "trials": 0}:
+    if not path.is_file():
+        return None
+    recorded = read_spec_json(path)
+    if {**recorded, "trials": 0} != {**_spec_dict(spec), "trials": 0}:
         raise ConfigError(f"{folder} holds results of a different spec named {spec.name!r}; rename the study "
                           f"or remove that folder")
-
-
-def _claim(folder: Path, spec: StudySpec) -> None:
-    """Record the spec in spec.json (it was checked by _refuse_other_spec)."""
-    path = folder / "spec.json"
-    mine = _spec_dict(spec)
-    if not path.is_file() or read_spec_json(path) != mine:
-        write_json(path, mine)
+    return recorded
 
 
 def run_study(spec: StudySpec, results: Path = Path("results"), storage: str | None = None, progress: bool = True,
