@@ -73,5 +73,6 @@ def load_trained(run_dir: Path, use_ema: bool = True, device: torch.device | str
         model.load_state_dict(weights)
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {path} does not fit its own config ({str(e).splitlines()[0]})") from None
+    device = torch.device(device)
     model.to(device).to(memory_format=memory_format(device)).eval()
     return TrainedModel(cfg, model, Diffusion(cfg.diffusion), int(state["step"]), weights is state.get("ema"))

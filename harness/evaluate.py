@@ -99,7 +99,7 @@ def _sample_metrics(result: dict[str, Any], metrics: set[str], images: torch.Ten
                     data: Mnist, eval_cfg: EvalConfig) -> None:
     classifier = load_or_train(data, bundled_mnist_path())
     probs, feats = predict(classifier.model, images)
-    real_feats = _reference_features(classifier, data)
+    real_feats = reference_features(classifier, data)
     result["classifier_test_accuracy"] = classifier.test_accuracy
     if "class_acc" in metrics:
         cm = class_metrics(probs, feats, labels, real_feats, data.test.labels)
@@ -138,7 +138,7 @@ def _clip(result: dict[str, Any], cfg: EvalConfig, images: torch.Tensor, labels:
     result["clip"] = {"available": True, "model": cfg.clip_model, "weights": clip.source, **m}
 
 
-def _reference_features(classifier: LoadedClassifier, data: Mnist) -> torch.Tensor:
+def reference_features(classifier: LoadedClassifier, data: Mnist) -> torch.Tensor:
     """torch-fidelity features of the 10k test digits, cached on disk."""
     path = cache_dir() / f"test-features-{classifier_key(bundled_mnist_path())}.pt"
     try:

@@ -9,7 +9,7 @@ from .config import SampleConfig
 from .devices import autocast
 from .diffusion import Diffusion
 from .errors import NumericalError
-from .samplers import SAMPLERS, SPACINGS, Denoiser, Step
+from .samplers import SAMPLERS, SPACINGS, Denoiser, Trajectory
 from .unet import NUM_CLASSES
 
 NULL_LABEL = NUM_CLASSES  # the label the network sees when the condition is dropped
@@ -48,7 +48,7 @@ def guided_denoiser(model: nn.Module, diffusion: Diffusion, labels: Tensor, guid
 
 @torch.inference_mode()
 def generate(model: nn.Module, diffusion: Diffusion, cfg: SampleConfig, labels: Tensor, image_size: int,
-             generator: torch.Generator, trajectory: list[Step] | None = None, amp: bool = False) -> Tensor:
+             generator: torch.Generator, trajectory: Trajectory | None = None, amp: bool = False) -> Tensor:
     """Samples (N, 1, H, W) in [-1, 1] for `labels` (N,), drawn in batches of cfg.batch_size.
 
     The starting noise of every batch comes from `generator` in order, so a seed fixes the result.

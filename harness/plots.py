@@ -46,7 +46,7 @@ def metric_panels(trials: pd.DataFrame, factors: list[str], metrics: list[str], 
         ax.set_xlabel(factors[0])
         ax.set_title(metric)
     fig.suptitle("mean over seeds, 95% CI (Student's t)", y=1.06)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def training_curves(curves: pd.DataFrame, path: Path) -> Path | None:
@@ -57,7 +57,7 @@ def training_curves(curves: pd.DataFrame, path: Path) -> Path | None:
     sns.lineplot(data=curves, x="step", y="val_loss", hue="variant", errorbar=t_interval, ax=ax)
     ax.set_yscale("log")
     ax.set_ylabel("validation MSE")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def sample_grids(grids: list[tuple[str, Path]], path: Path) -> Path | None:
@@ -71,7 +71,7 @@ def sample_grids(grids: list[tuple[str, Path]], path: Path) -> Path | None:
             ax.imshow(image.convert("L"), cmap="gray")
         ax.set_title(label, fontsize=8)
         ax.axis("off")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def per_digit_heatmap(table: pd.DataFrame, metric: str, path: Path) -> Path | None:
@@ -83,7 +83,7 @@ def per_digit_heatmap(table: pd.DataFrame, metric: str, path: Path) -> Path | No
     sns.heatmap(table, annot=True, fmt=".2f", cmap="viridis", ax=ax, cbar_kws={"label": metric})
     ax.set_xlabel("digit")
     ax.set_ylabel("")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def search_scatter(trials: pd.DataFrame, params: list[str], objective: str, path: Path) -> Path | None:
@@ -97,7 +97,7 @@ def search_scatter(trials: pd.DataFrame, params: list[str], objective: str, path
                         x="_v", y=objective, ax=ax)
         ax.set_xlabel(param)
         ax.tick_params(axis="x", labelrotation=45)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _labelled(trials: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
@@ -113,7 +113,7 @@ def as_text(value: object) -> str:
     return "(base)" if missing else str(value)
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def save_figure(fig: Figure, path: Path) -> Path:
     fig.subplots_adjust(wspace=0.35)  # bbox_inches="tight" below trims the margins to the labels
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)

@@ -4,7 +4,8 @@
 
 `denoise(x_t, t)` returns the network's (x0, eps) estimate, guidance already applied; `alpha_bar`
 is the schedule's (T,) float64 cumulative product; `timesteps` the descending long tensor of the
-steps to visit (from a spacing); `trajectory`, when a list, receives a `Step` per step.
+steps to visit (from a spacing); `trajectory`, when given (a list, or any object
+with `append`), receives a `Step` per step.
 """
 
 from __future__ import annotations
@@ -31,9 +32,15 @@ class Step:
     x0: Tensor  # (B, C, H, W) its predicted clean image
 
 
+class Trajectory(Protocol):
+    """Where a sampler reports each visited step: a list keeps them; an observer may reduce them at once."""
+
+    def append(self, step: Step, /) -> None: ...
+
+
 class Sampler(Protocol):
     def __call__(self, denoise: Denoiser, x: Tensor, alpha_bar: Tensor, timesteps: Tensor,
-                 generator: torch.Generator, eta: float, trajectory: list[Step] | None) -> Tensor: ...
+                 generator: torch.Generator, eta: float, trajectory: Trajectory | None) -> Tensor: ...
 
 
 class Spacing(Protocol):
@@ -81,7 +88,7 @@ def _pairs(alpha_bar: Tensor, timesteps: Tensor) -> list[tuple[int, float, float
 
 @SAMPLERS.register("ddim")
 def sample_ddim(denoise: Denoiser, x: Tensor, alpha_bar: Tensor, timesteps: Tensor,
-                generator: torch.Generator, eta: float, trajectory: list[Step] | None) -> Tensor:
+                generator: torch.Generator, eta: float, trajectory: Trajectory | None) -> Tensor:
     """Song et al. 2021, 'Denoising Diffusion Implicit Models', eq. 12 (eta = 0: deterministic)."""
     for t, ab_t, ab_prev in _pairs(alpha_bar, timesteps):
         x0, eps = denoise(x, torch.full((x.shape[0],), t, dtype=torch.long, device=x.device))
@@ -98,7 +105,7 @@ def sample_ddim(denoise: Denoiser, x: Tensor, alpha_bar: Tensor, timesteps: Tens
 
 @SAMPLERS.register("ddpm")
 def sample_ddpm(denoise: Denoiser, x: Tensor, alpha_bar: Tensor, timesteps: Tensor,
-                generator: torch.Generator, eta: float, trajectory: list[Step] | None) -> Tensor:
+                generator: torch.Generator, eta: float, trajectory: Trajectory | None) -> Tensor:
     """Ho et al. 2020, Algorithm 2, via the posterior q(x_prev | x_t, x0) of eqs. 6-7.
 
     With fewer steps than T it samples the respaced process (Nichol & Dhariwal 2021, sec. 4).
@@ -120,7 +127,7 @@ def sample_ddpm(denoise: Denoiser, x: Tensor, alpha_bar: Tensor, timesteps: Tens
 
 @SAMPLERS.register("dpmpp_2m")
 def sample_dpmpp_2m(denoise: Denoiser, x: Tensor, alpha_bar: Tensor, timesteps: Tensor,
-                    generator: torch.Generator, eta: float, trajectory: list[Step] | None) -> Tensor:
+                    generator: torch.Generator, eta: float, trajectory: Trajectory | None) -> Tensor:
     """Lu et al. 2022, 'DPM-Solver++', Algorithm 2 (2M: multistep second order, data prediction); `eta` unused.
 
     Deterministic like DDIM (its first-order step is DDIM's); the last step lands on the data with

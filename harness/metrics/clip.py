@@ -88,13 +88,19 @@ def encode_prompts(clip: Clip, templates: tuple[str, ...]) -> Tensor:
     return emb.view(len(templates), 10, -1)
 
 
-def clip_metrics(image_emb: Tensor, labels: Tensor, text_emb: Tensor, templates: tuple[str, ...],
-                 preference: tuple[str, str]) -> dict[str, Any]:
-    """Overall and per-digit CLIP figures from unit-norm embeddings (see the module docstring)."""
+def per_sample_clip(image_emb: Tensor, labels: Tensor, text_emb: Tensor) -> tuple[Tensor, Tensor]:
+    """(N, templates) cosine of each image with its own digit's prompts, and (N,) zero-shot correctness
+    against the ten digits' prompt ensembles."""
     cos = torch.einsum("nd,tkd->ntk", image_emb, text_emb)  # (N, templates, digits)
     own = cos[torch.arange(len(labels)), :, labels]  # (N, templates): each image against its own digit
     ensemble = nn.functional.normalize(text_emb.mean(0), dim=-1)  # (digits, D)
-    zero_shot = (image_emb @ ensemble.T).argmax(1) == labels
+    return own, (image_emb @ ensemble.T).argmax(1) == labels
+
+
+def clip_metrics(image_emb: Tensor, labels: Tensor, text_emb: Tensor, templates: tuple[str, ...],
+                 preference: tuple[str, str]) -> dict[str, Any]:
+    """Overall and per-digit CLIP figures from unit-norm embeddings (see the module docstring)."""
+    own, zero_shot = per_sample_clip(image_emb, labels, text_emb)
     share = (LOGIT_SCALE * own).softmax(1)  # (N, templates)
     a, b = (templates.index(p) for p in preference)
     prefers = (LOGIT_SCALE * own[:, [a, b]]).softmax(1)[:, 0]
