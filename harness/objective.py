@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from .evaluate import evaluate
 from .files import write_json
 from .locks import folder_lock
 from .progress import progress_line
-from .spec import StudySpec
+from .spec import RUNS, StudySpec
 from .train import OnValidation, train
 
 
@@ -39,10 +40,10 @@ class TrialRunner:
         trial.set_user_attr(WORKER, worker_id())
         cfg = self.spec.config(point, seed)
         train_cfg = self._training_part(cfg, seed)
-        run_dir = self.folder / "runs" / config_hash(train_cfg)
+        run_dir = shared_run_dir(self.folder.parent, train_cfg)
         trial_dir = self.folder / "trials" / f"{trial.number:04d}"
         write_json(trial_dir / "config.json", config_to_dict(cfg))
-        trial.set_user_attr("run", str(run_dir.relative_to(self.folder)))
+        trial.set_user_attr("run", os.path.relpath(run_dir, self.folder))
         if flagged := cautions(cfg):
             trial.set_user_attr(CAUTIONS, flagged)
         if self.progress:
@@ -103,6 +104,11 @@ class TrialRunner:
         """`cfg` with the base's sample/eval sections: sampling-only factors then share a checkpoint."""
         base = self.spec.config({}, seed)
         return dataclasses.replace(cfg, sample=base.sample, eval=base.eval)
+
+
+def shared_run_dir(results: Path, train_cfg: RunConfig) -> Path:
+    """<results>/runs/<hash>: one trained network per training config, shared by every study and analysis."""
+    return results / RUNS / config_hash(train_cfg)
 
 
 def _fixed_images(spec: StudySpec, point: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from .presets import BUDGETS, resolve_config
 from .search import Objective, SearchDim, parse_objective, parse_search
 
 SPEC_KEYS = ("name", "description", "base", "vary", "search", "objective", "trials", "seeds", "budget", "metrics")
+RUNS = "runs"  # results/runs/<hash>/: every trained network, shared by all studies and analyses
+RESERVED = (RUNS, "difficulty", "reproduce", "perf")  # folders under results/ that other commands write
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # a folder name under results/: no path can escape it
 
 
@@ -143,6 +145,8 @@ def _checked_points(spec: StudySpec) -> list[dict[str, Any]]:
 def _name(value: object, where: str) -> str:
     if not isinstance(value, str) or not NAME.match(value):
         raise ConfigError(f"{where}: name must be lower-case letters, digits, '-' or '_' (it names results/<name>/), got {value!r}")
+    if value in RESERVED:
+        raise ConfigError(f"{where}: name {value!r} is taken by results/{value}/; choose another (reserved: {', '.join(RESERVED)})")
     return value
 
 

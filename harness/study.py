@@ -3,7 +3,7 @@
 Storage is SQLite in results/<study>/ or any SQLAlchemy URL. Re-running a study runs only what is
 missing: interrupted trials (Ctrl-C, a killed worker) are retried, finished ones never run twice.
 Trials whose configs differ only in sample.* or eval.* settings share one trained checkpoint
-(results/<study>/runs/<hash>/).
+(results/runs/<hash>/, shared with every other study and analysis).
 """
 
 from __future__ import annotations
