@@ -34,6 +34,20 @@ def classifier(mnist: Mnist, tmp_path_factory: pytest.TempPathFactory):  # noqa:
         return load_or_train(mnist, bundled_mnist_path(), progress=False)
 
 
+@pytest.fixture(scope="session")
+def analysed(tmp_path_factory: pytest.TempPathFactory, classifier):  # noqa: ANN001, ANN201
+    """One smoke difficulty analysis (2 tiny trained networks, w in {1, 3}, few replicates): (result, report path)."""
+    from harness.difficulty import DifficultyConfig, run_difficulty, write_difficulty
+
+    results = tmp_path_factory.mktemp("difficulty")
+    cfg = DifficultyConfig(budget="smoke", seeds=(0, 1), guidance=(1.0, 3.0), replicates=200, forward_points=6,
+                           forward_per_class=20, results=results)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HARNESS_CACHE", str(session_cache(tmp_path_factory)))
+        result = run_difficulty(cfg, progress=False)
+        return result, write_difficulty(result)
+
+
 def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """$HARNESS_TEST_CACHE when set (keeps the trained classifier between local runs), else a fresh folder."""
     kept = os.environ.get("HARNESS_TEST_CACHE")

@@ -1,0 +1,106 @@
+"""Per-digit estimates with bootstrap intervals from the per-seed measures: accuracy, confidence, diversity,
+FID, CLIP, and how far into the reverse process each digit becomes recognisable."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..metrics.classes import mean_pairwise_distance
+from ..metrics.fidelity import fidelity
+from ._bootstrap import Estimate, Resampler, curve_statistic, mean_statistic, pairwise_mean_statistic, seed_estimate
+from ._measure import Measure
+from ._recognition import first_reach, relative_levels, step_fractions
+
+DIGITS = tuple(range(10))
+# +1: a higher value means an easier digit; -1: lower is easier; 0: not a difficulty (diversity)
+DIRECTION = {"class_acc": 1, "confidence": 1, "fid": -1, "clip_score": 1, "clip_zero_shot_acc": 1,
+             "clip_preference": 1, "diversity": 0,
+             "recall": 1, "precision": 1}
+RECOGNISED = "recognised_{on}_{pct}"  # column: step fraction at which accuracy on x_t / x0 reaches pct% of the final
+
+
+def per_sample_estimates(measures: list[Measure], resampler: Resampler) -> dict[str, Estimate]:
+    """Means of per-sample values per digit: accuracy, confidence and, when measured, CLIP score and zero-shot accuracy."""
+    columns = {"class_acc": "correct", "confidence": "confidence", "clip_score": "clip_score",
+               "clip_zero_shot_acc": "clip_zero_shot", "clip_preference": "clip_preference"}
+    out = {}
+    for name, key in columns.items():
+        if all(key in m for m in measures):
+            out[name] = seed_estimate(resampler, [[_with_n(mean_statistic(_np(m[key][m["labels"] == d])), m, d)
+                                                   for d in DIGITS] for m in measures])
+    return out
+
+
+def diversity_estimate(measures: list[Measure], real_features: Tensor, real_labels: Tensor,
+                       resampler: Resampler) -> Estimate:
+    """Mean pairwise distance of a digit's samples in classifier-feature space over the same for real
+    digits (1 = as varied as MNIST), resampled without pairing a sample with its own copy."""
+    real = np.array([mean_pairwise_distance(real_features[real_labels == d]) for d in DIGITS])
+    per_seed = []
+    for m in measures:
+        row = []
+        for d in DIGITS:
+            f = m["features"][m["labels"] == d].double()
+            point, reps = pairwise_mean_statistic(torch.cdist(f, f).numpy())
+            row.append((point / real[d], lambda w, reps=reps, r=real[d]: reps(w) / r, len(f)))
+        per_seed.append(row)
+    return seed_estimate(resampler, per_seed)
+
+
+def seed_level_estimate(values: np.ndarray, resampler: Resampler) -> Estimate:
+    """(S, D) per-seed statistics that are not resampled within a seed (FID, recall: copies would bias
+    them), bootstrapped over seeds only."""
+    reps = np.repeat(values[:, :, None], resampler.replicates, axis=2)
+    return resampler.combine(values, reps)
+
+
+def fid_per_digit(measures: list[Measure], real_features: Tensor, real_labels: Tensor) -> np.ndarray:
+    """(S, D) FID of each seed's digit-d samples against the real test digits d (torch-fidelity)."""
+    return np.array([[fidelity(m["fidelity_features"][m["labels"] == d], real_features[real_labels == d], {"fid"})["fid"]
+                      for d in DIGITS] for m in measures])
+
+
+def recognition_estimates(measures: list[Measure], resampler: Resampler,
+                          thresholds: tuple[float, ...]) -> tuple[dict[str, Estimate], dict[str, Estimate]]:
+    """Accuracy curves along the reverse process per digit (on x_t and on predicted x0), and the step
+    fraction at which each first reaches each threshold x the finished samples' accuracy."""
+    curves, reached = {}, {}
+    for on in ("xt", "x0"):
+        curve = _curve_estimate(measures, f"on_{on}", resampler)  # point (D, K), replicates (D, K, R)
+        curves[on] = curve
+        fractions = step_fractions(curve.point.shape[1] - 1)
+        reps = np.moveaxis(curve.replicates, 2, 1)  # (D, R, K)
+        for threshold in thresholds:
+            point = first_reach(curve.point, fractions, relative_levels(curve.point, threshold))
+            reached[RECOGNISED.format(on=on, pct=round(100 * threshold))] = Estimate(
+                point, first_reach(reps, fractions, relative_levels(reps, threshold)))
+    return curves, reached
+
+
+def _curve_estimate(measures: list[Measure], key: str, resampler: Resampler) -> Estimate:
+    """Accuracy curves with replicates: each (digit, step) treated as one statistic of a shared resample."""
+    per_seed_points, per_seed_reps = [], []
+    for m in measures:
+        correct = (m[key] == m["labels"][None]).numpy().T  # (N, K)
+        points, reps = [], []
+        for d in DIGITS:
+            mine = correct[m["labels"].numpy() == d]
+            point, replicate = curve_statistic(mine)
+            points.append(point)
+            reps.append(replicate(resampler.sample_weights(len(mine))).T)  # (K, R)
+        per_seed_points.append(np.stack(points))
+        per_seed_reps.append(np.stack(reps))
+    points, reps = np.stack(per_seed_points), np.stack(per_seed_reps)  # (S, D, K), (S, D, K, R)
+    s, d, k = points.shape
+    flat = resampler.combine(points.reshape(s, d * k), reps.reshape(s, d * k, -1))
+    return Estimate(flat.point.reshape(d, k), flat.replicates.reshape(d, k, -1))
+
+
+def _with_n(stat: tuple, m: Measure, d: int) -> tuple:
+    return (*stat, int((m["labels"] == d).sum()))
+
+
+def _np(t: Tensor) -> np.ndarray:
+    return t.double().numpy()

@@ -1,0 +1,53 @@
+"""The forward direction (report 002): the reference classifier on real test digits noised to t, and
+the noise level at which its accuracy falls to chance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data import Split, to_model_range
+from ..diffusion import Diffusion
+from ..metrics.classifier import ReferenceClassifier, predict
+from ._bootstrap import Estimate, Resampler, curve_statistic
+from ._recognition import first_reach, noised_predictions
+
+CHANCE = 0.1  # ten digits
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    timesteps: np.ndarray  # (K,) the t at which real digits were noised
+    t_fraction: np.ndarray  # (K,) t / T
+    noise_std: np.ndarray  # (K,) sqrt(1 - alpha_bar_t): the share of the noisy image that is noise
+    accuracy: Estimate  # per digit (D = 10 digits + 1 for all together), (D, K) curves
+    at_chance: Estimate  # (D,) the first t / T at which accuracy is within the margin of chance (NaN: never)
+    margin: float  # "within the margin of chance"
+
+
+def forward_recognition(classifier: ReferenceClassifier, test: Split, diffusion: Diffusion, points: int,
+                        per_class: int, margin: float, replicates: int, seed: int = 0) -> ForwardResult:
+    """Noise the first `per_class` test digits of each class to `points` timesteps from 0 to T-1 and
+    classify them; bootstrap over the digits."""
+    pick = torch.cat([torch.nonzero(test.labels == d)[:per_class, 0] for d in range(10)])
+    images, labels = to_model_range(test.images[pick], False), test.labels[pick]
+    ts = sorted({round(x) for x in np.linspace(0, diffusion.timesteps - 1, points)})
+    preds = noised_predictions(lambda x: predict(classifier, x)[0].argmax(1), images, diffusion, ts,
+                               torch.Generator().manual_seed(seed))
+    correct = (preds == labels[None]).numpy().T  # (N, K)
+    resampler = Resampler(1, replicates, seed)
+    groups = [labels.numpy() == d for d in range(10)] + [np.ones(len(labels), bool)]
+    points_, reps = [], []
+    for mine in groups:
+        point, replicate = curve_statistic(correct[mine])
+        points_.append(point)
+        reps.append(replicate(resampler.sample_weights(int(mine.sum()))))  # (R, K)
+    accuracy = Estimate(np.stack(points_), np.stack(reps).transpose(0, 2, 1))  # (D, K), (D, K, R)
+    fraction = np.array(ts, dtype=np.float64) / diffusion.timesteps
+    level = 1 - (CHANCE + margin)  # the error rate that means "at chance"
+    at_chance = Estimate(first_reach(1 - accuracy.point, fraction, np.full(len(groups), level)),
+                         first_reach(1 - np.stack(reps), fraction, np.full((len(groups), replicates), level)))
+    noise = (1 - diffusion.alpha_bar[ts]).sqrt().numpy()
+    return ForwardResult(np.array(ts), fraction, noise, accuracy, at_chance, margin)

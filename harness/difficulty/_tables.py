@@ -1,0 +1,75 @@
+"""The analysis as tables (pandas): per-digit metrics with intervals and ranks, significant pairs,
+recognition curves, the forward direction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from ._bootstrap import Estimate, significant_pairs
+from ._estimates import DIGITS, DIRECTION
+from ._forward import ForwardResult
+from ._recognition import step_fractions
+
+
+def estimate_columns(name: str, e: Estimate) -> dict[str, np.ndarray]:
+    low, high = e.interval()
+    return {name: e.point, f"{name}_low": low, f"{name}_high": high}
+
+
+def ranking_metric(estimates: dict[str, Estimate], rank_by: str) -> tuple[Estimate, int]:
+    """The estimate digits are ranked by, signed so that higher is easier; and its sign."""
+    sign = DIRECTION.get(rank_by, -1 if rank_by.startswith("recognised_") else 0)
+    if rank_by not in estimates or sign == 0:
+        valid = [n for n in estimates if DIRECTION.get(n, -1 if n.startswith("recognised_") else 0) != 0]
+        raise ConfigError(f"--rank-by {rank_by}: not a difficulty measured here; valid: {', '.join(valid)}")
+    e = estimates[rank_by]
+    return Estimate(sign * e.point, sign * e.replicates), sign
+
+
+def per_digit_frame(estimates: dict[str, Estimate], rank_by: str) -> pd.DataFrame:
+    """One row per digit, easiest first: rank, each metric with its 95% interval, the digits it is
+    significantly easier / harder than (by `rank_by`)."""
+    signed, _ = ranking_metric(estimates, rank_by)
+    frame = pd.DataFrame({"digit": list(DIGITS)})
+    for name, e in estimates.items():
+        for column, values in estimate_columns(name, e).items():
+            frame[column] = values
+    pairs = significant_pairs(signed)
+    frame["easier_than"] = [" ".join(str(b) for a, b, _ in pairs if a == d) for d in DIGITS]
+    frame["harder_than"] = [" ".join(str(a) for a, b, _ in pairs if b == d) for d in DIGITS]
+    frame["rank"] = pd.Series(-signed.point).rank(method="min").astype(int)
+    return frame.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def pairs_frame(estimates: dict[str, Estimate], rank_by: str) -> pd.DataFrame:
+    signed, _ = ranking_metric(estimates, rank_by)
+    rows = [{"easier": a, "harder": b, "metric": rank_by, "holm_p": p} for a, b, p in significant_pairs(signed)]
+    return pd.DataFrame(rows, columns=["easier", "harder", "metric", "holm_p"])
+
+
+def curves_frame(curves: dict[str, Estimate], timesteps: np.ndarray) -> pd.DataFrame:
+    """Accuracy along the reverse process: one row per (on, digit, step)."""
+    rows = []
+    for on, e in curves.items():
+        low, high = e.interval()
+        fractions = step_fractions(e.point.shape[1] - 1)
+        ts = [*timesteps.tolist(), -1]  # -1: the finished sample
+        for d in DIGITS:
+            for k, f in enumerate(fractions):
+                rows.append({"on": on, "digit": d, "step": k, "t": ts[k], "fraction_done": f,
+                             "accuracy": e.point[d, k], "low": low[d, k], "high": high[d, k]})
+    return pd.DataFrame(rows)
+
+
+def forward_frame(forward: ForwardResult) -> pd.DataFrame:
+    """Accuracy on noised real digits: one row per (digit or 'all', t)."""
+    low, high = forward.accuracy.interval()
+    rows = []
+    for g, name in enumerate([*map(str, DIGITS), "all"]):
+        for k, t in enumerate(forward.timesteps):
+            rows.append({"digit": name, "t": int(t), "t_fraction": forward.t_fraction[k],
+                         "noise_std": forward.noise_std[k], "accuracy": forward.accuracy.point[g, k],
+                         "low": low[g, k], "high": high[g, k]})
+    return pd.DataFrame(rows)
