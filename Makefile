@@ -9,7 +9,7 @@ WORKERS ?= 1
 
 .DEFAULT_GOAL := help
 STUDY  ?= skip
-.PHONY: help install run test train components presets ablate ablate-all tune report reliability bench bench-check bench-baseline clean
+.PHONY: help install run test train components presets ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,12 @@ tune: install  ## TPE search of ablations/tune.yaml: make tune [TRIALS=20] [WORK
 
 report: install  ## rebuild a study's tables from its storage: make report STUDY=skip
 	$(BIN)/harness report $(STUDY)
+
+difficulty: install  ## per-digit difficulty of PRESET over 3 seeds -> results/difficulty/report.md: make difficulty [BUDGET=smoke]
+	$(BIN)/harness difficulty --preset $(PRESET) --budget $(BUDGET)
+
+reproduce: install  ## a verdict on every claim of the reports -> results/reproduce/claims.md: make reproduce [BUDGET=short]
+	$(BIN)/harness reproduce --budget $(BUDGET)
 
 reliability: install  ## every bad input and random-kill drills -> results/reliability.md (~10 min): make reliability [KILLS=4]
 	$(BIN)/harness reliability --kills $(or $(KILLS),4)

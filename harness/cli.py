@@ -222,6 +222,45 @@ def cmd_speed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_difficulty(args: argparse.Namespace) -> int:
+    from .difficulty import run_difficulty, write_difficulty
+
+    cfg = _difficulty_config(args)
+    _warn(cfg.run_config(cfg.seeds[0]))
+    path = write_difficulty(run_difficulty(cfg, progress=not args.quiet))
+    print(f"-> {path}")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import run_reproduce
+
+    only = tuple(o.strip() for o in (args.only or "").split(",") if o.strip())
+    path = run_reproduce(args.budget, Path(args.results), progress=not args.quiet, only=only)
+    print(f"-> {path}")
+    return 0
+
+
+def _difficulty_config(args: argparse.Namespace):  # noqa: ANN202 (a DifficultyConfig; imported lazily)
+    from .difficulty import DifficultyConfig
+
+    optional = {"guidance": args.guidance, "seeds": args.seeds, "replicates": args.replicates}
+    return DifficultyConfig(preset=args.preset, budget=args.budget, overrides=tuple(args.set),
+                            samples_per_class=args.per_class, frontier_per_class=args.frontier_per_class,
+                            rank_by=args.rank_by, results=Path(args.results),
+                            **{k: v for k, v in optional.items() if v is not None})
+
+
+def _numbers(kind: type) -> Callable[[str], tuple]:
+    """argparse type: a comma-separated list of `kind`, e.g. --seeds 0,1,2."""
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(kind(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of {kind.__name__}s, e.g. 0,1,2") from None
+    return parse
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line, like every other harness error."""
 
@@ -259,6 +298,20 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
         return 1 if args.check else 0
     print(f"no benchmark more than {args.tolerance:.0%} slower than {args.baseline}")
     return 0
+
+
+def _difficulty_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="baseline", help="the configuration analysed (default baseline)")
+    p.add_argument("--budget", default="quick", help="smoke | short | quick | full (default quick)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override for every seed")
+    p.add_argument("--seeds", type=_numbers(int), help="training seeds (default 0,1,2)")
+    p.add_argument("--per-class", type=int, help="generated digits per class and seed (default: the budget's)")
+    p.add_argument("--guidance", type=_numbers(float), help="w values of the frontier (default 0,1,3,5,7,9)")
+    p.add_argument("--frontier-per-class", type=int, help="digits per class, seed and w on the frontier")
+    p.add_argument("--rank-by", default="class_acc", help="the metric that orders digits (default class_acc)")
+    p.add_argument("--replicates", type=int, help="bootstrap replicates (default 1000)")
+    p.add_argument("--results", default="results", help="results root: networks in runs/, the analysis in difficulty*/")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -323,6 +376,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--steps", type=int, default=10, help="timed steps (after 3 warm-up steps)")
     sp.add_argument("--device", default="auto")
     sp.set_defaults(func=cmd_speed)
+
+    df = sub.add_parser("difficulty", help="per-digit difficulty, recognisability along sampling, guidance frontier")
+    _difficulty_options(df)
+    df.set_defaults(func=cmd_difficulty)
+
+    rp2 = sub.add_parser("reproduce", help="run every claim's experiment; write results/reproduce/claims.md and .csv")
+    rp2.add_argument("--budget", default="quick", help="smoke | short | quick | full (default quick)")
+    rp2.add_argument("--results", default="results", help="results root folder")
+    rp2.add_argument("--only", help="claims whose id or experiment starts with these, e.g. 002,difficulty")
+    rp2.add_argument("--quiet", action="store_true", help="no progress lines")
+    rp2.set_defaults(func=cmd_reproduce)
 
     rl = sub.add_parser("reliability", help="try every bad input and kill drills; write results/reliability.md")
     rl.add_argument("--kills", type=int, default=4, help="random kills per drill (default 4)")

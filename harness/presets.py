@@ -16,6 +16,11 @@ PRESETS: Registry[dict[str, Any]] = Registry("preset", "named configurations (pa
 
 PRESETS.register("baseline")({})  # the defaults: a lean 3-level U-Net sized for the quick CPU budget
 
+# Reports 000 and 001 describe a conditional U-Net with time and class embeddings (001: the class embedding
+# added at several stages) and give no widths, schedule or T: the baseline is that system, measured.
+PRESETS.register("report000")({})
+PRESETS.register("report001")({"model": {"conditioning": "every_block"}})
+
 # Report 002: linear betas 1e-4..0.02 at T=100; 4 down / 4 up blocks with GELU, GroupNorm and residuals;
 # sinusoidal time MLP and class MLP of 128 dims added only at the bottleneck; CFG with p_uncond=0.1,
 # w=3; Adam 5e-4 with weight decay 1e-5; batch 128. No EMA is mentioned. 4 downsamplings need 32x32.

@@ -1,0 +1,72 @@
+"""The claims table: verdict rules, coverage of the reports, and the difficulty-based claims computed
+from a real smoke analysis."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.errors import ConfigError
+from harness.reproduce import CLAIMS, UNMEASURABLE, signed, within
+from harness.reproduce._evidence import Evidence
+from harness.reproduce._run import markdown, selected
+from harness.reproduce._verdicts import NOT_MEASURED, paired_difference
+
+VERDICTS = {"supported", "contradicted", "inconclusive", "not measured"}
+
+
+def test_signed_and_within_rules() -> None:
+    assert signed(0.2, 0.1, 0.3, +1) == "supported"
+    assert signed(0.2, 0.1, 0.3, -1) == "contradicted"
+    assert signed(0.0, -0.1, 0.1, +1) == "inconclusive"
+    assert signed(math.nan, math.nan, math.nan, +1) == "inconclusive"
+    assert within(0.45, 0.55, 0.4, 0.6) == "supported"
+    assert within(0.65, 0.7, 0.4, 0.6) == "contradicted"
+    assert within(0.55, 0.65, 0.4, 0.6) == "inconclusive"
+
+
+def test_paired_difference_pairs_by_seed() -> None:
+    trials = pd.DataFrame({"state": ["COMPLETE"] * 6, "seed": [0, 1, 2] * 2, "model.skip": [True] * 3 + [False] * 3,
+                           "class_acc": [0.9, 0.8, 0.85, 0.7, 0.6, 0.65]})
+    effect, low, high, n = paired_difference(trials, "model.skip", True, False, "class_acc")
+    assert n == 3 and effect == pytest.approx(0.2) and low == pytest.approx(0.2) and high == pytest.approx(0.2)
+    assert math.isnan(paired_difference(trials, "model.skip", True, False, "fid")[0])
+
+
+def test_every_report_has_claims_and_ids_are_unique() -> None:
+    ids = [c.id for c in CLAIMS] + [u.id for u in UNMEASURABLE]
+    assert len(ids) == len(set(ids))
+    assert {i.split("-")[0] for i in ids} == {"000", "001", "002", "003", "004"}
+    assert {c.experiment.split(" ")[0] for c in CLAIMS} >= {"difficulty", "timesteps", "ema", "skip", "conditioning",
+                                                             "schedule_t100"}
+
+
+def test_only_selects_claims_and_names_the_choices_when_nothing_matches() -> None:
+    assert {c.id for c in selected(("003",))} == {"003-recognisable", "003-T300", "003-T500", "003-ema"}
+    with pytest.raises(ConfigError, match="matches no claim.*000-hardest"):
+        selected(("nope",))
+
+
+def test_difficulty_claims_from_a_real_smoke_analysis(analysed, tmp_path: Path) -> None:  # noqa: ANN001
+    result, _ = analysed
+    evidence = Evidence("smoke", tmp_path, progress=False)
+    evidence.__dict__["difficulty"] = result  # the analysis the session fixture already ran
+    rows = []
+    for claim in CLAIMS:
+        if not claim.experiment.startswith("difficulty"):
+            continue
+        f = claim.test(evidence)
+        assert f.verdict in VERDICTS, claim.id
+        if f.verdict == NOT_MEASURED:
+            assert "clip" in claim.id and "CLIP" in f.detail  # only CLIP claims lack weights here
+            continue
+        if math.isfinite(f.low):
+            assert f.low - 1e-9 <= f.effect <= f.high + 1e-9, claim.id
+        rows.append({"claim": claim.id, "says": claim.text, "experiment": claim.experiment, "measure": f.measure,
+                     "effect": f.effect, "ci95_low": f.low, "ci95_high": f.high, "verdict": f.verdict, "detail": f.detail})
+    text = markdown(pd.DataFrame(rows), "smoke", {"difficulty": "x"}, 1.0, partial=True)
+    assert "measured at the smoke budget" in text and "a subset" in text
+    assert all(r["claim"] in text for r in rows) and all(u.id in text for u in UNMEASURABLE)
