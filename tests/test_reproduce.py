@@ -61,7 +61,8 @@ def test_difficulty_claims_from_a_real_smoke_analysis(analysed, tmp_path: Path) 
         f = claim.test(evidence)
         assert f.verdict in VERDICTS, claim.id
         if f.verdict == NOT_MEASURED:
-            assert "clip" in claim.id and "CLIP" in f.detail  # only CLIP claims lack weights here
+            # CLIP claims without weights here; guidance claims for w the smoke fixture did not sweep
+            assert ("clip" in claim.id and "CLIP" in f.detail) or ("guidance" in claim.id and "not swept" in f.detail)
             continue
         if math.isfinite(f.low):
             assert f.low - 1e-9 <= f.effect <= f.high + 1e-9, claim.id

@@ -135,18 +135,24 @@ def test_a_bad_storage_url_is_one_clear_error(tmp_path: Path, url: str, message:
         open_study(spec, tmp_path / "r", url)
 
 
+@pytest.fixture(scope="module")
+def shipped_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One results root for all shipped specs: their common baseline network is trained once (results/runs/)."""
+    return tmp_path_factory.mktemp("shipped")
+
+
 @pytest.mark.parametrize("path", sorted(ABLATIONS.glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, tmp_path: Path) -> None:
+def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, shipped_results: Path) -> None:
     """Each grid point of every shipped spec (first seed; tuning: two trials) through the real runner."""
     spec = load_spec(path).at_budget("smoke")
     spec = dataclasses.replace(spec, seeds=spec.seeds[:1], trials=min(spec.trials, 2))
-    study = run_study(spec, tmp_path / "r", progress=False)
+    study = run_study(spec, shipped_results, progress=False)
     done = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
     assert len(done) == spec.size
     for t in done:
         assert all(t.user_attrs.get(m, 0) == t.user_attrs.get(m, 0) for m in ("mse", "class_acc", "fid"))  # no NaN
         assert ("mse" in t.user_attrs) == ("mse" in spec.metrics) and ("fid" in t.user_attrs) == ("fid" in spec.metrics)
-    report = write_report(study, spec, tmp_path / "r" / spec.name).read_text()
+    report = write_report(study, spec, shipped_results / spec.name).read_text()
     assert f"{spec.size} complete of {spec.size}" in report
 
 

@@ -28,7 +28,8 @@ class Estimate:
     def interval(self) -> tuple[np.ndarray, np.ndarray]:
         """Percentile interval per digit (NaN where the statistic is undefined)."""
         tail = 100 * (1 - LEVEL) / 2
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():  # an undefined statistic (all replicates NaN) gives a NaN interval
+            warnings.simplefilter("ignore", RuntimeWarning)
             low, high = np.nanpercentile(self.replicates, [tail, 100 - tail], axis=1)
         return low, high
 
