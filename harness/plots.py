@@ -35,11 +35,12 @@ def metric_panels(trials: pd.DataFrame, factors: list[str], metrics: list[str], 
     data = _labelled(trials, factors)
     if order is not None and not set(data["_x"]) <= set(order):  # values that print differently: keep data order
         order = None
+    hued = len(factors) > 1 and data["_hue"].nunique() > 1  # factors held at one value (e.g. a fixed sampler) add no hue
     fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.4), squeeze=False)
     for k, (ax, metric) in enumerate(zip(axes[0], shown)):
         last = k == len(shown) - 1  # one legend, beside the last panel
-        sns.pointplot(data=data, x="_x", y=metric, hue="_hue" if len(factors) > 1 else None, errorbar=t_interval,
-                      order=order, capsize=0.15, linestyle="none", marker="o", dodge=0.3 if len(factors) > 1 else False,
+        sns.pointplot(data=data, x="_x", y=metric, hue="_hue" if hued else None, errorbar=t_interval,
+                      order=order, capsize=0.15, linestyle="none", marker="o", dodge=0.3 if hued else False,
                       legend=last, ax=ax)
         if last and ax.get_legend() is not None:
             sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), title=", ".join(factors[1:]), fontsize=8)
