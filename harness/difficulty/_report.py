@@ -60,9 +60,10 @@ def markdown(result: DifficultyResult, digits: pd.DataFrame, pairs: pd.DataFrame
              f"![heatmap]({plots['heatmap']})", "", f"![bars]({plots['bars']})", "",
              "## When do digits become recognisable?", "",
              "The reference classifier judged x_t (the noisy image a viewer sees) and the network's predicted "
-             "x0 at every sampling step. `recognised_xt_90`: the fraction of the reverse process done when the "
-             "digit's accuracy on x_t first reaches 90% of its accuracy on the finished samples (linear "
-             "interpolation between steps).", "", _recognition_table(digits), "",
+             "x0 at every sampling step. `recognised_xt_90`: the fraction of the reverse process done from which on "
+             "the digit's accuracy on x_t stays at or above 90% of its accuracy on the finished samples (linear "
+             "interpolation within the step; 0 when it never falls below, e.g. the digit the classifier calls "
+             "pure noise).", "", _recognition_table(digits), "",
              f"![recognition]({plots['recognition']})", "", "## Forward direction (report 002)", "",
              _forward_text(result), "", f"![forward]({plots['forward']})", "",
              "## Fidelity against diversity over the guidance scale", "", _frontier_table(front), "",
