@@ -23,3 +23,10 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float, float]:
     t = T_975[n - 2] if n - 1 <= len(T_975) else 1.96
     half = t * sd / math.sqrt(n)
     return mean, mean - half, mean + half
+
+
+def interval_text(value: float, low: float, high: float) -> str:
+    """'v [low, high]' to 3 significant digits; '-' for no value, the value alone when its interval is unknown."""
+    if math.isnan(value):
+        return "-"
+    return f"{value:.3g} [{low:.3g}, {high:.3g}]" if not math.isnan(low) else f"{value:.3g}"

@@ -77,6 +77,8 @@ def test_bad_settings_are_named() -> None:
         DifficultyConfig(thresholds=(0.9, 0.5))
     with pytest.raises(ConfigError, match="must be >= 5"):
         DifficultyConfig(samples_per_class=2)
+    with pytest.raises(ConfigError, match="rank-by diversity: not a per-digit difficulty; valid: class_acc"):
+        DifficultyConfig(rank_by="diversity")
 
 
 def test_cli_rejects_a_bad_list_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:

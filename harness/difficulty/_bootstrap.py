@@ -27,11 +27,16 @@ class Estimate:
 
     def interval(self) -> tuple[np.ndarray, np.ndarray]:
         """Percentile interval per digit (NaN where the statistic is undefined)."""
-        tail = 100 * (1 - LEVEL) / 2
-        with warnings.catch_warnings():  # an undefined statistic (all replicates NaN) gives a NaN interval
-            warnings.simplefilter("ignore", RuntimeWarning)
-            low, high = np.nanpercentile(self.replicates, [tail, 100 - tail], axis=1)
-        return low, high
+        return percentile_interval(self.replicates, axis=1)
+
+
+def percentile_interval(replicates: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """The LEVEL percentile interval of bootstrap replicates along `axis`, NaN replicates left out."""
+    tail = 100 * (1 - LEVEL) / 2
+    with warnings.catch_warnings():  # an undefined statistic (all replicates NaN) gives a NaN interval
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanpercentile(replicates, [tail, 100 - tail], axis=axis)
+    return low, high
 
 
 class Resampler:
@@ -68,6 +73,17 @@ def curve_statistic(values: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarra
     """The mean curve of per-sample curves `values` (n, K) and its (R, K) value under resampling weights."""
     values = values.astype(np.float64)
     return values.mean(0), lambda w: (w @ values) / w.sum(1, keepdims=True)
+
+
+def group_curves(correct: np.ndarray, groups: Sequence[np.ndarray], resampler: Resampler) -> tuple[np.ndarray, np.ndarray]:
+    """Mean curves of per-sample curves `correct` (N, K) within each boolean mask of `groups`, and their
+    replicates under resampling of each group's samples: (G, K) and (G, K, R)."""
+    points, reps = [], []
+    for mine in groups:
+        point, replicate = curve_statistic(correct[mine])
+        points.append(point)
+        reps.append(replicate(resampler.sample_weights(int(mine.sum()))).T)  # (K, R)
+    return np.stack(points), np.stack(reps)
 
 
 def pairwise_mean_statistic(distances: np.ndarray) -> tuple[float, PerSample]:
@@ -121,7 +137,5 @@ def significant_pairs(estimate: Estimate, alpha: float = 1 - LEVEL) -> list[tupl
 def contrast(estimate: Estimate, group: Sequence[int], others: Sequence[int]) -> tuple[float, float, float]:
     """(mean of `group` - mean of `others`, CI low, CI high) over digits, from the paired replicates."""
     point = float(np.mean(estimate.point[list(group)]) - np.mean(estimate.point[list(others)]))
-    reps = estimate.replicates[list(group)].mean(0) - estimate.replicates[list(others)].mean(0)
-    tail = 100 * (1 - LEVEL) / 2
-    low, high = np.nanpercentile(reps, [tail, 100 - tail])
+    low, high = percentile_interval(estimate.replicates[list(group)].mean(0) - estimate.replicates[list(others)].mean(0))
     return point, float(low), float(high)

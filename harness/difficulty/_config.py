@@ -9,6 +9,7 @@ from ..config import RunConfig
 from ..errors import ConfigError
 from ..metrics.fidelity import PRC_NEIGHBORHOOD
 from ..presets import resolve_config
+from ._estimates import rankable
 
 MIN_PER_CLASS = PRC_NEIGHBORHOOD + 2  # k-NN recall needs k neighbours besides each sample
 DEFAULT_GUIDANCE = (0.0, 1.0, 3.0, 5.0, 7.0, 9.0)  # report 002's sweep, and beyond it
@@ -43,6 +44,8 @@ class DifficultyConfig:
             if value is not None and value < MIN_PER_CLASS:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= {MIN_PER_CLASS} (recall needs "
                                   f"{PRC_NEIGHBORHOOD} neighbours per sample), got {value}")
+        if self.rank_by not in (valid := rankable(self.thresholds)):  # before hours of training, not after
+            raise ConfigError(f"--rank-by {self.rank_by}: not a per-digit difficulty; valid: {', '.join(valid)}")
         if self.forward_points < 2 or self.forward_per_class < 2 or self.replicates < 100:
             raise ConfigError("forward_points and forward_per_class must be >= 2 and replicates >= 100")
 

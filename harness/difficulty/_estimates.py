@@ -9,16 +9,31 @@ from torch import Tensor
 
 from ..metrics.classes import mean_pairwise_distance
 from ..metrics.fidelity import fidelity
-from ._bootstrap import Estimate, Resampler, curve_statistic, mean_statistic, pairwise_mean_statistic, seed_estimate
+from ._bootstrap import Estimate, Resampler, group_curves, mean_statistic, pairwise_mean_statistic, seed_estimate
 from ._measure import Measure
 from ._recognition import first_reach, relative_levels, step_fractions
 
 DIGITS = tuple(range(10))
-# +1: a higher value means an easier digit; -1: lower is easier; 0: not a difficulty (diversity)
+# per-digit table metrics: +1 a higher value means an easier digit; -1 lower is easier; 0 not a difficulty
 DIRECTION = {"class_acc": 1, "confidence": 1, "fid": -1, "clip_score": 1, "clip_zero_shot_acc": 1,
-             "clip_preference": 1, "diversity": 0,
-             "recall": 1, "precision": 1}
-RECOGNISED = "recognised_{on}_{pct}"  # column: step fraction at which accuracy on x_t / x0 reaches pct% of the final
+             "clip_preference": 1, "diversity": 0}
+RECOGNISED = "recognised_{on}_{pct}"  # column: step fraction from which accuracy on x_t / x0 stays >= pct% of the final
+
+
+def direction(metric: str) -> int:
+    """+1 if a higher `metric` means an easier digit, -1 if lower does (FID, recognised later), 0 if neither."""
+    return DIRECTION.get(metric, -1 if metric.startswith("recognised_") else 0)
+
+
+def rankable(thresholds: tuple[float, ...]) -> list[str]:
+    """The per-digit metrics an analysis with these recognition thresholds can rank digits by."""
+    recognised = [RECOGNISED.format(on=on, pct=round(100 * t)) for on in ("xt", "x0") for t in thresholds]
+    return [m for m, sign in DIRECTION.items() if sign] + recognised
+
+
+def digit_fidelity(m: Measure, d: int, real_features: Tensor, real_labels: Tensor, metrics: set[str]) -> dict[str, float]:
+    """torch-fidelity figures (harness.metrics.fidelity) of one seed's digit-d samples against the real test digits d."""
+    return fidelity(m["fidelity_features"][m["labels"] == d], real_features[real_labels == d], metrics)
 
 
 def per_sample_estimates(measures: list[Measure], resampler: Resampler) -> dict[str, Estimate]:
@@ -58,14 +73,13 @@ def seed_level_estimate(values: np.ndarray, resampler: Resampler) -> Estimate:
 
 def fid_per_digit(measures: list[Measure], real_features: Tensor, real_labels: Tensor) -> np.ndarray:
     """(S, D) FID of each seed's digit-d samples against the real test digits d (torch-fidelity)."""
-    return np.array([[fidelity(m["fidelity_features"][m["labels"] == d], real_features[real_labels == d], {"fid"})["fid"]
-                      for d in DIGITS] for m in measures])
+    return np.array([[digit_fidelity(m, d, real_features, real_labels, {"fid"})["fid"] for d in DIGITS] for m in measures])
 
 
 def recognition_estimates(measures: list[Measure], resampler: Resampler,
                           thresholds: tuple[float, ...]) -> tuple[dict[str, Estimate], dict[str, Estimate]]:
     """Accuracy curves along the reverse process per digit (on x_t and on predicted x0), and the step
-    fraction at which each first reaches each threshold x the finished samples' accuracy."""
+    fraction from which each stays at or above each threshold x the finished samples' accuracy."""
     curves, reached = {}, {}
     for on in ("xt", "x0"):
         curve = _curve_estimate(measures, f"on_{on}", resampler)  # point (D, K), replicates (D, K, R)
@@ -84,14 +98,9 @@ def _curve_estimate(measures: list[Measure], key: str, resampler: Resampler) -> 
     per_seed_points, per_seed_reps = [], []
     for m in measures:
         correct = (m[key] == m["labels"][None]).numpy().T  # (N, K)
-        points, reps = [], []
-        for d in DIGITS:
-            mine = correct[m["labels"].numpy() == d]
-            point, replicate = curve_statistic(mine)
-            points.append(point)
-            reps.append(replicate(resampler.sample_weights(len(mine))).T)  # (K, R)
-        per_seed_points.append(np.stack(points))
-        per_seed_reps.append(np.stack(reps))
+        points, reps = group_curves(correct, [m["labels"].numpy() == d for d in DIGITS], resampler)
+        per_seed_points.append(points)
+        per_seed_reps.append(reps)
     points, reps = np.stack(per_seed_points), np.stack(per_seed_reps)  # (S, D, K), (S, D, K, R)
     s, d, k = points.shape
     flat = resampler.combine(points.reshape(s, d * k), reps.reshape(s, d * k, -1))

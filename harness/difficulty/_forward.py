@@ -10,9 +10,9 @@ import torch
 
 from ..data import Split, to_model_range
 from ..diffusion import Diffusion
-from ..metrics.classifier import ReferenceClassifier, predict
-from ._bootstrap import Estimate, Resampler, curve_statistic
-from ._recognition import first_reach, noised_predictions
+from ..metrics.classifier import ReferenceClassifier
+from ._bootstrap import Estimate, Resampler, group_curves
+from ._recognition import classifier_verdicts, first_reach, noised_predictions
 
 CHANCE = 0.1  # ten digits
 
@@ -34,20 +34,14 @@ def forward_recognition(classifier: ReferenceClassifier, test: Split, diffusion:
     pick = torch.cat([torch.nonzero(test.labels == d)[:per_class, 0] for d in range(10)])
     images, labels = to_model_range(test.images[pick], False), test.labels[pick]
     ts = sorted({round(x) for x in np.linspace(0, diffusion.timesteps - 1, points)})
-    preds = noised_predictions(lambda x: predict(classifier, x)[0].argmax(1), images, diffusion, ts,
-                               torch.Generator().manual_seed(seed))
+    preds = noised_predictions(classifier_verdicts(classifier), images, diffusion, ts, torch.Generator().manual_seed(seed))
     correct = (preds == labels[None]).numpy().T  # (N, K)
-    resampler = Resampler(1, replicates, seed)
     groups = [labels.numpy() == d for d in range(10)] + [np.ones(len(labels), bool)]
-    points_, reps = [], []
-    for mine in groups:
-        point, replicate = curve_statistic(correct[mine])
-        points_.append(point)
-        reps.append(replicate(resampler.sample_weights(int(mine.sum()))))  # (R, K)
-    accuracy = Estimate(np.stack(points_), np.stack(reps).transpose(0, 2, 1))  # (D, K), (D, K, R)
+    accuracy = Estimate(*group_curves(correct, groups, Resampler(1, replicates, seed)))  # (G, K), (G, K, R)
     fraction = np.array(ts, dtype=np.float64) / diffusion.timesteps
     level = 1 - (CHANCE + margin)  # the error rate that means "at chance"
     at_chance = Estimate(first_reach(1 - accuracy.point, fraction, np.full(len(groups), level)),
-                         first_reach(1 - np.stack(reps), fraction, np.full((len(groups), replicates), level)))
+                         first_reach(1 - np.moveaxis(accuracy.replicates, 2, 1), fraction,
+                                     np.full((len(groups), replicates), level)))
     noise = (1 - diffusion.alpha_bar[ts]).sqrt().numpy()
     return ForwardResult(np.array(ts), fraction, noise, accuracy, at_chance, margin)

@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 from torch import Tensor
 
-from ..metrics.fidelity import fidelity
 from ._bootstrap import Estimate, Resampler
-from ._estimates import DIGITS, diversity_estimate, per_sample_estimates, seed_level_estimate
+from ._estimates import DIGITS, digit_fidelity, diversity_estimate, per_sample_estimates, seed_level_estimate
 from ._measure import Measure
 
 FRONTIER_METRICS = ("class_acc", "diversity", "recall", "precision")
@@ -40,6 +39,5 @@ def frontier_frame(by_w: dict[float, dict[str, Estimate]]) -> pd.DataFrame:
 
 
 def _prc(m: Measure, d: int, real_features: Tensor, real_labels: Tensor) -> tuple[float, float]:
-    mine = m["labels"] == d
-    out = fidelity(m["fidelity_features"][mine], real_features[real_labels == d], {"prc"})
+    out = digit_fidelity(m, d, real_features, real_labels, {"prc"})
     return out["precision"], out["recall"]

@@ -11,25 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
 
 from ..checkpoint import TrainedModel
-from ..config import EvalConfig, config_hash, config_to_dict
+from ..config import EvalConfig, config_hash
 from ..files import atomic_write
 from ..generate import generate, grid_labels, to_uint8
-from ..metrics.classifier import LoadedClassifier, ReferenceClassifier, predict
+from ..metrics.classifier import LoadedClassifier, predict
 from ..metrics.features import MNIST_EXTRACTOR, extract_features
-from ._recognition import RecognitionRecorder
+from ._recognition import RecognitionRecorder, classifier_verdicts
 
 FORMAT = 2  # bump when a measure gains or changes a field, so old cache files are not read
 Measure = dict[str, Any]  # tensors (CPU) and numbers; torch.save-able and loadable with weights_only=True
 
 
 def measure_key(trained: TrainedModel, guidance: float, per_class: int, trajectory: bool) -> str:
-    """Names the cache file: the run, the sampler settings, the sample count and whether steps were recorded."""
-    sample = dataclasses.replace(trained.cfg.sample, guidance=guidance)
-    text = json.dumps([FORMAT, config_hash(trained.cfg), config_to_dict(trained.cfg)["sample"], dataclasses.asdict(sample),
-                       per_class, trajectory, trained.ema])
+    """Names the cache file: the run and its sampler settings (both in the config's hash), the guidance,
+    the sample count, whether steps were recorded, and which weights."""
+    text = json.dumps([FORMAT, config_hash(trained.cfg), guidance, per_class, trajectory, trained.ema])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -43,8 +41,7 @@ def measure(trained: TrainedModel, classifier: LoadedClassifier, guidance: float
     """
     cfg = dataclasses.replace(trained.cfg.sample, guidance=guidance)
     labels = grid_labels(per_class)
-    classify = _classify(classifier.model)
-    recorder = RecognitionRecorder(classify, cfg.steps) if trajectory else None
+    recorder = RecognitionRecorder(classifier_verdicts(classifier.model), cfg.steps) if trajectory else None
     device = next(trained.model.parameters()).device
     started = time.perf_counter()
     images = generate(trained.model, trained.diffusion, cfg, labels, trained.cfg.data.image_size,
@@ -52,12 +49,13 @@ def measure(trained: TrainedModel, classifier: LoadedClassifier, guidance: float
     seconds = time.perf_counter() - started
     digits = to_uint8(images).cpu()
     probs, features = predict(classifier.model, digits)
-    out: Measure = {"labels": labels, "images": digits, "correct": probs.argmax(1) == labels,
+    predicted = probs.argmax(1)
+    out: Measure = {"labels": labels, "images": digits, "correct": predicted == labels,
                     "confidence": probs.gather(1, labels[:, None])[:, 0], "features": features,
                     "fidelity_features": extract_features(digits, MNIST_EXTRACTOR, classifier.path),
                     "guidance": guidance, "seconds": seconds}
     if recorder is not None:
-        out["on_xt"], out["on_x0"] = recorder.predictions(probs.argmax(1))
+        out["on_xt"], out["on_x0"] = recorder.predictions(predicted)
         out["timesteps"] = torch.tensor(recorder.timesteps)
     return out
 
@@ -78,16 +76,9 @@ def cached_measure(folder: Path, key: str, compute: Any) -> Measure:
 def add_clip(m: Measure, clip: Any, eval_cfg: EvalConfig) -> None:
     """Per-sample CLIP score (100 x cosine with the first prompt), zero-shot correctness and preference of
     eval.clip_preference's first prompt over its second (report 002's photo vs blurry), into `m`."""
-    from ..metrics.clip import LOGIT_SCALE, encode_images, encode_prompts, per_sample_clip
+    from ..metrics.clip import LOGIT_SCALE, encode_images, encode_prompts, per_sample_clip, preference_share
 
     own, zero_shot = per_sample_clip(encode_images(clip, m["images"]), m["labels"],
                                      encode_prompts(clip, eval_cfg.clip_templates))
-    first, second = (eval_cfg.clip_templates.index(p) for p in eval_cfg.clip_preference)
     m["clip_score"], m["clip_zero_shot"] = LOGIT_SCALE * own[:, 0], zero_shot
-    m["clip_preference"] = (LOGIT_SCALE * own[:, [first, second]]).softmax(1)[:, 0]  # P(first prompt over second)
-
-
-def _classify(classifier: ReferenceClassifier):  # noqa: ANN202 (a Classify)
-    def classify(images: Tensor) -> Tensor:
-        return predict(classifier, images.cpu())[0].argmax(1)
-    return classify
+    m["clip_preference"] = preference_share(own, eval_cfg.clip_templates, eval_cfg.clip_preference)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..plots import plt, save_figure, sns
-from ._estimates import DIRECTION
+from ._estimates import direction
 
 PALETTE = "tab10"  # one colour per digit, the same in every figure
 
@@ -20,7 +20,7 @@ def heatmap(frame: pd.DataFrame, metrics: list[str], path: Path) -> Path:
     FID); text: the value."""
     values = frame.set_index("digit")[metrics].T  # (M, 10)
     z = values.sub(values.mean(1), axis=0).div(values.std(1).replace(0, 1), axis=0)
-    z = z.mul([-1 if DIRECTION.get(m, -1 if m.startswith("recognised_") else 1) < 0 else 1 for m in metrics], axis=0)
+    z = z.mul([-1 if direction(m) < 0 else 1 for m in metrics], axis=0)
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(metrics) + 1.6))
     sns.heatmap(z, annot=values.to_numpy(), fmt=".2f", cmap="vlag_r", center=0, ax=ax,
                 cbar_kws={"label": "standardised per metric (blue: easier)"}, annot_kws={"fontsize": 7})

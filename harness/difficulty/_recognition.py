@@ -12,9 +12,17 @@ from torch import Tensor
 
 from ..diffusion import Diffusion
 from ..generate import to_uint8
+from ..metrics.classifier import ReferenceClassifier, predict
 from ..samplers import Step
 
 Classify = Callable[[Tensor], Tensor]  # (N, 28, 28) uint8 -> (N,) predicted digit
+
+
+def classifier_verdicts(classifier: ReferenceClassifier) -> Classify:
+    """The reference classifier as a Classify: images (any device) -> its predicted digits (CPU)."""
+    def classify(images: Tensor) -> Tensor:
+        return predict(classifier, images.cpu())[0].argmax(1)
+    return classify
 
 
 class RecognitionRecorder:

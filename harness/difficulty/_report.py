@@ -8,11 +8,13 @@ from pathlib import Path
 import pandas as pd
 
 from ..files import write_text
+from ..stats import interval_text
 from . import _plots
 from ._forward import CHANCE
 from ._frontier import frontier_frame
 from ._run import DifficultyResult
-from ._tables import curves_frame, forward_frame, pairs_frame, per_digit_frame
+from ._bootstrap import significant_pairs
+from ._tables import curves_frame, forward_frame, pairs_frame, per_digit_frame, ranking_metric
 
 SHOWN = ("class_acc", "confidence", "fid", "diversity", "clip_score", "clip_zero_shot_acc")  # report.md's main table
 
@@ -21,8 +23,10 @@ def write_difficulty(result: DifficultyResult) -> Path:
     """Every table and plot of `result` into its folder; returns the path of report.md."""
     cfg = result.cfg
     out = cfg.out_dir()
-    digits = per_digit_frame(result.estimates, cfg.rank_by)
-    pairs = pairs_frame(result.estimates, cfg.rank_by)
+    ranking = ranking_metric(result.estimates, cfg.rank_by)
+    significant = significant_pairs(ranking)
+    digits = per_digit_frame(result.estimates, ranking, significant)
+    pairs = pairs_frame(significant, cfg.rank_by)
     curves = curves_frame(result.curves, result.timesteps)
     forward = forward_frame(result.forward)
     front = frontier_frame(result.frontier)
@@ -79,17 +83,11 @@ def _timing(result: DifficultyResult) -> str:
             f"{t['command'] / 60:.1f} min (reusing whatever was already trained or measured).")
 
 
-def _ci(value: float, low: float, high: float) -> str:
-    if math.isnan(value):
-        return "-"
-    return f"{value:.3g} [{low:.3g}, {high:.3g}]" if not math.isnan(low) else f"{value:.3g}"
-
-
 def _digit_table(digits: pd.DataFrame, shown: list[str]) -> str:
     head = ["rank", "digit", *shown, "easier than", "harder than"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in digits.iterrows():
-        cells = [str(r["rank"]), str(r["digit"]), *(_ci(r[m], r[f"{m}_low"], r[f"{m}_high"]) for m in shown),
+        cells = [str(r["rank"]), str(r["digit"]), *(interval_text(r[m], r[f"{m}_low"], r[f"{m}_high"]) for m in shown),
                  r["easier_than"] or "-", r["harder_than"] or "-"]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
@@ -99,7 +97,7 @@ def _recognition_table(digits: pd.DataFrame) -> str:
     cols = sorted(c for c in digits.columns if c.startswith("recognised_") and not c.endswith(("_low", "_high")))
     rows = ["| digit | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     for _, r in digits.sort_values("digit").iterrows():
-        rows.append(f"| {r['digit']} | " + " | ".join(_ci(r[c], r[f'{c}_low'], r[f'{c}_high']) for c in cols) + " |")
+        rows.append(f"| {r['digit']} | " + " | ".join(interval_text(r[c], r[f'{c}_low'], r[f'{c}_high']) for c in cols) + " |")
     return "\n".join(rows)
 
 
@@ -112,7 +110,7 @@ def _pairs_text(pairs: pd.DataFrame) -> str:
 def _forward_text(result: DifficultyResult) -> str:
     f = result.forward
     low, high = f.at_chance.interval()
-    every = f"{_ci(f.at_chance.point[-1], low[-1], high[-1])}" if not math.isnan(f.at_chance.point[-1]) else "never"
+    every = f"{interval_text(f.at_chance.point[-1], low[-1], high[-1])}" if not math.isnan(f.at_chance.point[-1]) else "never"
     per = ", ".join(f"{d}: {f.at_chance.point[d]:.2f}" if not math.isnan(f.at_chance.point[d]) else f"{d}: never"
                     for d in range(10))
     d = result.run_cfg.diffusion

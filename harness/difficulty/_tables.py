@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from ._bootstrap import Estimate, significant_pairs
-from ._estimates import DIGITS, DIRECTION
+from ._bootstrap import Estimate
+from ._estimates import DIGITS, direction
 from ._forward import ForwardResult
 from ._recognition import step_fractions
 
@@ -18,34 +18,34 @@ def estimate_columns(name: str, e: Estimate) -> dict[str, np.ndarray]:
     return {name: e.point, f"{name}_low": low, f"{name}_high": high}
 
 
-def ranking_metric(estimates: dict[str, Estimate], rank_by: str) -> tuple[Estimate, int]:
-    """The estimate digits are ranked by, signed so that higher is easier; and its sign."""
-    sign = DIRECTION.get(rank_by, -1 if rank_by.startswith("recognised_") else 0)
+def ranking_metric(estimates: dict[str, Estimate], rank_by: str) -> Estimate:
+    """The estimate digits are ranked by, signed so that higher is easier."""
+    sign = direction(rank_by)
     if rank_by not in estimates or sign == 0:
-        valid = [n for n in estimates if DIRECTION.get(n, -1 if n.startswith("recognised_") else 0) != 0]
+        valid = [n for n in estimates if direction(n) != 0]
         raise ConfigError(f"--rank-by {rank_by}: not a difficulty measured here; valid: {', '.join(valid)}")
     e = estimates[rank_by]
-    return Estimate(sign * e.point, sign * e.replicates), sign
+    return Estimate(sign * e.point, sign * e.replicates)
 
 
-def per_digit_frame(estimates: dict[str, Estimate], rank_by: str) -> pd.DataFrame:
-    """One row per digit, easiest first: rank, each metric with its 95% interval, the digits it is
-    significantly easier / harder than (by `rank_by`)."""
-    signed, _ = ranking_metric(estimates, rank_by)
+Pairs = list[tuple[int, int, float]]  # (easier digit, harder digit, Holm-adjusted p), from significant_pairs
+
+
+def per_digit_frame(estimates: dict[str, Estimate], ranking: Estimate, pairs: Pairs) -> pd.DataFrame:
+    """One row per digit, easiest first by `ranking` (higher = easier): rank, each metric with its 95%
+    interval, the digits it is significantly easier / harder than."""
     frame = pd.DataFrame({"digit": list(DIGITS)})
     for name, e in estimates.items():
         for column, values in estimate_columns(name, e).items():
             frame[column] = values
-    pairs = significant_pairs(signed)
     frame["easier_than"] = [" ".join(str(b) for a, b, _ in pairs if a == d) for d in DIGITS]
     frame["harder_than"] = [" ".join(str(a) for a, b, _ in pairs if b == d) for d in DIGITS]
-    frame["rank"] = pd.Series(-signed.point).rank(method="min").astype(int)
+    frame["rank"] = pd.Series(-ranking.point).rank(method="min").astype(int)
     return frame.sort_values("rank", kind="stable").reset_index(drop=True)
 
 
-def pairs_frame(estimates: dict[str, Estimate], rank_by: str) -> pd.DataFrame:
-    signed, _ = ranking_metric(estimates, rank_by)
-    rows = [{"easier": a, "harder": b, "metric": rank_by, "holm_p": p} for a, b, p in significant_pairs(signed)]
+def pairs_frame(pairs: Pairs, rank_by: str) -> pd.DataFrame:
+    rows = [{"easier": a, "harder": b, "metric": rank_by, "holm_p": p} for a, b, p in pairs]
     return pd.DataFrame(rows, columns=["easier", "harder", "metric", "holm_p"])
 
 

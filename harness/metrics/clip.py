@@ -97,13 +97,18 @@ def per_sample_clip(image_emb: Tensor, labels: Tensor, text_emb: Tensor) -> tupl
     return own, (image_emb @ ensemble.T).argmax(1) == labels
 
 
+def preference_share(own: Tensor, templates: tuple[str, ...], preference: tuple[str, ...]) -> Tensor:
+    """(N,) softmax share of the first prompt of `preference` against the second, from `own` (N, templates)."""
+    a, b = (templates.index(p) for p in preference)
+    return (LOGIT_SCALE * own[:, [a, b]]).softmax(1)[:, 0]
+
+
 def clip_metrics(image_emb: Tensor, labels: Tensor, text_emb: Tensor, templates: tuple[str, ...],
                  preference: tuple[str, str]) -> dict[str, Any]:
     """Overall and per-digit CLIP figures from unit-norm embeddings (see the module docstring)."""
     own, zero_shot = per_sample_clip(image_emb, labels, text_emb)
     share = (LOGIT_SCALE * own).softmax(1)  # (N, templates)
-    a, b = (templates.index(p) for p in preference)
-    prefers = (LOGIT_SCALE * own[:, [a, b]]).softmax(1)[:, 0]
+    prefers = preference_share(own, templates, preference)
     per_digit: dict[str, dict[str, Any]] = {}
     for d in range(10):
         m = labels == d

@@ -35,11 +35,16 @@ class Evidence:
     results: Path  # results root
     progress: bool = True
     ran: dict[str, str] = field(default_factory=dict)  # experiment -> where its results are
+    _studies: dict[str, tuple[pd.DataFrame, Path]] = field(default_factory=dict, init=False)  # name -> (trials, folder)
+
+    @cached_property
+    def difficulty_config(self) -> DifficultyConfig:
+        """The default analysis (baseline, seeds 0-2) at this budget."""
+        return DifficultyConfig(budget=self.budget, results=self.results)
 
     @cached_property
     def difficulty(self) -> DifficultyResult:
-        cfg = DifficultyConfig(budget=self.budget, results=self.results)
-        result = run_difficulty(cfg, self.progress)
+        result = run_difficulty(self.difficulty_config, self.progress)
         self.ran["difficulty"] = str(write_difficulty(result))
         return result
 
@@ -54,16 +59,12 @@ class Evidence:
         return self._studies[name][0]
 
     @cached_property
-    def _studies(self) -> dict[str, tuple[pd.DataFrame, Path]]:
-        return {}
-
-    @cached_property
     def forward_report002(self) -> ForwardResult:
         """The forward experiment on report 002's own schedule (linear 1e-4..0.02, T = 100)."""
         cfg = resolve_config("report002", self.budget)
         data = load_mnist(cfg.data)
         classifier = load_or_train(data, bundled_mnist_path(), self.progress)
-        d = DifficultyConfig(budget=self.budget, results=self.results)
+        d = self.difficulty_config
         self.ran["forward (report 002 schedule)"] = "computed in this run (classifier only)"
         return forward_recognition(classifier.model, data.test, Diffusion(cfg.diffusion), d.forward_points,
                                    d.forward_per_class, d.chance_margin, d.replicates)

@@ -55,7 +55,8 @@ def forward_chance_within(lo: float, hi: float) -> Test:
         detail = (f"noise std at that t: {np.interp(effect, f.t_fraction, f.noise_std):.2f}" if not math.isnan(effect)
                   else f"never at chance: accuracy at t = T-1 is {last:.0%} (the schedule leaves signal at T)")
         verdict = within(low, high, lo, hi) if not math.isnan(effect) else CONTRADICTED
-        return Finding("t/T at which classifier accuracy on noised real digits is within 5 points of chance",
+        return Finding(f"t/T at which classifier accuracy on noised real digits is within {100 * f.margin:.0f} "
+                       "points of chance",
                        effect, low, high, verdict, detail)
     return test
 

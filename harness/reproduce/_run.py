@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..files import sweep_partial_files, write_text
+from ..stats import interval_text
 from ..presets import BUDGETS
 from ..errors import ConfigError
 from ._claims import CLAIMS, UNMEASURABLE, Claim
@@ -68,8 +69,7 @@ def markdown(table: pd.DataFrame, budget: str, ran: dict[str, str], seconds: flo
              "| claim | report says | experiment | measured | effect [95% CI] | verdict | detail |",
              "|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
-        effect = "-" if pd.isna(r["effect"]) else (f"{r['effect']:.3g} [{r['ci95_low']:.3g}, {r['ci95_high']:.3g}]"
-                                                   if not pd.isna(r["ci95_low"]) else f"{r['effect']:.3g}")
+        effect = interval_text(r["effect"], r["ci95_low"], r["ci95_high"])
         lines.append(f"| {r['claim']} | {r['says']} | {r['experiment']} | {r['measure']} | {effect} | "
                      f"**{r['verdict']}** | {r['detail']} |")
     lines += ["", "## Claims no experiment can test as stated", "", "| claim | report says | why |", "|---|---|---|"]

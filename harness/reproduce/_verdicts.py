@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..difficulty import percentile_interval
 from ..stats import mean_ci95
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED = "supported", "contradicted", "inconclusive", "not measured"
@@ -50,7 +51,8 @@ def within(low: float, high: float, lo: float, hi: float) -> str:
 
 
 def interval(replicates: np.ndarray) -> tuple[float, float]:
-    low, high = np.nanpercentile(replicates, [2.5, 97.5])
+    """The 95% percentile interval of bootstrap replicates (R,)."""
+    low, high = percentile_interval(replicates)
     return float(low), float(high)
 
 
