@@ -235,8 +235,7 @@ def cmd_difficulty(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .reproduce import run_reproduce
 
-    only = tuple(o.strip() for o in (args.only or "").split(",") if o.strip())
-    path = run_reproduce(args.budget, Path(args.results), progress=not args.quiet, only=only)
+    path = run_reproduce(args.budget, Path(args.results), progress=not args.quiet, only=args.only)
     print(f"-> {path}")
     return 0
 
@@ -251,11 +250,11 @@ def _difficulty_config(args: argparse.Namespace):  # noqa: ANN202 (a DifficultyC
                             **{k: v for k, v in optional.items() if v is not None})
 
 
-def _numbers(kind: type) -> Callable[[str], tuple]:
+def _comma_list(kind: type) -> Callable[[str], tuple]:
     """argparse type: a comma-separated list of `kind`, e.g. --seeds 0,1,2."""
     def parse(text: str) -> tuple:
         try:
-            return tuple(kind(x) for x in text.split(",") if x.strip())
+            return tuple(kind(x.strip()) for x in text.split(",") if x.strip())
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of {kind.__name__}s, e.g. 0,1,2") from None
     return parse
@@ -302,11 +301,11 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
 
 def _difficulty_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="baseline", help="the configuration analysed (default baseline)")
-    p.add_argument("--budget", default="quick", help="smoke | short | quick | full (default quick)")
+    p.add_argument("--budget", default="quick", help=f"one of {', '.join(BUDGETS.names())} (default quick)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override for every seed")
-    p.add_argument("--seeds", type=_numbers(int), help="training seeds (default 0,1,2)")
+    p.add_argument("--seeds", type=_comma_list(int), help="training seeds (default 0,1,2)")
     p.add_argument("--per-class", type=int, help="generated digits per class and seed (default: the budget's)")
-    p.add_argument("--guidance", type=_numbers(float), help="w values of the frontier (default 0,1,3,5,7,9)")
+    p.add_argument("--guidance", type=_comma_list(float), help="w values of the frontier (default 0,1,3,5,7,9)")
     p.add_argument("--frontier-per-class", type=int, help="digits per class, seed and w on the frontier")
     p.add_argument("--rank-by", default="class_acc", help="the metric that orders digits (default class_acc)")
     p.add_argument("--replicates", type=int, help="bootstrap replicates (default 1000)")
@@ -382,9 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     df.set_defaults(func=cmd_difficulty)
 
     rp2 = sub.add_parser("reproduce", help="run every claim's experiment; write results/reproduce/claims.md and .csv")
-    rp2.add_argument("--budget", default="quick", help="smoke | short | quick | full (default quick)")
+    rp2.add_argument("--budget", default="quick", help=f"one of {', '.join(BUDGETS.names())} (default quick)")
     rp2.add_argument("--results", default="results", help="results root folder")
-    rp2.add_argument("--only", help="claims whose id or experiment starts with these, e.g. 002,difficulty")
+    rp2.add_argument("--only", type=_comma_list(str), default=(),
+                     help="claims whose id or experiment starts with these, e.g. 002,difficulty")
     rp2.add_argument("--quiet", action="store_true", help="no progress lines")
     rp2.set_defaults(func=cmd_reproduce)
 

@@ -145,8 +145,9 @@ def _checked_points(spec: StudySpec) -> list[dict[str, Any]]:
 def _name(value: object, where: str) -> str:
     if not isinstance(value, str) or not NAME.match(value):
         raise ConfigError(f"{where}: name must be lower-case letters, digits, '-' or '_' (it names results/<name>/), got {value!r}")
-    if value in RESERVED:
-        raise ConfigError(f"{where}: name {value!r} is taken by results/{value}/; choose another (reserved: {', '.join(RESERVED)})")
+    if value.split("-")[0] in RESERVED:  # `difficulty`/`reproduce` also write <name>-<budget>/ folders
+        raise ConfigError(f"{where}: name {value!r} is taken by results/{value}/; choose another (reserved, alone or "
+                          f"before a '-': {', '.join(RESERVED)})")
     return value
 
 

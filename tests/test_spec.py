@@ -11,6 +11,8 @@ ABLATIONS = Path(__file__).parent.parent / "ablations"
 
 @pytest.mark.parametrize("edit, message", [
     (("name: skiptest", "name: ../escape"), "name must be lower-case letters"),
+    (("name: skiptest", "name: runs"), "name 'runs' is taken by results/runs/"),
+    (("name: skiptest", "name: reproduce-smoke"), "name 'reproduce-smoke' is taken by results/reproduce-smoke/"),
     (("seeds: [0, 1]", "seeds: []"), "seeds must be a non-empty list"),
     (("model.skip: [true, false]", "model.skip: []"), "the grid would be empty"),
     (("model.skip: [true, false]", "model.skipp: [true]"), "unknown key model.skipp"),
