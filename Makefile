@@ -9,7 +9,7 @@ WORKERS ?= 1
 
 .DEFAULT_GOAL := help
 STUDY  ?= skip
-.PHONY: help install run test train components presets ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline clean
+.PHONY: help install run test train components presets ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline bench-peers clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ bench-check: install  ## as bench, but exit 1 with a table when a figure is >25%
 bench-baseline: install  ## re-record tests/benchmarks/baseline.json on this machine (commit it)
 	$(BENCH_RUN)
 	cp $(BENCH_JSON) tests/benchmarks/baseline.json
+
+bench-peers: install  ## the harness against diffusers' UNet2DModel, same network and data -> results/perf/peers.md: make bench-peers [BUDGET=quick]
+	$(BIN)/harness peers --budget $(BUDGET)
 
 clean:  ## remove .venv and caches (results/ is kept)
 	rm -rf $(VENV) .pytest_cache .benchmarks

@@ -240,6 +240,17 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_peers(args: argparse.Namespace) -> int:
+    from .peers import load_diffusers, run_peers
+
+    BUDGETS.get(args.budget)  # a bad budget or a missing extra fails before any training
+    load_diffusers()
+    path = run_peers(args.budget, Path(args.results), progress=not args.quiet)
+    print(Path(path).read_text())
+    print(f"-> {path}")
+    return 0
+
+
 def _difficulty_config(args: argparse.Namespace):  # noqa: ANN202 (a DifficultyConfig; imported lazily)
     from .difficulty import DifficultyConfig
 
@@ -387,6 +398,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="claims whose id or experiment starts with these, e.g. 002,difficulty")
     rp2.add_argument("--quiet", action="store_true", help="no progress lines")
     rp2.set_defaults(func=cmd_reproduce)
+
+    pe = sub.add_parser("peers", help="the harness against diffusers' UNet2DModel + schedulers; results/perf/peers.md")
+    pe.add_argument("--budget", default="quick", help=f"one of {', '.join(BUDGETS.names())} (default quick)")
+    pe.add_argument("--results", default="results", help="results root folder")
+    pe.add_argument("--quiet", action="store_true", help="no progress bars")
+    pe.set_defaults(func=cmd_peers)
 
     rl = sub.add_parser("reliability", help="try every bad input and kill drills; write results/reliability.md")
     rl.add_argument("--kills", type=int, default=4, help="random kills per drill (default 4)")

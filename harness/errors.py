@@ -23,3 +23,7 @@ class NumericalError(HarnessError):
 
 class Interrupted(HarnessError):
     """Ctrl-C during training; the message says where to resume from."""
+
+
+class MissingExtra(HarnessError):
+    """An optional dependency (a pip extra) that this command needs is not installed."""

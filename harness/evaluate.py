@@ -62,8 +62,8 @@ def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samp
         images, labels, how, speed = _samples(trained, samples, samples_per_class or cfg.eval.samples_per_class, seed)
         result["samples"] = {"count": len(labels), "source": how}
         if grid is not None:
-            _save_grid(images, labels, cfg.sample.grid_per_class, grid)
-        _sample_metrics(result, metrics, images, labels, data, cfg.eval)
+            save_digit_grid(images, labels, cfg.sample.grid_per_class, grid)
+        sample_metrics(result, metrics, images, labels, data, cfg.eval)
     if "mse" in metrics:
         result.update(denoising_mse(trained.model, trained.diffusion, data.val, cfg.data.pad_to_32, cfg.eval.mse_images))
     if "speed" in metrics:
@@ -86,7 +86,7 @@ def _samples(trained: TrainedModel, path: Path | None, per_class: int,
     return to_uint8(images).cpu(), labels, f"generated: {s.sampler}, {s.steps} steps, w={s.guidance}, seed {seed}", speed
 
 
-def _save_grid(images: torch.Tensor, labels: torch.Tensor, per_class: int, path: Path) -> None:
+def save_digit_grid(images: torch.Tensor, labels: torch.Tensor, per_class: int, path: Path) -> None:
     """Row d of the PNG: the first `per_class` digits generated (or given) for label d."""
     per_class = min([per_class] + [int((labels == d).sum()) for d in range(10)])
     if per_class < 1:  # a sample file without some digit: no rectangular grid to draw
@@ -95,8 +95,10 @@ def _save_grid(images: torch.Tensor, labels: torch.Tensor, per_class: int, path:
     save_grid(torch.cat(rows), per_class, path)
 
 
-def _sample_metrics(result: dict[str, Any], metrics: set[str], images: torch.Tensor, labels: torch.Tensor,
+def sample_metrics(result: dict[str, Any], metrics: set[str], images: torch.Tensor, labels: torch.Tensor,
                     data: Mnist, eval_cfg: EvalConfig) -> None:
+    """Add the classifier-based and fidelity `metrics` of uint8 `images` (N, 28, 28), overall and per digit
+    (under result["per_digit"]), to `result`."""
     classifier = load_or_train(data, bundled_mnist_path())
     probs, feats = predict(classifier.model, images)
     real_feats = reference_features(classifier, data)

@@ -1,0 +1,169 @@
+"""`harness peers`: the harness and diffusers trained and sampled side by side on one machine, in one run."""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..checkpoint import load_trained
+from ..config import RunConfig
+from ..data import load_mnist
+from ..devices import resolve_device
+from ..evaluate import sample_metrics, save_digit_grid
+from ..files import write_text
+from ..generate import grid_labels, to_uint8
+from ..metrics.speed import timed_generate
+from ..presets import resolve_config
+from ..train import train
+from ..unet import count_parameters
+from ._diffusers import peer_schedulers
+from ._sample import sample_peer
+from ._train import train_peer
+
+TRAIN_TARGET = 1.5  # the harness's training images/s over the peer's, at least
+SAMPLE_TARGET = 2.0  # the same for sampling images/s at equal steps and guidance
+JUDGED = {"class_acc", "fid"}
+
+
+@dataclass(frozen=True)
+class Judged:
+    images_per_s: float  # sampling throughput of these digits
+    class_acc: float  # the reference classifier reads the intended digit
+    fid: float  # FID in the reference classifier's feature space, against the 10k test digits
+
+
+def run_peers(budget: str = "quick", results: Path = Path("results"), progress: bool = True) -> Path:
+    """Train the baseline at `budget` with the harness and as diffusers' UNet2DModel + schedulers, time both,
+    judge both; write results/perf/peers.md and peers.csv and return the former."""
+    cfg = resolve_config("baseline", budget)
+    device = resolve_device(cfg.train.device)
+    data = load_mnist(cfg.data)
+    out = results / "perf"
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="harness-peer-") as tmp:  # a fresh run: a finished one would not be timed
+        ours_run = train(cfg, Path(tmp), progress, grid=False)
+        ours = load_trained(Path(tmp), device=device)
+    wall = cfg.train.steps * cfg.train.batch_size / ours_run.images_per_s  # the harness's step time
+    peer = train_peer(cfg, data, device, snapshot_at_s=(wall,), progress=progress)
+    _, ddim = peer_schedulers(cfg)
+    labels = grid_labels(cfg.eval.samples_per_class)
+    ours_images, ours_speed = timed_generate(ours.model, ours.diffusion, cfg, labels, _generator(device))
+    judged = {"harness": _judge(ours_images, ours_speed.images_per_s, labels, data, cfg, out / "peers_harness.png")}
+    judged["diffusers"] = _judge_peer(peer.model, ddim, cfg, labels, data, out / "peers_diffusers.png", device)
+    snap_steps, snap_model = peer.snapshots[wall]
+    judged["diffusers, equal wall time"] = (judged["diffusers"] if snap_steps == peer.steps else
+                                            _judge_peer(snap_model, ddim, cfg, labels, data, None, device))
+    ours_gflop = _gflop_per_image(lambda x, t, y: ours.model(x, t, y), cfg, device)
+    peer_gflop = _gflop_per_image(lambda x, t, y: peer.model(x, t, class_labels=y), cfg, device)
+    table = _table(cfg, ours_run.images_per_s, peer.images_per_s, count_parameters(ours.model), peer.parameters,
+                   ours_gflop, peer_gflop, judged, snap_steps)
+    write_text(out / "peers.csv", table.to_csv(index=False))
+    path = out / "peers.md"
+    write_text(path, _markdown(table, cfg, budget, device, wall, snap_steps, time.monotonic() - started))
+    return path
+
+
+def _generator(device: torch.device) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(0)  # both systems start from the same noise
+
+
+def _judge_peer(model: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor, data: object, grid: Path | None,
+                device: torch.device) -> Judged:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    images = sample_peer(model, ddim, cfg.sample, labels, cfg.data.image_size, _generator(device))
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return _judge(images, len(labels) / (time.perf_counter() - t0), labels, data, cfg, grid)
+
+
+def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: object, cfg: RunConfig,
+           grid: Path | None) -> Judged:
+    digits = to_uint8(images).cpu()
+    if grid is not None:
+        save_digit_grid(digits, labels, cfg.sample.grid_per_class, grid)
+    m: dict = {"per_digit": {}}
+    sample_metrics(m, JUDGED, digits, labels, data, cfg.eval)  # type: ignore[arg-type]
+    return Judged(images_per_s, m["class_acc"], m["fid"])
+
+
+@torch.inference_mode()
+def _gflop_per_image(network: Callable[[Tensor, Tensor, Tensor], object], cfg: RunConfig, device: torch.device) -> float:
+    """GFLOPs of one network evaluation of one image (convolutions and matmuls, counted by torch)."""
+    size = cfg.data.image_size
+    t = torch.zeros(1, dtype=torch.long, device=device)
+    with FlopCounterMode(display=False) as counter:
+        network(torch.zeros(1, 1, size, size, device=device), t, t)  # (1, 1, H, W), t = 0, digit 0
+    return counter.get_total_flops() / 1e9
+
+
+def _table(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: int, peer_params: int,
+           ours_gflop: float, peer_gflop: float, judged: dict[str, Judged], snap_steps: int) -> pd.DataFrame:
+    s = cfg.sample
+    sampling = f"sampling images/s (DDIM {s.steps} steps, w = {s.guidance:g}, batch {s.batch_size})"
+    h, p, w = judged["harness"], judged["diffusers"], judged["diffusers, equal wall time"]
+    rows = [
+        ("parameters", ours_params, peer_params, None),
+        ("GFLOP per network evaluation of one image", ours_gflop, peer_gflop, None),
+        (f"training images/s ({cfg.train.steps} steps of batch {cfg.train.batch_size}, same batches and draws)",
+         ours_train, peer_train, TRAIN_TARGET),
+        (sampling, h.images_per_s, p.images_per_s, SAMPLE_TARGET),
+        ("classifier accuracy, equal steps", h.class_acc, p.class_acc, None),
+        ("FID (classifier features), equal steps", h.fid, p.fid, None),
+        (f"classifier accuracy, equal wall time (peer after {snap_steps} steps)", h.class_acc, w.class_acc, None),
+        (f"FID (classifier features), equal wall time (peer after {snap_steps} steps)", h.fid, w.fid, None),
+    ]
+    table = pd.DataFrame(rows, columns=["measure", "harness", "diffusers", "target_ratio"])
+    table["ratio"] = table["harness"] / table["diffusers"]
+    return table
+
+
+def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.device, wall: float, snap_steps: int,
+              seconds: float) -> str:
+    def verdict(r: pd.Series) -> str:
+        if pd.isna(r["target_ratio"]):
+            return ""
+        return f"{'met' if r['ratio'] >= r['target_ratio'] else 'NOT met'} (target >= {r['target_ratio']:g}x)"
+
+    lines = ["# The harness against diffusers, side by side", "",
+             f"Measured on {machine(device)} by `harness peers --budget {budget}` (`make bench-peers`) in "
+             f"{seconds / 60:.1f} min. Both train the baseline U-Net of the `{budget}` budget (channels "
+             f"{list(cfg.model.channels)}, {cfg.model.blocks_per_level} block per level, embedding {cfg.model.embed_dim}, "
+             f"{cfg.diffusion.schedule} schedule, T = {cfg.diffusion.timesteps}) from the same seed on the same batches, "
+             f"timesteps and noise, with the same AdamW settings, warm-up and decay, clipping, label dropout and EMA. "
+             f"The peer is diffusers' `UNet2DModel` trained with `DDPMScheduler.add_noise` and sampled with "
+             f"`DDIMScheduler` ('trailing' spacing) and guidance's two passes batched, as diffusers' pipelines do. "
+             f"Both are judged on {len(grid_labels(cfg.eval.samples_per_class))} digits drawn from the same noise "
+             f"by the reference classifier (accuracy) and FID in its feature space. 'Equal wall time' judges the "
+             f"peer's EMA weights at the moment its step time reached the harness's ({wall:.0f} s): step "
+             f"{snap_steps} of {cfg.train.steps}.", "",
+             "| measure | harness | diffusers | harness / diffusers | target |", "|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(f"| {r['measure']} | {_fmt(r['harness'])} | {_fmt(r['diffusers'])} | {r['ratio']:.2f}x | "
+                     f"{verdict(r)} |")
+    lines += ["", "Lower FID is better, so there a ratio below 1 favours the harness. Samples: `peers_harness.png`, "
+              "`peers_diffusers.png` (one row per digit). Numbers: `peers.csv`.", ""]
+    return "\n".join(lines)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
+def machine(device: torch.device) -> str:
+    """The processor, core count, OS and, on CUDA, the GPU: where a figure was measured."""
+    where = f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, {platform.system()} " \
+            f"{platform.release()}, Python {platform.python_version()}, torch {torch.__version__}"
+    return where + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ", CPU only")

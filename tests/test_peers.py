@@ -1,0 +1,93 @@
+"""The diffusers peer: same process as the harness, trained and sampled the diffusers way, compared end to end."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from harness.checkpoint import build_model
+from harness.cli import main
+from harness.diffusion import Diffusion
+from harness.errors import ConfigError, MissingExtra
+from harness.peers import load_diffusers, peer_schedulers, peer_unet, run_peers
+from harness.peers._sample import sample_peer
+from harness.peers._train import train_peer
+from harness.presets import resolve_config
+from harness.unet import count_parameters
+
+
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+def test_the_peer_noises_with_the_harness_alpha_bar(schedule: str) -> None:
+    cfg = resolve_config("baseline", "smoke", [f"diffusion.schedule={schedule}"])
+    ddpm, ddim = peer_schedulers(cfg)
+    ours = Diffusion(cfg.diffusion).alpha_bar.double()
+    assert torch.allclose(ddpm.alphas_cumprod.double(), ours, atol=1e-6)
+    assert torch.allclose(ddim.alphas_cumprod.double(), ours, atol=1e-6)
+
+
+def test_the_peer_unet_has_the_harness_widths_and_a_comparable_size() -> None:
+    cfg = resolve_config("baseline", "quick")
+    unet = peer_unet(cfg)
+    assert tuple(unet.config.block_out_channels) == cfg.model.channels
+    assert unet.config.num_class_embeds == 11  # 10 digits and the null label of guidance
+    out = unet(torch.randn(3, 1, 28, 28), torch.tensor([0, 500, 999]), class_labels=torch.tensor([0, 9, 10])).sample
+    assert out.shape == (3, 1, 28, 28)
+    ratio = sum(p.numel() for p in unet.parameters()) / count_parameters(build_model(cfg))
+    assert 0.75 < ratio < 1.5, ratio  # same widths and depth; diffusers' blocks differ in detail
+
+
+def test_a_config_the_peer_cannot_mirror_is_refused_with_what_it_needs() -> None:
+    with pytest.raises(ConfigError, match="model.attention_resolutions"):
+        peer_unet(resolve_config("baseline", "smoke", ["model.attention_resolutions=[7]"]))
+    with pytest.raises(ConfigError, match="diffusion.schedule=sigmoid"):
+        peer_schedulers(resolve_config("baseline", "smoke", ["diffusion.schedule=sigmoid"]))
+
+
+def test_without_diffusers_the_message_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # import diffusers -> ImportError
+    with pytest.raises(MissingExtra, match=r"make bench-peers.*\.\[peers\]"):
+        load_diffusers()
+    assert main(["peers", "--budget", "smoke"]) == 2
+    assert "make bench-peers" in capsys.readouterr().err
+
+
+def test_an_unknown_budget_fails_before_any_training(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["peers", "--budget", "huge", "--results", str(tmp_path)]) == 2
+    assert "huge" in capsys.readouterr().err and not any(tmp_path.iterdir())
+
+
+def test_training_counts_steps_and_keeps_the_ema_weights_at_each_time_budget(mnist) -> None:  # noqa: ANN001
+    cfg = resolve_config("baseline", "smoke", ["train.steps=4", "train.batch_size=8"])
+    run = train_peer(cfg, mnist, torch.device("cpu"), snapshot_at_s=(0.0, 1e9), progress=False)
+    assert run.steps == 4 and run.seconds > 0 and run.images_per_s == pytest.approx(4 * 8 / run.seconds)
+    assert run.snapshots[0.0][0] == 1  # the first step already spends more than 0 s
+    assert run.snapshots[1e9][0] == 4  # a budget never reached: the final weights
+    first, final = run.snapshots[0.0][1], run.model
+    assert any(not torch.equal(a, b) for a, b in zip(first.parameters(), final.parameters()))
+
+
+def test_sampling_is_seeded_in_range_and_one_image_per_label() -> None:
+    cfg = resolve_config("baseline", "smoke", ["sample.steps=3"])
+    unet = peer_unet(cfg)
+    _, ddim = peer_schedulers(cfg)
+    labels = torch.tensor([0, 1, 2, 3])
+    a, b = (sample_peer(unet, ddim, cfg.sample, labels, 28, torch.Generator().manual_seed(5)) for _ in range(2))
+    assert a.shape == (4, 1, 28, 28) and torch.equal(a, b)
+    assert float(a.min()) >= -1 and float(a.max()) <= 1
+
+
+@pytest.mark.slow
+def test_the_side_by_side_run_writes_every_figure_with_its_ratio(tmp_path: Path, classifier) -> None:  # noqa: ANN001
+    path = run_peers("smoke", tmp_path, progress=False)
+    table = pd.read_csv(tmp_path / "perf" / "peers.csv")
+    assert len(table) == 8 and table[["harness", "diffusers", "ratio"]].notna().all().all()
+    assert table["ratio"].to_numpy() == pytest.approx((table["harness"] / table["diffusers"]).to_numpy())
+    assert set(table.dropna(subset=["target_ratio"])["target_ratio"]) == {1.5, 2.0}
+    text = path.read_text()
+    assert "harness peers --budget smoke" in text and "logical cores" in text and "target >= 1.5x" in text
+    assert (tmp_path / "perf" / "peers_harness.png").is_file() and (tmp_path / "perf" / "peers_diffusers.png").is_file()
