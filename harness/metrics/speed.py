@@ -37,10 +37,11 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
     """One optimiser step of the config's network on a fixed random batch (loss, backward, AdamW) as a closure,
     and the network it trains."""
     from ..checkpoint import build_model
+    from ..train import adamw
 
     torch.manual_seed(0)
     model = build_model(cfg).to(device).to(memory_format=memory_format(device))
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr)
+    opt = adamw(model, cfg.train)
     diffusion = Diffusion(cfg.diffusion)
     size, bs = cfg.data.image_size, cfg.train.batch_size
     x0 = torch.rand(bs, 1, size, size, device=device) * 2 - 1  # (B, 1, H, W)
