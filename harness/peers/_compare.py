@@ -17,7 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..checkpoint import load_trained
 from ..config import RunConfig
-from ..data import load_mnist
+from ..data import Mnist, load_mnist
 from ..devices import resolve_device
 from ..evaluate import sample_metrics, save_digit_grid
 from ..files import write_text
@@ -78,7 +78,7 @@ def _generator(device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(0)  # both systems start from the same noise
 
 
-def _judge_peer(model: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor, data: object, grid: Path | None,
+def _judge_peer(model: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor, data: Mnist, grid: Path | None,
                 device: torch.device) -> Judged:
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -89,13 +89,13 @@ def _judge_peer(model: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor, 
     return _judge(images, len(labels) / (time.perf_counter() - t0), labels, data, cfg, grid)
 
 
-def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: object, cfg: RunConfig,
+def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: Mnist, cfg: RunConfig,
            grid: Path | None) -> Judged:
     digits = to_uint8(images).cpu()
     if grid is not None:
         save_digit_grid(digits, labels, cfg.sample.grid_per_class, grid)
     m: dict = {"per_digit": {}}
-    sample_metrics(m, JUDGED, digits, labels, data, cfg.eval)  # type: ignore[arg-type]
+    sample_metrics(m, JUDGED, digits, labels, data, cfg.eval)
     return Judged(images_per_s, m["class_acc"], m["fid"])
 
 
