@@ -241,10 +241,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_peers(args: argparse.Namespace) -> int:
-    from .peers import load_diffusers, run_peers
+    from .peers import run_peers
 
-    BUDGETS.get(args.budget)  # a bad budget or a missing extra fails before any training
-    load_diffusers()
     path = run_peers(args.budget, Path(args.results), progress=not args.quiet)
     print(Path(path).read_text())
     print(f"-> {path}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -13,27 +15,36 @@ from .samplers import SAMPLERS, SPACINGS, Denoiser, Trajectory
 from .unet import NUM_CLASSES
 
 NULL_LABEL = NUM_CLASSES  # the label the network sees when the condition is dropped
+Network = Callable[[Tensor, Tensor, Tensor], Tensor]  # (x (B, 1, H, W), t (B,), labels (B,)) -> output like x
+
+
+def guided_output(network: Network, x: Tensor, t: Tensor, labels: Tensor, guidance: float) -> Tensor:
+    """Ho & Salimans 2022 (classifier-free guidance): out_u + w (out_c - out_u).
+
+    w = 0 runs the unconditional pass only, w = 1 the conditional only; otherwise both passes are
+    batched into one network call.
+    """
+    if guidance == 1.0:
+        return network(x, t, labels)
+    null = torch.full_like(labels, NULL_LABEL)
+    if guidance == 0.0:
+        return network(x, t, null)
+    cond, uncond = network(torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, null])).chunk(2)
+    return uncond + guidance * (cond - uncond)
 
 
 def guided_denoiser(model: nn.Module, diffusion: Diffusion, labels: Tensor, guidance: float,
                     clip_x0: bool = True, amp: bool = False) -> Denoiser:
-    """Ho & Salimans 2022 (classifier-free guidance): out = out_u + w (out_c - out_u).
-
-    w = 0 runs the unconditional pass only, w = 1 the conditional only; otherwise both passes are
-    batched into one network call. x0 is clipped to [-1, 1] (pixel range) and eps recomputed from it.
-    """
-    null = torch.full_like(labels, NULL_LABEL)
+    """The guided network (`guided_output`) as a sampler's denoiser: x0 is clipped to [-1, 1] (pixel range)
+    and eps recomputed from it. A network without a class embedding runs its one pass."""
     conditional = getattr(model, "class_embed", None) is not None
 
     def network(x: Tensor, t: Tensor) -> Tensor:
         with autocast(x.device, amp):
-            if not conditional or guidance == 1.0:
-                return model(x, t, labels).to(x.dtype)
-            if guidance == 0.0:
-                return model(x, t, null).to(x.dtype)
-            both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, null])).to(x.dtype)
-        cond, uncond = both.chunk(2)
-        return uncond + guidance * (cond - uncond)
+            def call(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
+                return model(a, b, c).to(x.dtype)
+
+            return guided_output(call, x, t, labels, guidance) if conditional else call(x, t, labels)
 
     def denoise(x: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
         a, s = diffusion.coefficients(t, x)

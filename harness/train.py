@@ -87,6 +87,17 @@ class Batches:
         return self.x[idx], self.y[idx]
 
 
+def step_draws(batches: Batches, timesteps: int, tc: TrainConfig, step: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Step `step`'s clean images (B, 1, H, W), labels (B,) with the condition dropped to the null label
+    with probability tc.p_uncond, timesteps t (B,) and noise (B, 1, H, W): all from step_generator(seed, step)."""
+    g = step_generator(tc.seed, step)
+    x0, y = batches(step)
+    t = torch.randint(0, timesteps, (len(y),), generator=g)
+    eps = torch.randn(x0.shape, generator=g)
+    drop = torch.rand(len(y), generator=g) < tc.p_uncond
+    return x0, torch.where(drop, torch.full_like(y, NULL_LABEL), y), t, eps
+
+
 class Validator:
     """Mean MSE on a fixed validation subset with fixed t and noise."""
 
@@ -220,14 +231,9 @@ class _Loop:
     def step(self, step: int) -> tuple[float, float]:
         """One optimiser step; returns (loss, gradient norm before clipping)."""
         tc = self.tc
-        g = step_generator(tc.seed, step)
         torch.manual_seed(tc.seed * 1_000_003 + step)  # network dropout draws from the global RNG
-        x0, y = self.batches(step)
-        t = torch.randint(0, self.diffusion.timesteps, (len(y),), generator=g)
-        eps = torch.randn(x0.shape, generator=g)
-        drop = torch.rand(len(y), generator=g) < tc.p_uncond
-        y = torch.where(drop, torch.full_like(y, NULL_LABEL), y)
-        x0, y, t, eps = (v.to(self.device) for v in (x0, y, t, eps))
+        draws = step_draws(self.batches, self.diffusion.timesteps, tc, step)
+        x0, y, t, eps = (v.to(self.device) for v in draws)
         x_t = self.diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(self.device))
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(tc, step)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -15,6 +16,8 @@ from ..devices import autocast, memory_format
 from ..diffusion import Diffusion
 from ..generate import generate, grid_labels
 from ..unet import count_parameters
+
+T = TypeVar("T")
 
 MATMUL_N = 2048  # side of the square fp32 matmul that calibrates the machine
 
@@ -29,7 +32,7 @@ def matmul_peak_gflops(device: torch.device, seconds: float = 2.0) -> float:
     while time.perf_counter() - t0 < seconds:
         a @ b
         n += 1
-    _sync(device)
+    synchronize(device)
     return 2 * MATMUL_N**3 * n / (time.perf_counter() - t0) / 1e9
 
 
@@ -79,12 +82,8 @@ def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, wa
         step()
     for _ in range(warmup):
         step()
-    _sync(device)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    _sync(device)
-    seconds = (time.perf_counter() - t0) / steps
+    _, total = timed(device, lambda: [step() for _ in range(steps)])
+    seconds = total / steps
     flops = counter.get_total_flops() / 1e9
     peak = matmul_peak_gflops(device)
     bs = cfg.train.batch_size
@@ -111,16 +110,22 @@ def timed_generate(model: nn.Module, diffusion: Diffusion, cfg: RunConfig, label
                    g: torch.Generator) -> tuple[Tensor, SampleSpeed]:
     """Samples of `labels` with cfg.sample (in [-1, 1]), and how fast they were drawn."""
     device = next(model.parameters()).device
-    _sync(device)
-    t0 = time.perf_counter()
-    images = generate(model, diffusion, cfg.sample, labels, cfg.data.image_size, g)
-    _sync(device)
-    seconds = time.perf_counter() - t0
+    images, seconds = timed(device, lambda: generate(model, diffusion, cfg.sample, labels, cfg.data.image_size, g))
     batches = -(-len(labels) // cfg.sample.batch_size)
     return images, SampleSpeed(len(labels) / seconds, seconds * 1000 / (batches * cfg.sample.steps), cfg.sample.steps,
                                len(labels))
 
 
-def _sync(device: torch.device) -> None:
+def timed(device: torch.device, work: Callable[[], T]) -> tuple[T, float]:
+    """work()'s result and its wall time in seconds, with queued GPU work included."""
+    synchronize(device)
+    t0 = time.perf_counter()
+    result = work()
+    synchronize(device)
+    return result, time.perf_counter() - t0
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so a clock reading covers it (CUDA runs asynchronously)."""
     if device.type == "cuda":
         torch.cuda.synchronize()

@@ -22,7 +22,7 @@ from ..devices import resolve_device
 from ..evaluate import sample_metrics, save_digit_grid
 from ..files import write_text
 from ..generate import grid_labels, to_uint8
-from ..metrics.speed import timed_generate
+from ..metrics.speed import timed, timed_generate
 from ..presets import resolve_config
 from ..train import train
 from ..unet import count_parameters
@@ -46,6 +46,7 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
     """Train the baseline at `budget` with the harness and as diffusers' UNet2DModel + schedulers, time both,
     judge both; write results/perf/peers.md and peers.csv and return the former."""
     cfg = resolve_config("baseline", budget)
+    _, ddim = peer_schedulers(cfg)  # without diffusers this fails now, not after the harness's training
     device = resolve_device(cfg.train.device)
     data = load_mnist(cfg.data)
     out = results / "perf"
@@ -56,7 +57,6 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
         ours = load_trained(Path(tmp), device=device)
     wall = cfg.train.steps * cfg.train.batch_size / ours_run.images_per_s  # the harness's step time
     peer = train_peer(cfg, data, device, snapshot_at_s=(wall,), progress=progress)
-    _, ddim = peer_schedulers(cfg)
     labels = grid_labels(cfg.eval.samples_per_class)
     ours_images, ours_speed = timed_generate(ours.model, ours.diffusion, cfg, labels, _generator(device))
     judged = {"harness": _judge(ours_images, ours_speed.images_per_s, labels, data, cfg, out / "peers_harness.png")}
@@ -80,13 +80,9 @@ def _generator(device: torch.device) -> torch.Generator:
 
 def _judge_peer(model: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor, data: Mnist, grid: Path | None,
                 device: torch.device) -> Judged:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    images = sample_peer(model, ddim, cfg.sample, labels, cfg.data.image_size, _generator(device))
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return _judge(images, len(labels) / (time.perf_counter() - t0), labels, data, cfg, grid)
+    images, seconds = timed(device, lambda: sample_peer(model, ddim, cfg.sample, labels, cfg.data.image_size,
+                                                        _generator(device)))
+    return _judge(images, len(labels) / seconds, labels, data, cfg, grid)
 
 
 def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: Mnist, cfg: RunConfig,
