@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from ..files import atomic_write
 from ..generate import generate, grid_labels, to_uint8
 from ..metrics.classifier import LoadedClassifier, predict
 from ..metrics.features import MNIST_EXTRACTOR, extract_features
+from ..metrics.speed import timed
 from ._recognition import RecognitionRecorder, classifier_verdicts
 
 FORMAT = 2  # bump when a measure gains or changes a field, so old cache files are not read
@@ -43,10 +43,10 @@ def measure(trained: TrainedModel, classifier: LoadedClassifier, guidance: float
     labels = grid_labels(per_class)
     recorder = RecognitionRecorder(classifier_verdicts(classifier.model), cfg.steps) if trajectory else None
     device = next(trained.model.parameters()).device
-    started = time.perf_counter()
-    images = generate(trained.model, trained.diffusion, cfg, labels, trained.cfg.data.image_size,
-                      torch.Generator(device=device).manual_seed(seed), trajectory=recorder)
-    seconds = time.perf_counter() - started
+    images, seconds = timed(device, lambda: generate(trained.model, trained.diffusion, cfg, labels,
+                                                     trained.cfg.data.image_size,
+                                                     torch.Generator(device=device).manual_seed(seed),
+                                                     trajectory=recorder))
     digits = to_uint8(images).cpu()
     probs, features = predict(classifier.model, digits)
     predicted = probs.argmax(1)
