@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
 import warnings
 from pathlib import Path
 
 import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-from sqlalchemy.exc import ArgumentError, DatabaseError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 
 from .claims import available, fail_dead_local_trials, retry_interrupted
 from .errors import ConfigError, HarnessError
@@ -27,6 +28,7 @@ from .spec import StudySpec, read_spec_json
 
 HEARTBEAT_S = 60  # a worker beats this often while it runs a trial
 GRACE_S = 180.0  # a trial without a beat for this long is failed and retried (workers on other hosts)
+SCHEMA_TRIES = 5  # runners started together on a fresh database race to create its tables; the losers try again
 MAX_RETRY = 3
 
 
@@ -81,11 +83,7 @@ def _check_folder(path: Path) -> None:
 def _storage(url: str, engine: dict | None, grace_s: float) -> RDBStorage:
     """Optuna's RDB storage with heartbeats; a bad URL, a missing driver or an unreachable server is one clear line."""
     try:
-        with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna 5
-            warnings.simplefilter("ignore", ExperimentalWarning)
-            return RDBStorage(url, engine_kwargs=engine, heartbeat_interval=max(1, int(grace_s // 3)),
-                              grace_period=int(grace_s),
-                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
+        return _created_storage(url, engine, grace_s)
     except ImportError as e:
         raise ConfigError(f"--storage {url}: its database driver is not installed ({e}); for PostgreSQL "
                           f"install it with `pip install -e '.[postgres]'`") from None
@@ -96,6 +94,31 @@ def _storage(url: str, engine: dict | None, grace_s: float) -> RDBStorage:
         fix = ("move the file away or give --storage another database" if url.startswith("sqlite") else
                "check that the server runs and the user, password and database in the URL")
         raise HarnessError(f"{url}: cannot open the study database: {str(e.orig).strip().splitlines()[0]}; {fix}") from None
+
+
+def _created_storage(url: str, engine: dict | None, grace_s: float) -> RDBStorage:
+    """RDBStorage, retried while another runner is creating the same database's tables.
+
+    Optuna creates the schema with CREATE TABLE after a check, not atomically: of several runners opening one
+    fresh database at once (workers on other hosts, a second `harness ablate`) all but one fail with "table
+    ... already exists" or a duplicate version row. Once the winner is done the schema is complete.
+    """
+    for attempt in range(SCHEMA_TRIES - 1):
+        try:
+            return _rdb_storage(url, engine, grace_s)
+        except (OperationalError, IntegrityError) as e:
+            if not (isinstance(e, IntegrityError) or "already exists" in str(e.orig)):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    return _rdb_storage(url, engine, grace_s)  # the last try's error, if any, is the user's
+
+
+def _rdb_storage(url: str, engine: dict | None, grace_s: float) -> RDBStorage:
+    with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna 5
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return RDBStorage(url, engine_kwargs=engine, heartbeat_interval=max(1, int(grace_s // 3)),
+                          grace_period=int(grace_s),
+                          heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
 
 
 def _sampler(spec: StudySpec, seed: int) -> optuna.samplers.BaseSampler:

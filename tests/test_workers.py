@@ -14,8 +14,9 @@ import pytest
 
 from harness.claims import WORKER
 from harness.cli import main
-from harness.spec import load_spec
-from harness.study import open_study
+from harness.errors import ConfigError
+from harness.spec import StudySpec, load_spec
+from harness.study import load_existing_study, open_study
 from postgres import postgres_server
 from studyspecs import GRID, write_spec
 
@@ -62,7 +63,7 @@ def test_a_worker_killed_mid_trial_loses_nothing_after_a_rerun(tmp_path: Path) -
     cmd = [sys.executable, "-m", "harness.cli", "ablate", str(spec_path), "--results", str(results), "--workers", "2",
            "--quiet"]
     runner = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    killed = _kill_a_worker_after_its_first_checkpoint(results / "skiptest", runner)
+    killed = _kill_a_worker_after_its_first_checkpoint(load_spec(spec_path), results / "skiptest", runner)
     output, _ = runner.communicate(timeout=600)
     assert runner.returncode == 2 and "exit code -9" in output and "run the same command again" in output
 
@@ -75,18 +76,17 @@ def test_a_worker_killed_mid_trial_loses_nothing_after_a_rerun(tmp_path: Path) -
     assert "interrupted (retried)" in (results / "skiptest" / "report.md").read_text()
 
 
-def _kill_a_worker_after_its_first_checkpoint(folder: Path, runner: subprocess.Popen, timeout: float = 300) -> int:
+def _kill_a_worker_after_its_first_checkpoint(spec: StudySpec, folder: Path, runner: subprocess.Popen,
+                                              timeout: float = 300) -> int:
     """SIGKILL the worker of a running trial once its run folder holds a checkpoint; returns the trial number."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(0.2)
         if runner.poll() is not None:
             pytest.fail(f"the study ended (exit {runner.returncode}) before a kill: {runner.communicate()[0][-2000:]}")
-        if not (folder / "study.db").is_file():
-            continue
-        try:
-            study = optuna.load_study(study_name="skiptest", storage=f"sqlite:///{folder / 'study.db'}")
-        except KeyError:  # the file is there, the study not yet
+        try:  # the harness's own loader: the runner may still be creating the tables
+            study = load_existing_study(spec, folder, None)
+        except ConfigError:  # no study.db yet, or no study in it yet
             continue
         for t in study.get_trials(states=[optuna.trial.TrialState.RUNNING]):
             run = t.user_attrs.get("run")
