@@ -9,7 +9,7 @@ WORKERS ?= 1
 
 .DEFAULT_GOAL := help
 STUDY  ?= skip
-.PHONY: help install run test train components presets ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline bench-peers clean
+.PHONY: help install run test train components presets ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline bench-peers perf clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,7 +68,8 @@ BENCH_RUN   = mkdir -p results/perf && $(BIN)/python -m pytest tests/benchmarks 
 
 bench: install  ## the pytest-benchmark suite, compared with tests/benchmarks/baseline.json (calibration units)
 	$(BENCH_RUN)
-	$(BIN)/harness bench-compare $(BENCH_JSON) --report results/perf/report.md
+	$(BIN)/harness bench-compare $(BENCH_JSON)
+	$(BIN)/harness perf-report
 
 bench-check: install  ## as bench, but exit 1 with a table when a figure is >25% slower; plus the quality guard
 	$(BENCH_RUN)
@@ -81,6 +82,13 @@ bench-baseline: install  ## re-record tests/benchmarks/baseline.json on this mac
 
 bench-peers: install  ## the harness against diffusers' UNet2DModel, same network and data -> results/perf/peers.md: make bench-peers [BUDGET=quick]
 	$(BIN)/harness peers --budget $(BUDGET)
+
+perf: install  ## every performance figure in one run -> results/perf/report.md (~80 min at quick on 2 cores): make perf [BUDGET=quick]
+	$(BIN)/harness speed --preset baseline --budget $(BUDGET) --steps 20
+	$(BENCH_RUN)
+	$(BIN)/harness peers --budget $(BUDGET)
+	$(BIN)/harness ablate ablations/sampler.yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET))
+	$(BIN)/harness perf-report $(if $(filter-out quick,$(BUDGET)),--sampler-study results/sampler-$(BUDGET))
 
 clean:  ## remove .venv and caches (results/ is kept)
 	rm -rf $(VENV) .pytest_cache .benchmarks

@@ -66,14 +66,18 @@ def comparison_table(rows: list[Comparison], tolerance: float = TOLERANCE) -> st
     return "\n".join(lines)
 
 
-def perf_markdown(rows: list[Comparison], current: Path, command: str, tolerance: float = TOLERANCE) -> str:
-    """results/perf/report.md: the machine (as pytest-benchmark recorded it), the command and the table."""
+def bench_lines(rows: list[Comparison], current: Path, command: str, tolerance: float = TOLERANCE) -> list[str]:
+    """Markdown: the machine (as pytest-benchmark recorded it), the command, what the units mean, the table."""
     info = json.loads(Path(current).read_text()).get("machine_info", {})
     cpu = info.get("cpu", {})
     machine = (f"{cpu.get('brand_raw', info.get('processor', '?'))}, {cpu.get('count', '?')} logical cores, "
                f"{info.get('system', '?')} {info.get('release', '')}, Python {info.get('python_version', '?')}")
-    return "\n".join([
-        "# Performance", "", f"Measured on {machine}, by `{command}`.", "",
-        f"Medians of pytest-benchmark rounds; calibration units divide each by the median of a fixed "
-        f"512 x 512 fp32 matmul timed in the same run. A change above +{tolerance:.0%} fails `make bench-check`.",
-        "", comparison_table(rows, tolerance), ""])
+    return [f"Measured on {machine}, by `{command}`.", "",
+            f"Medians of pytest-benchmark rounds; calibration units divide each by the median of a fixed "
+            f"512 x 512 fp32 matmul timed in the same run. A change above +{tolerance:.0%} fails `make bench-check`.",
+            "", comparison_table(rows, tolerance)]
+
+
+def perf_markdown(rows: list[Comparison], current: Path, command: str, tolerance: float = TOLERANCE) -> str:
+    """`bench-compare --report`: the benchmarks alone, as markdown."""
+    return "\n".join(["# Benchmarks", "", *bench_lines(rows, current, command, tolerance), ""])

@@ -208,9 +208,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    from .metrics.speed import measure_train_step
-
     from .devices import resolve_device
+    from .metrics.speed import measure_train_step
+    from .perf import SPEED_FILE, save_train_speed
 
     cfg = resolve_config(args.preset, args.budget, args.set)
     device = resolve_device(args.device)
@@ -219,6 +219,11 @@ def cmd_speed(args: argparse.Namespace) -> int:
           f"{s.ms_per_step:.0f} ms/step, {s.images_per_s:.0f} training images/s")
     print(f"{s.gflop_per_step:.1f} GFLOP/step -> {s.gflops:.1f} GFLOP/s = {s.fraction_of_peak:.0%} of this "
           f"machine's fp32 matmul peak ({s.peak_gflops:.1f} GFLOP/s, measured in this run)")
+    sets = "".join(f" --set {kv}" for kv in args.set)
+    command = f"harness speed --preset {args.preset} --budget {args.budget}{sets} --steps {args.steps} --device {args.device}"
+    path = Path(args.results) / "perf" / SPEED_FILE
+    save_train_speed(path, s, cfg, device, command)
+    print(f"-> {path}")
     return 0
 
 
@@ -285,6 +290,15 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     out, ok = run_reliability(Path(args.out), args.kills, args.seed, args.storage, command)
     print(f"reliability: {'every check held' if ok else 'SOME CHECKS FAILED'}; report {out}")
     return 0 if ok else 1
+
+
+def cmd_perf_report(args: argparse.Namespace) -> int:
+    from .perf import SAMPLER_STUDY, write_perf_report
+
+    results = Path(args.results)
+    study = Path(args.sampler_study) if args.sampler_study else results / SAMPLER_STUDY
+    print(f"-> {write_perf_report(results, Path(args.baseline), study)}")
+    return 0
 
 
 def cmd_bench_compare(args: argparse.Namespace) -> int:
@@ -383,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     sp.add_argument("--steps", type=int, default=10, help="timed steps (after 3 warm-up steps)")
     sp.add_argument("--device", default="auto")
+    sp.add_argument("--results", default="results", help="results root: the figures go to <results>/perf/speed.json")
     sp.set_defaults(func=cmd_speed)
 
     df = sub.add_parser("difficulty", help="per-digit difficulty, recognisability along sampling, guidance frontier")
@@ -417,6 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
     bc.add_argument("--check", action="store_true", help="exit 1 when any benchmark regressed")
     bc.add_argument("--report", help="also write the table with the machine's description to this markdown file")
     bc.set_defaults(func=cmd_bench_compare)
+
+    pr = sub.add_parser("perf-report", help="gather bench, speed, peers and the sampler study into results/perf/report.md")
+    pr.add_argument("--results", default="results", help="results root (its perf/ holds bench.json, speed.json, peers.json)")
+    pr.add_argument("--baseline", default="tests/benchmarks/baseline.json", help="the benchmark baseline to compare with")
+    pr.add_argument("--sampler-study", help="the sampler study's folder (default: <results>/sampler)")
+    pr.set_defaults(func=cmd_perf_report)
 
     sub.add_parser("classifier", help="train (or show the cached) reference MNIST classifier").set_defaults(func=cmd_classifier)
     sub.add_parser("components", help="list every registry and its members").set_defaults(func=cmd_components)

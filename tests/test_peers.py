@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -16,8 +17,11 @@ from harness.errors import ConfigError, MissingExtra
 from harness.peers import load_diffusers, peer_schedulers, peer_unet, run_peers
 from harness.peers._sample import sample_peer
 from harness.peers._train import train_peer
+from harness.perf import write_perf_report
 from harness.presets import resolve_config
 from harness.unet import count_parameters
+
+BASELINE = Path(__file__).parent / "benchmarks" / "baseline.json"
 
 
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])
@@ -85,9 +89,15 @@ def test_sampling_is_seeded_in_range_and_one_image_per_label() -> None:
 def test_the_side_by_side_run_writes_every_figure_with_its_ratio(tmp_path: Path, classifier) -> None:  # noqa: ANN001
     path = run_peers("smoke", tmp_path, progress=False)
     table = pd.read_csv(tmp_path / "perf" / "peers.csv")
-    assert len(table) == 8 and table[["harness", "diffusers", "ratio"]].notna().all().all()
+    assert len(table) == 10 and table[["harness", "diffusers", "ratio"]].notna().all().all()
+    assert table.loc[table["measure"].str.startswith("validation MSE"), ["harness", "diffusers"]].gt(0).all().all()
     assert table["ratio"].to_numpy() == pytest.approx((table["harness"] / table["diffusers"]).to_numpy())
     assert set(table.dropna(subset=["target_ratio"])["target_ratio"]) == {1.5, 2.0}
     text = path.read_text()
     assert "harness peers --budget smoke" in text and "logical cores" in text and "target >= 1.5x" in text
     assert (tmp_path / "perf" / "peers_harness.png").is_file() and (tmp_path / "perf" / "peers_diffusers.png").is_file()
+    record = json.loads((tmp_path / "perf" / "peers.json").read_text())  # the perf report's input
+    assert record["command"] == "harness peers --budget smoke" and "logical cores" in record["machine"]
+    assert pd.DataFrame(record["rows"])["ratio"].tolist() == pytest.approx(table["ratio"].tolist())
+    perf = write_perf_report(tmp_path, BASELINE, tmp_path / "sampler").read_text()
+    assert "by `harness peers --budget smoke` (`make bench-peers`)" in perf and "| training images/s (" in perf

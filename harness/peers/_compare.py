@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,21 +15,22 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..checkpoint import load_trained
 from ..config import RunConfig
 from ..data import Mnist, load_mnist
-from ..devices import resolve_device
+from ..devices import machine, resolve_device
 from ..evaluate import sample_metrics, save_digit_grid
-from ..files import write_text
+from ..files import write_json, write_text
 from ..generate import grid_labels, to_uint8
 from ..metrics.speed import timed, timed_generate
 from ..presets import resolve_config
-from ..train import train
+from ..train import Validator, train
 from ..unet import count_parameters
-from ._diffusers import peer_schedulers
+from ._diffusers import PeerNetwork, peer_schedulers
 from ._sample import sample_peer
 from ._train import train_peer
 
 TRAIN_TARGET = 1.5  # the harness's training images/s over the peer's, at least
 SAMPLE_TARGET = 2.0  # the same for sampling images/s at equal steps and guidance
 JUDGED = {"class_acc", "fid"}
+PEERS_FILE = "peers.json"  # in results/perf/: the table's rows with the machine and the command (the perf report's input)
 
 
 @dataclass(frozen=True)
@@ -64,13 +62,19 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
     snap_steps, snap_model = peer.snapshots[wall]
     judged["diffusers, equal wall time"] = (judged["diffusers"] if snap_steps == peer.steps else
                                             _judge_peer(snap_model, ddim, cfg, labels, data, None, device))
-    ours_gflop = _gflop_per_image(lambda x, t, y: ours.model(x, t, y), cfg, device)
-    peer_gflop = _gflop_per_image(lambda x, t, y: peer.model(x, t, class_labels=y), cfg, device)
+    peer_network, snap_network = PeerNetwork(peer.model), PeerNetwork(snap_model)
+    validate = Validator(data.val, cfg.train.val_images, ours.diffusion, cfg.data.pad_to_32, device)
+    val_mse = {"harness": validate(ours.model, amp=False), "diffusers": validate(peer_network, amp=False),
+               "diffusers, equal wall time": validate(snap_network, amp=False)}
+    gflop = (_gflop_per_image(ours.model, cfg, device), _gflop_per_image(peer_network, cfg, device))
     table = _table(cfg, ours_run.images_per_s, peer.images_per_s, count_parameters(ours.model), peer.parameters,
-                   ours_gflop, peer_gflop, judged, snap_steps)
+                   gflop, val_mse, judged, snap_steps)
+    minutes = (time.monotonic() - started) / 60
     write_text(out / "peers.csv", table.to_csv(index=False))
+    write_json(out / PEERS_FILE, {"budget": budget, "machine": machine(device), "command": f"harness peers --budget {budget}",
+                                  "minutes": minutes, "rows": table.to_dict("records")})
     path = out / "peers.md"
-    write_text(path, _markdown(table, cfg, budget, device, wall, snap_steps, time.monotonic() - started))
+    write_text(path, _markdown(table, cfg, budget, device, wall, snap_steps, minutes))
     return path
 
 
@@ -96,7 +100,7 @@ def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: Mnist, cfg
 
 
 @torch.inference_mode()
-def _gflop_per_image(network: Callable[[Tensor, Tensor, Tensor], object], cfg: RunConfig, device: torch.device) -> float:
+def _gflop_per_image(network: nn.Module, cfg: RunConfig, device: torch.device) -> float:
     """GFLOPs of one network evaluation of one image (convolutions and matmuls, counted by torch)."""
     size = cfg.data.image_size
     t = torch.zeros(1, dtype=torch.long, device=device)
@@ -106,16 +110,20 @@ def _gflop_per_image(network: Callable[[Tensor, Tensor, Tensor], object], cfg: R
 
 
 def _table(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: int, peer_params: int,
-           ours_gflop: float, peer_gflop: float, judged: dict[str, Judged], snap_steps: int) -> pd.DataFrame:
+           gflop: tuple[float, float], val_mse: dict[str, float], judged: dict[str, Judged], snap_steps: int) -> pd.DataFrame:
     s = cfg.sample
     sampling = f"sampling images/s (DDIM {s.steps} steps, w = {s.guidance:g}, batch {s.batch_size})"
     h, p, w = judged["harness"], judged["diffusers"], judged["diffusers, equal wall time"]
+    val = f"validation MSE of eps, EMA weights ({cfg.train.val_images} digits, fixed t and noise)"
     rows = [
         ("parameters", ours_params, peer_params, None),
-        ("GFLOP per network evaluation of one image", ours_gflop, peer_gflop, None),
+        ("GFLOP per network evaluation of one image", *gflop, None),
         (f"training images/s ({cfg.train.steps} steps of batch {cfg.train.batch_size}, same batches and draws)",
          ours_train, peer_train, TRAIN_TARGET),
         (sampling, h.images_per_s, p.images_per_s, SAMPLE_TARGET),
+        (f"{val}, equal steps", val_mse["harness"], val_mse["diffusers"], None),
+        (f"{val}, equal wall time (peer after {snap_steps} steps)", val_mse["harness"],
+         val_mse["diffusers, equal wall time"], None),
         ("classifier accuracy, equal steps", h.class_acc, p.class_acc, None),
         ("FID (classifier features), equal steps", h.fid, p.fid, None),
         (f"classifier accuracy, equal wall time (peer after {snap_steps} steps)", h.class_acc, w.class_acc, None),
@@ -127,15 +135,10 @@ def _table(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: in
 
 
 def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.device, wall: float, snap_steps: int,
-              seconds: float) -> str:
-    def verdict(r: pd.Series) -> str:
-        if pd.isna(r["target_ratio"]):
-            return ""
-        return f"{'met' if r['ratio'] >= r['target_ratio'] else 'NOT met'} (target >= {r['target_ratio']:g}x)"
-
+              minutes: float) -> str:
     lines = ["# The harness against diffusers, side by side", "",
              f"Measured on {machine(device)} by `harness peers --budget {budget}` (`make bench-peers`) in "
-             f"{seconds / 60:.1f} min. Both train the baseline U-Net of the `{budget}` budget (channels "
+             f"{minutes:.1f} min. Both train the baseline U-Net of the `{budget}` budget (channels "
              f"{list(cfg.model.channels)}, {cfg.model.blocks_per_level} block per level, embedding {cfg.model.embed_dim}, "
              f"{cfg.diffusion.schedule} schedule, T = {cfg.diffusion.timesteps}) from the same seed on the same batches, "
              f"timesteps and noise, with the same AdamW settings, warm-up and decay, clipping, label dropout and EMA. "
@@ -145,21 +148,26 @@ def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.de
              f"by the reference classifier (accuracy) and FID in its feature space. 'Equal wall time' judges the "
              f"peer's EMA weights at the moment its step time reached the harness's ({wall:.0f} s): step "
              f"{snap_steps} of {cfg.train.steps}.", "",
-             "| measure | harness | diffusers | harness / diffusers | target |", "|---|---|---|---|---|"]
+             *peers_table(table)]
+    lines += ["", "Lower MSE and FID are better, so there a ratio below 1 favours the harness. Samples: `peers_harness.png`, "
+              "`peers_diffusers.png` (one row per digit). Numbers: `peers.csv`.", ""]
+    return "\n".join(lines)
+
+
+def peers_table(table: pd.DataFrame) -> list[str]:
+    """Markdown: each measure for both systems, their ratio and, for throughput, the target's verdict."""
+    def verdict(r: pd.Series) -> str:
+        if pd.isna(r["target_ratio"]):
+            return ""
+        return f"{'met' if r['ratio'] >= r['target_ratio'] else 'NOT met'} (target >= {r['target_ratio']:g}x)"
+
+    lines = ["| measure | harness | diffusers | harness / diffusers | target |", "|---|---|---|---|---|"]
     for _, r in table.iterrows():
         lines.append(f"| {r['measure']} | {_fmt(r['harness'])} | {_fmt(r['diffusers'])} | {r['ratio']:.2f}x | "
                      f"{verdict(r)} |")
-    lines += ["", "Lower FID is better, so there a ratio below 1 favours the harness. Samples: `peers_harness.png`, "
-              "`peers_diffusers.png` (one row per digit). Numbers: `peers.csv`.", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def _fmt(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
-
-def machine(device: torch.device) -> str:
-    """The processor, core count, OS and, on CUDA, the GPU: where a figure was measured."""
-    where = f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, {platform.system()} " \
-            f"{platform.release()}, Python {platform.python_version()}, torch {torch.__version__}"
-    return where + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ", CPU only")

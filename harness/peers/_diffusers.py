@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from torch import nn
+from torch import Tensor, nn
 
 from ..config import RunConfig
 from ..errors import ConfigError, MissingExtra
@@ -59,3 +59,15 @@ def peer_schedulers(cfg: RunConfig) -> tuple[Any, Any]:
     # 'trailing' visits T-1 down to about 0, as the harness's 'uniform' spacing does (Lin et al. 2024)
     ddim = lib.DDIMScheduler.from_config(ddpm.config, timestep_spacing="trailing")
     return ddpm, ddim
+
+
+class PeerNetwork(nn.Module):
+    """diffusers' UNet2DModel called the way the harness calls its U-Net: (x_t, t, y) -> eps, so the harness's
+    validation, guidance and FLOP counting run on it unchanged."""
+
+    def __init__(self, unet: nn.Module) -> None:
+        super().__init__()
+        self.unet = unet  # a UNet2DModel with a class embedding
+
+    def forward(self, x: Tensor, t: Tensor, y: Tensor) -> Tensor:  # (B, 1, H, W), (B,), (B,) -> (B, 1, H, W)
+        return self.unet(x, t, class_labels=y).sample

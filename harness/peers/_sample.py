@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from ..config import SampleConfig
 from ..generate import guided_output
+from ._diffusers import PeerNetwork
 
 
 @torch.inference_mode()
@@ -14,11 +15,7 @@ def sample_peer(unet: nn.Module, ddim: object, cfg: SampleConfig, labels: Tensor
                 generator: torch.Generator) -> Tensor:
     """Song et al. 2021 (DDIM) with Ho & Salimans 2022 guidance, via diffusers: (N, 1, H, W) in [-1, 1]."""
     device = next(unet.parameters()).device
-    unet.eval()
-
-    def network(x: Tensor, t: Tensor, y: Tensor) -> Tensor:
-        return unet(x, t, class_labels=y).sample
-
+    network = PeerNetwork(unet).eval()
     ddim.set_timesteps(cfg.steps)  # type: ignore[attr-defined]
     out = []
     for batch in labels.split(cfg.batch_size):

@@ -1,0 +1,94 @@
+"""results/perf/report.md: every performance figure with the machine and command it came from, and the plots."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+import torch
+
+from ..bench import TOLERANCE, Comparison, bench_lines, compare
+from ..devices import machine
+from ..errors import ConfigError
+from ..files import write_text
+from ..peers import PEERS_FILE, peers_table
+from ..plots import save_figure
+from ._sampler import reference, sampler_goal, sampler_plot, sampler_rows, sampler_table
+from ._speedfile import SPEED_FILE, train_speed_lines
+
+BENCH_FILE = "bench.json"  # in results/perf/, written by `make bench`
+
+
+def write_perf_report(results: Path, baseline: Path, sampler_study: Path) -> Path:
+    """Gather results/perf/{bench,speed,peers}.json and the sampler study into results/perf/report.md
+    (plots beside it); a piece not measured yet is named with the command that measures it."""
+    perf = results / "perf"
+    perf.mkdir(parents=True, exist_ok=True)
+    sections = [
+        ("Benchmarks and the regression gate", lambda: _bench(perf, baseline)),
+        ("A training step against this machine's fp32 matmul peak", lambda: train_speed_lines(perf / SPEED_FILE)),
+        ("Peers side by side: diffusers' UNet2DModel and schedulers", lambda: _peers(perf)),
+        ("Fewer network evaluations at equal quality: DDPM, DDIM, DPM-Solver++ 2M", lambda: _sampler(sampler_study, perf)),
+    ]
+    needs = [perf / BENCH_FILE, perf / SPEED_FILE, perf / PEERS_FILE, sampler_study / "summary.csv"]
+    makers = ["make bench", "harness speed --preset baseline --budget quick", "make bench-peers",
+              "make ablate STUDY=sampler"]
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none visible here"
+    lines = ["# Performance", "",
+             f"Gathered by `harness perf-report` on {machine(torch.device('cpu'))}; CUDA device: {cuda}. Each "
+             f"section names the machine and the command of its own measurement; `make perf` runs them all in "
+             f"one go.", ""]
+    for (title, body), need, maker in zip(sections, needs, makers):
+        lines += [f"## {title}", "", *(_read(body, need) if need.is_file() else [f"Not measured yet: `{maker}` writes {need}."]), ""]
+    path = perf / "report.md"
+    write_text(path, "\n".join(lines))
+    return path
+
+
+def _read(body: Callable[[], list[str]], source: Path) -> list[str]:
+    """A section's lines; a file that cannot be read is one clear error naming it."""
+    try:
+        return body()
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"{source} cannot be read ({type(e).__name__}: {e}); re-make it with the command that "
+                          f"writes it (`make perf` remakes every one)") from None
+
+
+def _bench(perf: Path, baseline: Path) -> list[str]:
+    rows = compare(perf / BENCH_FILE, baseline)
+    _bench_plot(rows, perf / "bench.png")
+    return [*bench_lines(rows, perf / BENCH_FILE, "make bench"), "", "![change against the baseline](bench.png)"]
+
+
+def _bench_plot(rows: list[Comparison], path: Path) -> Path:
+    """Each benchmark's change against the baseline in calibration units; the tolerance dotted."""
+    frame = pd.DataFrame({"benchmark": [r.name.removeprefix("test_") for r in rows],
+                          "change (%)": [100 * r.change for r in rows]})
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(rows) + 1))
+    sns.barplot(data=frame, y="benchmark", x="change (%)", color="steelblue", ax=ax)
+    ax.axvline(100 * TOLERANCE, color="red", linestyle=":", linewidth=1)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_title("change against tests/benchmarks/baseline.json, calibration units (red: fails bench-check)")
+    return save_figure(fig, path)
+
+
+def _peers(perf: Path) -> list[str]:
+    peers = json.loads((perf / PEERS_FILE).read_text())
+    return [f"Measured on {peers['machine']} by `{peers['command']}` (`make bench-peers`) in {peers['minutes']:.1f} "
+            f"min; the method is in `peers.md`.", "", *peers_table(pd.DataFrame(peers["rows"])), "",
+            "Samples, one row per digit: harness ![harness](peers_harness.png) diffusers ![diffusers](peers_diffusers.png)"]
+
+
+def _sampler(study: Path, perf: Path) -> list[str]:
+    summary, trials = pd.read_csv(study / "summary.csv"), pd.read_csv(study / "trials.csv")
+    rows = sampler_rows(summary)
+    sampler_plot(trials, reference(rows)["fid"], perf / "sampler.png")
+    return [f"The study `{study}` (`harness ablate ablations/sampler.yaml`: one trained network per seed, every "
+            f"sampler on it; its own `report.md` has the per-digit figures). FID in the reference classifier's "
+            f"feature space against the 10k test digits; sampling images/s timed on the machine that ran the study.",
+            "", *sampler_table(rows), "", f"Goal (FID within 10% of DDPM-1000's at <= 20 evaluations): "
+            f"{sampler_goal(rows)}.", "", "![FID and accuracy against network evaluations](sampler.png)"]

@@ -1,0 +1,38 @@
+"""results/perf/speed.json: `harness speed`'s train-step figures with the machine and the command."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+
+from ..config import RunConfig
+from ..devices import machine
+from ..files import write_json
+from ..metrics.speed import TrainSpeed
+
+SPEED_FILE = "speed.json"  # in results/perf/
+PEAK_TARGET = 0.5  # issue 6: a train step at >= 50% of the machine's fp32 matmul GFLOP/s
+
+
+def save_train_speed(path: Path, speed: TrainSpeed, cfg: RunConfig, device: torch.device, command: str) -> None:
+    write_json(path, {**dataclasses.asdict(speed), "preset": cfg.preset, "budget": cfg.budget,
+                      "batch_size": cfg.train.batch_size, "device": str(device), "machine": machine(device),
+                      "command": command})
+
+
+def train_speed_lines(path: Path) -> list[str]:
+    """The report's train-step section from speed.json."""
+    s = json.loads(path.read_text())
+    verdict = "met" if s["fraction_of_peak"] >= PEAK_TARGET else "NOT met"
+    return [f"Measured on {s['machine']} ({s['device']}) by `{s['command']}`.", "",
+            "| measure | value |", "|---|---|",
+            f"| network | {s['preset']} at {s['budget']}: {s['parameters']:,} parameters, batch {s['batch_size']} |",
+            f"| one optimiser step (forward, backward, fused AdamW) | {s['ms_per_step']:.0f} ms |",
+            f"| training images/s | {s['images_per_s']:.0f} |",
+            f"| FLOPs per step (convolutions and matmuls, counted by torch) | {s['gflop_per_step']:.1f} GFLOP |",
+            f"| achieved | {s['gflops']:.1f} GFLOP/s |",
+            f"| fp32 matmul peak of this machine, measured in the same run | {s['peak_gflops']:.1f} GFLOP/s |",
+            f"| fraction of the peak | {s['fraction_of_peak']:.0%} ({verdict}: target >= {PEAK_TARGET:.0%}) |"]
