@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -23,38 +24,48 @@ from ._speedfile import SPEED_FILE, train_speed_lines
 BENCH_FILE = "bench.json"  # in results/perf/, written by `make bench`
 
 
+@dataclass(frozen=True)
+class _Section:
+    title: str
+    source: Path  # the file its figures come from
+    maker: str  # the command that writes `source`
+    lines: Callable[[], list[str]]  # the section's markdown, read from `source`
+
+
 def write_perf_report(results: Path, baseline: Path, sampler_study: Path) -> Path:
     """Gather results/perf/{bench,speed,peers}.json and the sampler study into results/perf/report.md
     (plots beside it); a piece not measured yet is named with the command that measures it."""
     perf = results / "perf"
     perf.mkdir(parents=True, exist_ok=True)
     sections = [
-        ("Benchmarks and the regression gate", lambda: _bench(perf, baseline)),
-        ("A training step against this machine's fp32 matmul peak", lambda: train_speed_lines(perf / SPEED_FILE)),
-        ("Peers side by side: diffusers' UNet2DModel and schedulers", lambda: _peers(perf)),
-        ("Fewer network evaluations at equal quality: DDPM, DDIM, DPM-Solver++ 2M", lambda: _sampler(sampler_study, perf)),
+        _Section("Benchmarks and the regression gate", perf / BENCH_FILE, "make bench", lambda: _bench(perf, baseline)),
+        _Section("A training step against this machine's fp32 matmul peak", perf / SPEED_FILE,
+                 "harness speed --preset baseline --budget quick", lambda: train_speed_lines(perf / SPEED_FILE)),
+        _Section("Peers side by side: diffusers' UNet2DModel and schedulers", perf / PEERS_FILE, "make bench-peers",
+                 lambda: _peers(perf)),
+        _Section("Fewer network evaluations at equal quality: DDPM, DDIM, DPM-Solver++ 2M", sampler_study / "summary.csv",
+                 "make ablate STUDY=sampler", lambda: _sampler(sampler_study, perf)),
     ]
-    needs = [perf / BENCH_FILE, perf / SPEED_FILE, perf / PEERS_FILE, sampler_study / "summary.csv"]
-    makers = ["make bench", "harness speed --preset baseline --budget quick", "make bench-peers",
-              "make ablate STUDY=sampler"]
     cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none visible here"
     lines = ["# Performance", "",
              f"Gathered by `harness perf-report` on {machine(torch.device('cpu'))}; CUDA device: {cuda}. Each "
              f"section names the machine and the command of its own measurement; `make perf` runs them all in "
              f"one go.", ""]
-    for (title, body), need, maker in zip(sections, needs, makers):
-        lines += [f"## {title}", "", *(_read(body, need) if need.is_file() else [f"Not measured yet: `{maker}` writes {need}."]), ""]
+    for section in sections:
+        body = (_read(section) if section.source.is_file() else
+                [f"Not measured yet: `{section.maker}` writes {section.source}."])
+        lines += [f"## {section.title}", "", *body, ""]
     path = perf / "report.md"
     write_text(path, "\n".join(lines))
     return path
 
 
-def _read(body: Callable[[], list[str]], source: Path) -> list[str]:
+def _read(section: _Section) -> list[str]:
     """A section's lines; a file that cannot be read is one clear error naming it."""
     try:
-        return body()
+        return section.lines()
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ConfigError(f"{source} cannot be read ({type(e).__name__}: {e}); re-make it with the command that "
+        raise ConfigError(f"{section.source} cannot be read ({type(e).__name__}: {e}); re-make it with the command that "
                           f"writes it (`make perf` remakes every one)") from None
 
 
