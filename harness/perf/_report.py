@@ -102,4 +102,5 @@ def _sampler(study: Path, perf: Path) -> list[str]:
             f"sampler on it; its own `report.md` has the per-digit figures). FID in the reference classifier's "
             f"feature space against the 10k test digits; sampling images/s timed on the machine that ran the study.",
             "", *sampler_table(rows), "", f"Goal (FID within 10% of DDPM-1000's at <= 20 evaluations): "
-            f"{sampler_goal(rows)}.", "", "![FID and accuracy against network evaluations](sampler.png)"]
+            f"{sampler_goal(rows)}. The verdict compares means over seeds; where the intervals overlap, more seeds "
+            f"or digits would be needed to call the difference.", "", "![FID and accuracy against network evaluations](sampler.png)"]

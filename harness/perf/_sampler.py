@@ -28,7 +28,7 @@ def sampler_rows(summary: pd.DataFrame) -> pd.DataFrame:
     if missing := sorted(needed - set(summary.columns)):
         raise ValueError(f"the study's summary.csv lacks {', '.join(missing)}; run ablations/sampler.yaml "
                          f"(its metrics include fid, class_acc and speed)")
-    rows = summary.rename(columns={"sample.sampler": "sampler", "sample.steps": "steps", EVALS: "evaluations"})
+    rows = summary.rename(columns={"sample.sampler": "sampler", "sample.steps": "steps", EVALS: "evaluations"}).copy()
     if not (rows["sampler"] == REFERENCE).any():
         raise ValueError(f"the study has no {REFERENCE} point to compare FID with")
     rows = rows.assign(fid_over_reference=rows["fid"] / reference(rows)["fid"])
