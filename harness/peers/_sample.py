@@ -23,6 +23,9 @@ def sample_peer(unet: nn.Module, ddim: object, cfg: SampleConfig, labels: Tensor
         x = torch.randn((len(y), 1, image_size, image_size), generator=generator, device=device)  # (B, 1, H, W)
         for t in ddim.timesteps:  # type: ignore[attr-defined]
             eps = guided_output(network, x, t.expand(len(y)), y, cfg.guidance)  # the harness's passes
-            x = ddim.step(eps, t, x, eta=cfg.eta).prev_sample  # type: ignore[attr-defined]
+            # the harness's algorithm: x0 clipped to [-1, 1] and eps recomputed from it. diffusers' default
+            # (clipped x0, unclipped eps) is inconsistent under guidance: at w = 3 it drew noise-like digits that
+            # the classifier read at chance, from a network whose validation MSE matched the harness's
+            x = ddim.step(eps, t, x, eta=cfg.eta, use_clipped_model_output=True).prev_sample  # type: ignore[attr-defined]
         out.append(x.clamp(-1, 1))
     return torch.cat(out)
