@@ -60,12 +60,14 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
     judged = {"harness": _judge(ours_images, ours_speed.images_per_s, labels, data, cfg, out / "peers_harness.png")}
     judged["diffusers"] = _judge_peer(peer.model, ddim, cfg, labels, data, out / "peers_diffusers.png", device)
     snap_steps, snap_model = peer.snapshots[wall]
-    judged["diffusers, equal wall time"] = (judged["diffusers"] if snap_steps == peer.steps else
+    finished = snap_steps == peer.steps  # the peer's last weights are also its weights at the harness's time
+    judged["diffusers, equal wall time"] = (judged["diffusers"] if finished else
                                             _judge_peer(snap_model, ddim, cfg, labels, data, None, device))
-    peer_network, snap_network = PeerNetwork(peer.model), PeerNetwork(snap_model)
+    peer_network = PeerNetwork(peer.model)
     validate = Validator(data.val, cfg.train.val_images, ours.diffusion, cfg.data.pad_to_32, device)
-    val_mse = {"harness": validate(ours.model, amp=False), "diffusers": validate(peer_network, amp=False),
-               "diffusers, equal wall time": validate(snap_network, amp=False)}
+    val_mse = {"harness": validate(ours.model, amp=False), "diffusers": validate(peer_network, amp=False)}
+    val_mse["diffusers, equal wall time"] = (val_mse["diffusers"] if finished else
+                                             validate(PeerNetwork(snap_model), amp=False))
     gflop = (_gflop_per_image(ours.model, cfg, device), _gflop_per_image(peer_network, cfg, device))
     table = _table(cfg, ours_run.images_per_s, peer.images_per_s, count_parameters(ours.model), peer.parameters,
                    gflop, val_mse, judged, snap_steps)

@@ -19,6 +19,7 @@ REFERENCE = "ddpm"  # FID is compared with this sampler's at its most steps (all
 MAX_EVALUATIONS = 20  # the goal's budget of network calls per sample
 FID_TOLERANCE = 0.10  # ... within this fraction of the reference's FID
 EVALS = "speed_network_evaluations_per_sample"  # a guided step's two passes are one batched call
+SHORT_NAMES = {"sample.sampler": "sampler", "sample.steps": "steps", EVALS: "evaluations"}  # the study's columns
 
 
 def sampler_rows(summary: pd.DataFrame) -> pd.DataFrame:
@@ -28,7 +29,7 @@ def sampler_rows(summary: pd.DataFrame) -> pd.DataFrame:
     if missing := sorted(needed - set(summary.columns)):
         raise ValueError(f"the study's summary.csv lacks {', '.join(missing)}; run ablations/sampler.yaml "
                          f"(its metrics include fid, class_acc and speed)")
-    rows = summary.rename(columns={"sample.sampler": "sampler", "sample.steps": "steps", EVALS: "evaluations"}).copy()
+    rows = summary.rename(columns=SHORT_NAMES).copy()
     if not (rows["sampler"] == REFERENCE).any():
         raise ValueError(f"the study has no {REFERENCE} point to compare FID with")
     rows = rows.assign(fid_over_reference=rows["fid"] / reference(rows)["fid"])
@@ -69,7 +70,7 @@ def _ci(row: pd.Series, metric: str) -> str:
 def sampler_plot(trials: pd.DataFrame, reference_fid: float, path: Path) -> Path:
     """FID and classifier accuracy against network evaluations (log axis), one line per sampler, 95% CIs;
     the goal's corner dotted on the FID panel."""
-    done = trials[trials["state"] == "COMPLETE"].rename(columns={"sample.sampler": "sampler", EVALS: "evaluations"})
+    done = trials[trials["state"] == "COMPLETE"].rename(columns=SHORT_NAMES)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for ax, metric in zip(axes, ("fid", "class_acc")):
         sns.lineplot(data=done, x="evaluations", y=metric, hue="sampler", style="sampler", markers=True,
