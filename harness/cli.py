@@ -248,7 +248,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_peers(args: argparse.Namespace) -> int:
     from .peers import run_peers
 
-    path = run_peers(args.budget, Path(args.results), progress=not args.quiet)
+    path = run_peers(args.budget, Path(args.results), progress=not args.quiet, compiled=not args.eager_only)
     print(Path(path).read_text())
     print(f"-> {path}")
     return 0
@@ -416,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--budget", default="quick", help=f"one of {', '.join(BUDGETS.names())} (default quick)")
     pe.add_argument("--results", default="results", help="results root folder")
     pe.add_argument("--quiet", action="store_true", help="no progress bars")
+    pe.add_argument("--eager-only", action="store_true",
+                    help="leave out the torch.compile sampling rows (saves compiling both networks: 1-2 min on a CPU)")
     pe.set_defaults(func=cmd_peers)
 
     rl = sub.add_parser("reliability", help="try every bad input and kill drills; write results/reliability.md")

@@ -133,6 +133,7 @@ class SampleConfig:
     grid_per_class: int = 10  # samples per digit in samples.png
     batch_size: int = 256  # images per sampling batch (a guided step runs twice as many through the network)
     use_ema: bool = True  # sample with the EMA weights when the run kept them
+    compile: bool = False  # torch.compile the network for sampling: faster evaluations after a one-off compile
 
     def __post_init__(self) -> None:
         from .samplers import SAMPLERS, SPACINGS
@@ -221,9 +222,17 @@ def with_overrides(cfg: RunConfig, overrides: list[str], sections: tuple[str, ..
     return config_from_dict(apply_overrides(config_to_dict(cfg), overrides))
 
 
+# Fields that change how fast a result is computed, not the result: left out of the hash, so switching
+# them reuses a run (and runs made before such a field existed keep their folders).
+EXECUTION_ONLY = (("sample", "compile"),)
+
+
 def config_hash(cfg: RunConfig) -> str:
-    """12 hex digits of SHA-256 over the canonical JSON of the config."""
-    text = json.dumps(config_to_dict(cfg), sort_keys=True, separators=(",", ":"))
+    """12 hex digits of SHA-256 over the canonical JSON of the config, without its EXECUTION_ONLY fields."""
+    data = config_to_dict(cfg)
+    for section, key in EXECUTION_ONLY:
+        del data[section][key]
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

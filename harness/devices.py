@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from .errors import ConfigError
 
@@ -36,6 +37,26 @@ def memory_format(device: torch.device) -> torch.memory_format:
     """channels-last on CUDA (faster convolutions); contiguous on CPU, where GroupNorm's channels-last
     kernel is up to 9x slower (measured at (128, 32, 16, 16) with torch 2.15)."""
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+
+
+def compiled(model: nn.Module) -> nn.Module:
+    """`model` under torch.compile (inductor) with a dynamic batch dimension, so that one compile serves
+    every batch size a sampling job meets (its last batch, guidance's doubled batch)."""
+    if next(model.parameters()).device.type == "cpu":
+        _require_cpp_compiler()
+    return torch.compile(model, dynamic=True)  # type: ignore[return-value]
+
+
+def _require_cpp_compiler() -> None:
+    """On CPU inductor builds C++ kernels: without a compiler the first sampling step would fail deep inside."""
+    from torch._inductor import cpp_builder
+
+    try:
+        cpp_builder.get_cpp_compiler()
+    except Exception as e:  # inductor's own search (CXX, g++, clang++) failed
+        raise ConfigError(f"sample.compile=true needs a C++ compiler on CPU (torch.compile builds C++ kernels), and "
+                          f"none was found ({type(e).__name__}); install one (Debian: apt install g++) or set "
+                          f"sample.compile=false") from None
 
 
 def machine(device: torch.device) -> str:

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import SampleConfig
-from .devices import autocast
+from .devices import autocast, compiled
 from .diffusion import Diffusion
 from .errors import NumericalError
 from .samplers import SAMPLERS, SPACINGS, Denoiser, Trajectory
@@ -66,13 +66,14 @@ def generate(model: nn.Module, diffusion: Diffusion, cfg: SampleConfig, labels: 
     """
     device = next(model.parameters()).device
     model.eval()
+    network = compiled(model) if cfg.compile else model
     sampler = SAMPLERS.get(cfg.sampler)
     timesteps = SPACINGS.get(cfg.spacing)(diffusion.timesteps, cfg.steps)
     out = []
     for batch in labels.split(cfg.batch_size):
         batch = batch.to(device)
         x = torch.randn((len(batch), 1, image_size, image_size), generator=generator, device=device)
-        denoise = guided_denoiser(model, diffusion, batch, cfg.guidance, amp=amp)
+        denoise = guided_denoiser(network, diffusion, batch, cfg.guidance, amp=amp)
         images = sampler(denoise, x, diffusion.alpha_bar, timesteps, generator, cfg.eta, trajectory)  # (B, 1, H, W)
         _check_finite(images, cfg)
         out.append(images.clamp(-1, 1))

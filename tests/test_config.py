@@ -52,6 +52,11 @@ def test_hash_is_stable_and_tracks_every_field() -> None:
     assert config_hash(resolve_config(overrides=["train.seed=1"])) != config_hash(a)
 
 
+def test_hash_leaves_out_execution_only_fields() -> None:
+    # sample.compile changes the speed, not the samples: a run made with it off is the same run
+    assert config_hash(resolve_config(overrides=["sample.compile=true"])) == config_hash(resolve_config())
+
+
 def test_precedence_is_defaults_preset_budget_overrides() -> None:
     cfg = resolve_config("report002", "smoke", ["train.steps=7"])
     assert cfg.diffusion.timesteps == 100  # preset

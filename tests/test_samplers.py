@@ -1,11 +1,13 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 from torch import Tensor, nn
 
-from harness.config import DiffusionConfig, SampleConfig
+from harness.config import DiffusionConfig, RunConfig, SampleConfig
 from harness.diffusion import Diffusion
-from harness.errors import NumericalError
+from harness.errors import ConfigError, NumericalError
 from harness.generate import generate, guided_denoiser
 from harness.samplers import SAMPLERS, SPACINGS, Denoiser, Step
 
@@ -79,16 +81,22 @@ def test_ddim_with_eta_1_is_ddpm() -> None:
     torch.testing.assert_close(run("ddim", 7, 1.0), run("ddpm", 7, 0.0))
 
 
-def tiny_unet_samples(sampler: str) -> Tensor:
+def tiny_unet(sampler: str = "ddim", *overrides: str) -> tuple[nn.Module, RunConfig]:
+    """A fixed, non-trivial 2-level U-Net: every weight drawn from one seed."""
     from harness.checkpoint import build_model
     from harness.presets import resolve_config
 
     cfg = resolve_config("baseline", "smoke", ["model.channels=[8, 16]", "model.embed_dim=16", "diffusion.timesteps=50",
-                                               f"sample.sampler={sampler}", "sample.steps=10", "sample.guidance=3"])
-    torch.manual_seed(0)
+                                               f"sample.sampler={sampler}", "sample.steps=10", "sample.guidance=3",
+                                               *overrides])
     model = build_model(cfg)
-    for p in model.parameters():  # a fixed, non-trivial network: every weight drawn from one seed
+    for p in model.parameters():
         torch.nn.init.normal_(p, std=0.2, generator=torch.Generator().manual_seed(p.numel()))
+    return model, cfg
+
+
+def tiny_unet_samples(sampler: str) -> Tensor:
+    model, cfg = tiny_unet(sampler)
     images = generate(model, Diffusion(cfg.diffusion), cfg.sample, torch.tensor([1, 7]), 28, torch.Generator().manual_seed(0))
     return torch.stack([images.mean(dim=(1, 2, 3)), images.std(dim=(1, 2, 3))])
 
@@ -168,6 +176,25 @@ def test_generate_is_reproducible_and_in_range() -> None:
     b = generate(AffineNet(), diffusion, cfg, labels, 2, torch.Generator().manual_seed(0))
     assert a.shape == (5, 1, 2, 2) and torch.equal(a, b)
     assert float(a.abs().max()) <= 1.0
+
+
+def test_compiled_sampling_draws_the_eager_samples_at_every_batch_size() -> None:
+    model, cfg = tiny_unet("ddim", "sample.batch_size=3", "model.channels=[8]")  # batches of 3 and 2: one dynamic-batch compile serves both
+    draw = lambda c: generate(model, Diffusion(cfg.diffusion), replace(cfg.sample, compile=c), torch.arange(5), 28,
+                              torch.Generator().manual_seed(0))
+    torch.testing.assert_close(draw(True), draw(False), atol=1e-4, rtol=0)
+
+
+def test_compiled_sampling_without_a_cpp_compiler_says_so_before_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
+    from torch._inductor import cpp_builder
+
+    def no_compiler() -> str:
+        raise RuntimeError("no working C++ compiler found")
+
+    monkeypatch.setattr(cpp_builder, "get_cpp_compiler", no_compiler)
+    model, cfg = tiny_unet("ddim", "sample.compile=true")
+    with pytest.raises(ConfigError, match=r"sample.compile=true needs a C\+\+ compiler .* or set sample.compile=false"):
+        generate(model, Diffusion(cfg.diffusion), cfg.sample, torch.arange(2), 28, torch.Generator().manual_seed(0))
 
 
 def test_generate_refuses_non_finite_samples_instead_of_clamping_them_to_digits() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -12,13 +12,13 @@ import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..checkpoint import load_trained
+from ..checkpoint import TrainedModel, load_trained
 from ..config import RunConfig
 from ..data import Mnist, load_mnist
 from ..devices import machine, resolve_device
 from ..evaluate import sample_metrics, save_digit_grid
 from ..files import write_json, write_text
-from ..generate import grid_labels, to_uint8
+from ..generate import generate, grid_labels, to_uint8
 from ..metrics.speed import timed, timed_generate
 from ..presets import resolve_config
 from ..train import Validator, train
@@ -40,9 +40,11 @@ class Judged:
     fid: float  # FID in the reference classifier's feature space, against the 10k test digits
 
 
-def run_peers(budget: str = "quick", results: Path = Path("results"), progress: bool = True) -> Path:
+def run_peers(budget: str = "quick", results: Path = Path("results"), progress: bool = True,
+              compiled: bool = True) -> Path:
     """Train the baseline at `budget` with the harness and as diffusers' UNet2DModel + schedulers, time both,
-    judge both; write results/perf/peers.md and peers.csv and return the former."""
+    judge both (and, when `compiled`, time both sampling under torch.compile); write results/perf/peers.md
+    and peers.csv and return the former."""
     cfg = resolve_config("baseline", budget)
     _, ddim = peer_schedulers(cfg)  # without diffusers this fails now, not after the harness's training
     device = resolve_device(cfg.train.device)
@@ -63,6 +65,8 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
     finished = snap_steps == peer.steps  # the peer's last weights are also its weights at the harness's time
     judged["diffusers, equal wall time"] = (judged["diffusers"] if finished else
                                             _judge_peer(snap_model, ddim, cfg, labels, data, None, device))
+    compiled_speeds = (_compiled_speeds(ours, peer.model, ddim, cfg, labels[:cfg.sample.batch_size], device)
+                       if compiled else None)
     peer_network = PeerNetwork(peer.model)
     validate = Validator(data.val, cfg.train.val_images, ours.diffusion, cfg.data.pad_to_32, device)
     val_mse = {"harness": validate(ours.model, amp=False), "diffusers": validate(peer_network, amp=False)}
@@ -70,7 +74,7 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
                                              validate(PeerNetwork(snap_model), amp=False))
     gflop = (_gflop_per_image(ours.model, cfg, device), _gflop_per_image(peer_network, cfg, device))
     table = _table(cfg, ours_run.images_per_s, peer.images_per_s, count_parameters(ours.model), peer.parameters,
-                   gflop, val_mse, judged, snap_steps)
+                   gflop, val_mse, judged, compiled_speeds, snap_steps)
     minutes = (time.monotonic() - started) / 60
     write_text(out / "peers.csv", table.to_csv(index=False))
     write_json(out / PEERS_FILE, {"budget": budget, "machine": machine(device), "command": f"harness peers --budget {budget}",
@@ -102,6 +106,21 @@ def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: Mnist, cfg
 
 
 @torch.inference_mode()
+def _compiled_speeds(ours: TrainedModel, peer: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor,
+                     device: torch.device) -> dict[str, tuple[float, float]]:
+    """Per system, under sample.compile=true: (seconds of the first call on `labels`, which compiles the
+    network, and the images/s of a second call on them): the one-off cost and the steady state."""
+    fast = replace(cfg.sample, compile=True)
+    size = cfg.data.image_size
+    draws = {"harness": lambda: generate(ours.model, ours.diffusion, fast, labels, size, _generator(device)),
+             "diffusers": lambda: sample_peer(peer, ddim, fast, labels, size, _generator(device))}
+    out = {}
+    for name, draw in draws.items():
+        first, again = timed(device, draw)[1], timed(device, draw)[1]
+        out[name] = (first, len(labels) / again)
+    return out
+
+
 def _gflop_per_image(network: nn.Module, cfg: RunConfig, device: torch.device) -> float:
     """GFLOPs of one network evaluation of one image (convolutions and matmuls, counted by torch)."""
     size = cfg.data.image_size
@@ -112,9 +131,10 @@ def _gflop_per_image(network: nn.Module, cfg: RunConfig, device: torch.device) -
 
 
 def _table(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: int, peer_params: int,
-           gflop: tuple[float, float], val_mse: dict[str, float], judged: dict[str, Judged], snap_steps: int) -> pd.DataFrame:
+           gflop: tuple[float, float], val_mse: dict[str, float], judged: dict[str, Judged],
+           compiled_speeds: dict[str, tuple[float, float]] | None, snap_steps: int) -> pd.DataFrame:
     s = cfg.sample
-    sampling = f"sampling images/s (DDIM {s.steps} steps, w = {s.guidance:g}, batch {s.batch_size})"
+    sampling = f"sampling images/s (DDIM {s.steps} steps, w = {s.guidance:g}, batch {s.batch_size}"
     h, p, w = judged["harness"], judged["diffusers"], judged["diffusers, equal wall time"]
     val = f"validation MSE of eps, EMA weights ({cfg.train.val_images} digits, fixed t and noise)"
     rows = [
@@ -122,7 +142,8 @@ def _table(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: in
         ("GFLOP per network evaluation of one image", *gflop, None),
         (f"training images/s ({cfg.train.steps} steps of batch {cfg.train.batch_size}, same batches and draws)",
          ours_train, peer_train, TRAIN_TARGET),
-        (sampling, h.images_per_s, p.images_per_s, SAMPLE_TARGET),
+        (f"{sampling}; eager, the default)", h.images_per_s, p.images_per_s, SAMPLE_TARGET),
+        *(_compiled_rows(sampling, compiled_speeds, p.images_per_s) if compiled_speeds else []),
         (f"{val}, equal steps", val_mse["harness"], val_mse["diffusers"], None),
         (f"{val}, equal wall time (peer after {snap_steps} steps)", val_mse["harness"],
          val_mse["diffusers, equal wall time"], None),
@@ -134,6 +155,14 @@ def _table(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: in
     table = pd.DataFrame(rows, columns=["measure", "harness", "diffusers", "target_ratio"])
     table["ratio"] = table["harness"] / table["diffusers"]
     return table
+
+
+def _compiled_rows(sampling: str, speeds: dict[str, tuple[float, float]], peer_eager: float) -> list[tuple]:
+    (ours_first, ours_fast), (peer_first, peer_fast) = speeds["harness"], speeds["diffusers"]
+    return [(f"{sampling}; both under torch.compile, after its first call)", ours_fast, peer_fast, SAMPLE_TARGET),
+            (f"{sampling}; the harness under torch.compile, diffusers eager)", ours_fast, peer_eager, SAMPLE_TARGET),
+            ("seconds of the first sampling call under torch.compile (compiles, then draws one batch)", ours_first,
+             peer_first, None)]
 
 
 def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.device, wall: float, snap_steps: int,
@@ -151,6 +180,10 @@ def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.de
              f"peer's EMA weights at the moment its step time reached the harness's ({wall:.0f} s): step "
              f"{snap_steps} of {cfg.train.steps}.", "",
              *peers_table(table)]
+    if table["measure"].str.contains("torch.compile").any():
+        lines += ["", f"The torch.compile rows draw one batch of {cfg.sample.batch_size} with `sample.compile=true` (inductor, "
+                  f"one compile for every batch size) twice: the first call compiles the network and its seconds are "
+                  f"listed; images/s are the second call's. The eager row above draws all the judged digits."]
     lines += ["", "Lower MSE and FID are better, so there a ratio below 1 favours the harness. Samples: `peers_harness.png`, "
               "`peers_diffusers.png` (one row per digit). Numbers: `peers.csv`.", ""]
     return "\n".join(lines)

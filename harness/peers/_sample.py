@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config import SampleConfig
+from ..devices import compiled
 from ..generate import guided_output
 from ._diffusers import PeerNetwork
 
@@ -16,6 +17,7 @@ def sample_peer(unet: nn.Module, ddim: object, cfg: SampleConfig, labels: Tensor
     """Song et al. 2021 (DDIM) with Ho & Salimans 2022 guidance, via diffusers: (N, 1, H, W) in [-1, 1]."""
     device = next(unet.parameters()).device
     network = PeerNetwork(unet).eval()
+    network = compiled(network) if cfg.compile else network  # as the harness compiles its own
     ddim.set_timesteps(cfg.steps)  # type: ignore[attr-defined]
     out = []
     for batch in labels.split(cfg.batch_size):
