@@ -1,4 +1,5 @@
-"""Device choice: CUDA when present (with bfloat16 autocast), else CPU; the machine a figure was measured on."""
+"""Device choice: CUDA when present (with bfloat16 autocast), else CPU; torch.compile for sampling; the
+machine a figure was measured on."""
 
 from __future__ import annotations
 

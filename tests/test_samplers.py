@@ -179,7 +179,8 @@ def test_generate_is_reproducible_and_in_range() -> None:
 
 
 def test_compiled_sampling_draws_the_eager_samples_at_every_batch_size() -> None:
-    model, cfg = tiny_unet("ddim", "sample.batch_size=3", "model.channels=[8]")  # batches of 3 and 2: one dynamic-batch compile serves both
+    # batches of 3 and 2: one dynamic-batch compile serves both; one level keeps the compile short for CI
+    model, cfg = tiny_unet("ddim", "sample.batch_size=3", "model.channels=[8]")
     draw = lambda c: generate(model, Diffusion(cfg.diffusion), replace(cfg.sample, compile=c), torch.arange(5), 28,
                               torch.Generator().manual_seed(0))
     torch.testing.assert_close(draw(True), draw(False), atol=1e-4, rtol=0)

@@ -105,7 +105,6 @@ def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: Mnist, cfg
     return Judged(images_per_s, m["class_acc"], m["fid"])
 
 
-@torch.inference_mode()
 def _compiled_speeds(ours: TrainedModel, peer: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor,
                      device: torch.device) -> dict[str, tuple[float, float]]:
     """Per system, under sample.compile=true: (seconds of the first call on `labels`, which compiles the
@@ -121,6 +120,7 @@ def _compiled_speeds(ours: TrainedModel, peer: nn.Module, ddim: object, cfg: Run
     return out
 
 
+@torch.inference_mode()
 def _gflop_per_image(network: nn.Module, cfg: RunConfig, device: torch.device) -> float:
     """GFLOPs of one network evaluation of one image (convolutions and matmuls, counted by torch)."""
     size = cfg.data.image_size
