@@ -1,20 +1,43 @@
 """`harness bench-compare`: a pytest-benchmark run against the committed baseline, in calibration units.
 
-Every benchmark's median is divided by the median of the calibration matmul of the same run, so a
-figure compares across machines and noisy neighbours; a figure more than `tolerance` slower than the
-baseline's is a regression.
+Every benchmark's median is divided by the median of the calibration matmul timed right before and after
+it (tests/benchmarks/test_speed.py stores it in the benchmark's extra_info), so a figure compares across
+machines and noisy neighbours, whose speed drifts within one run; a figure more than `tolerance` slower
+than the baseline's is a regression.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from .errors import ConfigError
 
-CALIBRATION = "test_calibration_matmul"  # the benchmark every other one is divided by
+CALIBRATION_KEY = "calibration_s"  # extra_info of each benchmark: the calibration matmul's median seconds around it
 TOLERANCE = 0.25  # a normalised figure 25% slower than the baseline fails bench-check
+CALIBRATION_N = 512  # side of the calibration matmul (0.27 GFLOP)
+
+
+def calibration_operands() -> tuple[torch.Tensor, torch.Tensor]:
+    """The calibration matmul's two fixed (512, 512) fp32 operands."""
+    return tuple(torch.randn(CALIBRATION_N, CALIBRATION_N, generator=torch.Generator().manual_seed(k)) for k in (0, 1))
+
+
+def calibration_seconds(reps: int = 30) -> float:
+    """Median seconds of the calibration matmul over `reps` runs (about 0.1 s on 2 cores)."""
+    a, b = calibration_operands()
+    torch.mm(a, b)  # first call: allocation and BLAS warm-up
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 @dataclass(frozen=True)
@@ -31,17 +54,36 @@ class Comparison:
 
 
 def normalised_medians(path: Path) -> tuple[dict[str, float], dict[str, float]]:
-    """({benchmark: median / calibration median}, {benchmark: median seconds}) of a pytest-benchmark JSON file."""
+    """({benchmark: median / its calibration}, {benchmark: median seconds}) of a pytest-benchmark JSON file."""
     try:
         runs = json.loads(Path(path).read_text())["benchmarks"]
         seconds = {b["name"]: float(b["stats"]["median"]) for b in runs}
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        units = {b["name"]: b.get("extra_info", {}).get(CALIBRATION_KEY) for b in runs}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ConfigError(f"{path} is not a pytest-benchmark JSON file ({type(e).__name__}: {e}); "
                           f"make one with `make bench`") from None
-    if CALIBRATION not in seconds:
-        raise ConfigError(f"{path} lacks the calibration benchmark {CALIBRATION}; run the whole tests/benchmarks suite")
-    unit = seconds[CALIBRATION]
-    return {name: s / unit for name, s in seconds.items() if name != CALIBRATION}, seconds
+    missing = [name for name, unit in units.items() if not isinstance(unit, (int, float)) or unit <= 0]
+    if missing:
+        raise ConfigError(f"{path}: {missing[0]} has no extra_info.{CALIBRATION_KEY} (the calibration matmul timed "
+                          f"around it); record it with this suite: `make bench`, or `make bench-baseline` for the baseline")
+    return {name: s / units[name] for name, s in seconds.items()}, seconds
+
+
+def median_run(paths: list[Path]) -> dict:
+    """One pytest-benchmark record from several runs of the suite: each benchmark's entry is taken whole from
+    the run whose normalised figure is the median (the lower middle for an even count). A figure from one run
+    swings with that process's luck (a sub-millisecond benchmark by up to 60% here); the median of three does not."""
+    if not paths:
+        raise ConfigError("bench-median needs at least one pytest-benchmark JSON file")
+    figures = [normalised_medians(p)[0] for p in paths]
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    entries = []
+    for bench in runs[0]["benchmarks"]:
+        name = bench["name"]
+        ranked = sorted((f[name], i) for i, f in enumerate(figures) if name in f)
+        middle = ranked[(len(ranked) - 1) // 2][1]
+        entries.append(next(b for b in runs[middle]["benchmarks"] if b["name"] == name))
+    return {**runs[0], "benchmarks": entries, "median_of": [str(p) for p in paths]}
 
 
 def compare(current: Path, baseline: Path) -> list[Comparison]:
@@ -74,7 +116,7 @@ def bench_lines(rows: list[Comparison], current: Path, command: str, tolerance: 
                f"{info.get('system', '?')} {info.get('release', '')}, Python {info.get('python_version', '?')}")
     return [f"Measured on {machine}, by `{command}`.", "",
             f"Medians of pytest-benchmark rounds; calibration units divide each by the median of a fixed "
-            f"512 x 512 fp32 matmul timed in the same run. A change above +{tolerance:.0%} fails `make bench-check`.",
+            f"512 x 512 fp32 matmul timed right before and after it. A change above +{tolerance:.0%} fails `make bench-check`.",
             "", comparison_table(rows, tolerance)]
 
 

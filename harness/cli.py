@@ -322,6 +322,15 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_median(args: argparse.Namespace) -> int:
+    from .bench import median_run
+    from .files import write_json
+
+    write_json(Path(args.out), median_run([Path(p) for p in args.runs]))
+    print(f"-> {args.out} (each benchmark from the run with its median figure, of {len(args.runs)})")
+    return 0
+
+
 def _difficulty_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="baseline", help="the configuration analysed (default baseline)")
     p.add_argument("--budget", default="quick", help=f"one of {', '.join(BUDGETS.names())} (default quick)")
@@ -434,6 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     bc.add_argument("--check", action="store_true", help="exit 1 when any benchmark regressed")
     bc.add_argument("--report", help="also write the table with the machine's description to this markdown file")
     bc.set_defaults(func=cmd_bench_compare)
+
+    bm = sub.add_parser("bench-median", help="several runs of the benchmark suite as one: each benchmark's median run")
+    bm.add_argument("runs", nargs="+", help="pytest-benchmark JSON files of the same suite")
+    bm.add_argument("--out", required=True, help="where to write the combined JSON (e.g. results/perf/bench.json)")
+    bm.set_defaults(func=cmd_bench_median)
 
     pr = sub.add_parser("perf-report", help="gather bench, speed, peers and the sampler study into results/perf/report.md")
     pr.add_argument("--results", default="results", help="results root (its perf/ holds bench.json, speed.json, peers.json)")
