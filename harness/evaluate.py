@@ -21,8 +21,9 @@ from .generate import grid_labels, to_uint8
 from .grid import save_grid
 from .metrics.classes import class_metrics
 from .metrics.classifier import LoadedClassifier, classifier_key, load_or_train, predict
+from .metrics.clip import check_clip_weights
 from .metrics.features import MNIST_EXTRACTOR, extract_features
-from .metrics.fidelity import fidelity
+from .metrics.fidelity import PRC_NEIGHBORHOOD, fidelity
 from .metrics.mse import denoising_mse
 from .metrics.speed import SampleSpeed, measure_sampling, timed_generate
 from .samplefile import load_samples
@@ -54,6 +55,8 @@ def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samp
     if trained.ema and not cfg.sample.use_ema:
         trained = load_trained(run_dir, use_ema=False, device=device)
     trained.cfg = cfg
+    if "clip" in metrics:  # a wrong weights path fails now, not after sampling and the classifier
+        check_clip_weights(cfg.eval.clip_weights)
     data = load_mnist(cfg.data)
     result: dict[str, Any] = {"run": str(run_dir), "step": trained.step, "ema_weights": trained.ema, "per_digit": {},
                               "cautions": cautions(cfg)}
@@ -99,30 +102,43 @@ def sample_metrics(result: dict[str, Any], metrics: set[str], images: torch.Tens
                     data: Mnist, eval_cfg: EvalConfig) -> None:
     """Add the classifier-based and fidelity `metrics` of uint8 `images` (N, 28, 28), overall and per digit
     (under result["per_digit"]), to `result`."""
-    classifier = load_or_train(data, bundled_mnist_path())
-    probs, feats = predict(classifier.model, images)
-    real_feats = reference_features(classifier, data)
-    result["classifier_test_accuracy"] = classifier.test_accuracy
+    wanted = metrics & {"fid", "kid", "prc"}
+    if "class_acc" in metrics or wanted:
+        classifier = load_or_train(data, bundled_mnist_path())
+        result["classifier_test_accuracy"] = classifier.test_accuracy
     if "class_acc" in metrics:
-        cm = class_metrics(probs, feats, labels, real_feats, data.test.labels)
+        probs, feats = predict(classifier.model, images)
+        cm = class_metrics(probs, feats, labels, reference_features(classifier, data), data.test.labels)
         for digit, values in cm.pop("per_digit").items():
             result["per_digit"].setdefault(digit, {}).update(values)
         result.update(cm)
-    wanted = metrics & {"fid", "kid", "prc"}
     if wanted:
         extractor = eval_cfg.feature_extractor
         weights = classifier.path if extractor == MNIST_EXTRACTOR else Path(eval_cfg.inception_weights or "")
         gen = extract_features(images, extractor, weights)
-        if extractor != MNIST_EXTRACTOR:
-            real_feats = extract_features(data.test.images, extractor, weights)
+        real_feats = (reference_features(classifier, data) if extractor == MNIST_EXTRACTOR else
+                      extract_features(data.test.images, extractor, weights))
         result["feature_extractor"] = extractor
         result.update(fidelity(gen, real_feats, wanted))
-        for d in range(10):
-            mine, real = labels == d, data.test.labels == d
-            if int(mine.sum()) >= 2:
-                result["per_digit"].setdefault(str(d), {}).update(fidelity(gen[mine], real_feats[real], wanted))
+        _per_digit_fidelity(result, wanted, gen, labels, real_feats, data.test.labels)
     if "clip" in metrics:
         _clip(result, eval_cfg, images, labels)
+
+
+def _per_digit_fidelity(result: dict[str, Any], wanted: set[str], gen: torch.Tensor, labels: torch.Tensor,
+                        real: torch.Tensor, real_labels: torch.Tensor) -> None:
+    """FID/KID of each digit from 2 of its samples, precision/recall from PRC_NEIGHBORHOOD + 1 (its k-NN radii)."""
+    short = []
+    for d in range(10):
+        mine, n = labels == d, int((labels == d).sum())
+        here = wanted - {"prc"} if n <= PRC_NEIGHBORHOOD else wanted
+        short += [str(d)] if here != wanted else []
+        if n >= 2 and here:
+            result["per_digit"].setdefault(str(d), {}).update(fidelity(gen[mine], real[real_labels == d], here))
+    if short:
+        result.setdefault("cautions", []).append(
+            f"precision/recall per digit needs more than {PRC_NEIGHBORHOOD} samples of the digit; left out for "
+            f"digit(s) {', '.join(short)} (raise eval.samples_per_class)")
 
 
 def _clip(result: dict[str, Any], cfg: EvalConfig, images: torch.Tensor, labels: torch.Tensor) -> None:

@@ -82,6 +82,14 @@ def test_cli_evaluate_prints_a_table(smoke_run: Path, classifier: LoadedClassifi
     assert main(["evaluate", str(smoke_run), "--metrics", "bogus"]) == 2
 
 
+def test_too_few_samples_per_digit_for_precision_recall_leave_it_out_there_and_say_so(
+        smoke_run: Path, classifier: LoadedClassifier, tmp_path: Path) -> None:
+    result = evaluate(smoke_run, {"fid", "prc"}, samples_per_class=2, out=tmp_path / "m.json")
+    assert 0 <= result["precision"] <= 1 and "fid" in result["per_digit"]["0"]  # overall: 20 digits are enough
+    assert "precision" not in result["per_digit"]["0"]
+    assert any("left out for digit(s) 0, 1, 2" in c for c in result["cautions"])
+
+
 def test_use_ema_false_evaluates_the_raw_weights(smoke_run: Path, classifier: LoadedClassifier, tmp_path: Path) -> None:
     ema = evaluate(smoke_run, {"mse"}, out=tmp_path / "a.json")
     raw = evaluate(smoke_run, {"mse"}, overrides=["sample.use_ema=false"], out=tmp_path / "b.json")

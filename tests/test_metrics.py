@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from harness.data import Mnist, bundled_mnist_path
+from harness.errors import ConfigError
 from harness.metrics.classes import class_metrics, mean_pairwise_distance
 from harness.metrics.classifier import LoadedClassifier, load_or_train, predict, training_epochs
 from harness.metrics.features import MNIST_EXTRACTOR, extract_features
@@ -120,3 +121,10 @@ def test_a_bad_classifier_epochs_variable_is_a_clear_error(monkeypatch: pytest.M
     monkeypatch.setenv("HARNESS_CLASSIFIER_EPOCHS", text)
     with pytest.raises(ConfigError, match=f"HARNESS_CLASSIFIER_EPOCHS must be a whole number >= 1, got '{text}'"):
         training_epochs()
+
+
+def test_precision_recall_of_too_few_samples_names_the_minimum() -> None:
+    few = torch.randn(3, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with pytest.raises(ConfigError, match=r"more than 3 generated digits .* got 3: raise eval.samples_per_class"):
+        fidelity(few, torch.randn(50, 8, dtype=torch.float64), {"prc"})
+    assert set(fidelity(torch.cat([few, few + 1]), torch.randn(50, 8, dtype=torch.float64), {"prc"})) == {"precision", "recall"}

@@ -32,6 +32,12 @@ class Clip:
     source: str  # where the weights came from
 
 
+def check_clip_weights(weights: str | None) -> None:
+    """An explicit eval.clip_weights must be a file (None: the local cache is searched when CLIP loads)."""
+    if weights is not None and not Path(weights).is_file():
+        raise ConfigError(f"eval.clip_weights={weights} does not exist; give a local open_clip checkpoint file")
+
+
 def load_clip(model_name: str, weights: str | None, pretrained_tag: str) -> Clip:
     """open_clip model `model_name` with weights from a file, a local-dir folder, or the local cache."""
     import open_clip
@@ -43,8 +49,7 @@ def load_clip(model_name: str, weights: str | None, pretrained_tag: str) -> Clip
         model, _, preprocess = open_clip.create_model_and_transforms(model_name)
         return Clip(model.eval(), preprocess, open_clip.get_tokenizer(model_name), str(folder))
     if weights is not None:
-        if not Path(weights).is_file():
-            raise ConfigError(f"eval.clip_weights={weights} does not exist; give a local open_clip checkpoint file")
+        check_clip_weights(weights)
         source = weights
     else:
         source = _cached_weights(model_name, pretrained_tag)

@@ -8,6 +8,8 @@ from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics
 from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
+from ..errors import ConfigError
+
 KID_SUBSETS = 100  # torch-fidelity's default
 KID_SUBSET_SIZE = 1000  # torch-fidelity's default; smaller sets use their own size
 PRC_NEIGHBORHOOD = 3  # k of the k-NN manifolds (Kynkaanniemi et al. 2019), torch-fidelity's default
@@ -33,6 +35,10 @@ def fidelity(generated: Tensor, reference: Tensor, metrics: set[str], seed: int 
         out["kid_std"] = float(kid["kernel_inception_distance_std"])
         out["kid_subset_size"] = size
     if "prc" in metrics:
+        if len(generated) <= PRC_NEIGHBORHOOD:
+            raise ConfigError(f"precision/recall needs more than {PRC_NEIGHBORHOOD} generated digits (each one's "
+                              f"{PRC_NEIGHBORHOOD} nearest neighbours), got {len(generated)}: raise "
+                              f"eval.samples_per_class or leave out prc")
         pick = torch.randperm(len(reference), generator=torch.Generator().manual_seed(seed))[:len(generated)]
         prc = prc_features_to_metric(generated, reference[pick], prc_neighborhood=PRC_NEIGHBORHOOD,
                                      prc_batch_size=10_000, verbose=False, cuda=False)
