@@ -65,7 +65,9 @@ def test_classifier_command_reports_accuracy_and_where_it_is_cached(classifier, 
     assert "(from the cache)" in out and f"{classifier.test_accuracy:.2%}" in out and str(classifier.path) in out
 
 
-def test_speed_reports_gflops_against_the_measured_peak(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["speed", "--budget", "smoke", "--steps", "2"]) == 0
+def test_speed_reports_gflops_against_the_measured_peak(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # --results: the default would overwrite the user's own results/perf/speed.json with a smoke figure
+    assert main(["speed", "--budget", "smoke", "--steps", "2", "--results", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "training images/s" in out and "of this machine's fp32 matmul peak" in out
+    assert (tmp_path / "perf" / "speed.json").is_file()

@@ -53,11 +53,11 @@ def test_a_config_the_peer_cannot_mirror_is_refused_with_what_it_needs() -> None
 
 
 def test_without_diffusers_the_message_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+                                                              capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "diffusers", None)  # import diffusers -> ImportError
     with pytest.raises(MissingExtra, match=r"make bench-peers.*\.\[peers\]"):
         load_diffusers()
-    assert main(["peers", "--budget", "smoke"]) == 2
+    assert main(["peers", "--budget", "smoke", "--results", str(tmp_path)]) == 2
     assert "make bench-peers" in capsys.readouterr().err
 
 
