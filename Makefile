@@ -63,11 +63,10 @@ reliability: install  ## every bad input and random-kill drills -> results/relia
 	$(BIN)/harness reliability --kills $(or $(KILLS),4)
 
 BENCH_JSON := results/perf/bench.json
-BENCH_RUN   = mkdir -p results/perf && $(BIN)/python -m pytest tests/benchmarks -q --benchmark-enable --benchmark-only \
-              --benchmark-json=$(BENCH_JSON)
+BENCH_SUITE = $(BIN)/python -m pytest tests/benchmarks -q --benchmark-enable --benchmark-only
+BENCH_RUN   = mkdir -p results/perf && $(BENCH_SUITE) --benchmark-json=$(BENCH_JSON)
 # the gate and the baseline take each benchmark from the median of 3 runs: one run's figure can swing by 60%
-BENCH_MEDIAN = for i in 1 2 3; do $(BIN)/python -m pytest tests/benchmarks -q --benchmark-enable --benchmark-only \
-              --benchmark-json=results/perf/bench-run$$i.json || exit 1; done && \
+BENCH_MEDIAN = for i in 1 2 3; do $(BENCH_SUITE) --benchmark-json=results/perf/bench-run$$i.json || exit 1; done && \
               $(BIN)/harness bench-median results/perf/bench-run1.json results/perf/bench-run2.json \
               results/perf/bench-run3.json --out $(BENCH_JSON)
 

@@ -55,8 +55,14 @@ class Comparison:
 
 def normalised_medians(path: Path) -> tuple[dict[str, float], dict[str, float]]:
     """({benchmark: median / its calibration}, {benchmark: median seconds}) of a pytest-benchmark JSON file."""
+    return _read_run(path)[1:]
+
+
+def _read_run(path: Path) -> tuple[dict, dict[str, float], dict[str, float]]:
+    """A pytest-benchmark JSON file: (its record, the normalised medians, the medians in seconds)."""
     try:
-        runs = json.loads(Path(path).read_text())["benchmarks"]
+        record = json.loads(Path(path).read_text())
+        runs = record["benchmarks"]
         seconds = {b["name"]: float(b["stats"]["median"]) for b in runs}
         units = {b["name"]: b.get("extra_info", {}).get(CALIBRATION_KEY) for b in runs}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
@@ -66,7 +72,7 @@ def normalised_medians(path: Path) -> tuple[dict[str, float], dict[str, float]]:
     if missing:
         raise ConfigError(f"{path}: {missing[0]} has no extra_info.{CALIBRATION_KEY} (the calibration matmul timed "
                           f"around it); record it with this suite: `make bench`, or `make bench-baseline` for the baseline")
-    return {name: s / units[name] for name, s in seconds.items()}, seconds
+    return record, {name: s / units[name] for name, s in seconds.items()}, seconds
 
 
 def median_run(paths: list[Path]) -> dict:
@@ -75,15 +81,14 @@ def median_run(paths: list[Path]) -> dict:
     swings with that process's luck (a sub-millisecond benchmark by up to 60% here); the median of three does not."""
     if not paths:
         raise ConfigError("bench-median needs at least one pytest-benchmark JSON file")
-    figures = [normalised_medians(p)[0] for p in paths]
-    runs = [json.loads(Path(p).read_text()) for p in paths]
+    runs = [_read_run(p)[:2] for p in paths]  # (record, normalised figures), each file read once
     entries = []
-    for bench in runs[0]["benchmarks"]:
+    for bench in runs[0][0]["benchmarks"]:
         name = bench["name"]
-        ranked = sorted((f[name], i) for i, f in enumerate(figures) if name in f)
+        ranked = sorted((figures[name], i) for i, (_, figures) in enumerate(runs) if name in figures)
         middle = ranked[(len(ranked) - 1) // 2][1]
-        entries.append(next(b for b in runs[middle]["benchmarks"] if b["name"] == name))
-    return {**runs[0], "benchmarks": entries, "median_of": [str(p) for p in paths]}
+        entries.append(next(b for b in runs[middle][0]["benchmarks"] if b["name"] == name))
+    return {**runs[0][0], "benchmarks": entries, "median_of": [str(p) for p in paths]}
 
 
 def compare(current: Path, baseline: Path) -> list[Comparison]:

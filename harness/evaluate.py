@@ -130,9 +130,11 @@ def _per_digit_fidelity(result: dict[str, Any], wanted: set[str], gen: torch.Ten
     """FID/KID of each digit from 2 of its samples, precision/recall from PRC_NEIGHBORHOOD + 1 (its k-NN radii)."""
     short = []
     for d in range(10):
-        mine, n = labels == d, int((labels == d).sum())
+        mine = labels == d
+        n = int(mine.sum())
         here = wanted - {"prc"} if n <= PRC_NEIGHBORHOOD else wanted
-        short += [str(d)] if here != wanted else []
+        if here != wanted:
+            short.append(str(d))
         if n >= 2 and here:
             result["per_digit"].setdefault(str(d), {}).update(fidelity(gen[mine], real[real_labels == d], here))
     if short:
