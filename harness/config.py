@@ -134,6 +134,7 @@ class SampleConfig:
     batch_size: int = 256  # images per sampling batch (a guided step runs twice as many through the network)
     use_ema: bool = True  # sample with the EMA weights when the run kept them
     compile: bool = False  # torch.compile the network for sampling: faster evaluations after a one-off compile
+    eval_batch: int = 0  # most images per network call (a guided batch is split); 0: the device's best, see devices
 
     def __post_init__(self) -> None:
         from .samplers import SAMPLERS, SPACINGS
@@ -145,6 +146,7 @@ class SampleConfig:
         require(self.guidance >= 0.0, "sample.guidance", "must be >= 0 (0 unconditional, 1 conditional)", self.guidance)
         require(self.grid_per_class >= 1, "sample.grid_per_class", "must be >= 1", self.grid_per_class)
         require(self.batch_size >= 1, "sample.batch_size", "must be >= 1", self.batch_size)
+        require(self.eval_batch >= 0, "sample.eval_batch", "must be >= 0 (0: the device's best)", self.eval_batch)
 
 
 CLIP_TEMPLATES = ("a photo of the digit {d}", "a blurry image of the digit {d}", "a clear handwritten {d}")
@@ -224,7 +226,7 @@ def with_overrides(cfg: RunConfig, overrides: list[str], sections: tuple[str, ..
 
 # Fields that change how fast a result is computed, not the result: left out of the hash, so switching
 # them reuses a run (and runs made before such a field existed keep their folders).
-EXECUTION_ONLY = (("sample", "compile"),)
+EXECUTION_ONLY = (("sample", "compile"), ("sample", "eval_batch"))
 
 
 def config_hash(cfg: RunConfig) -> str:

@@ -40,6 +40,19 @@ def memory_format(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
 
 
+# Images per network call on CPU when sample.eval_batch is 0. A guided batch of 256 runs 512 images through
+# the network; in calls of 128 the activations stay in cache and DDIM sampled 1.59x faster (64: 1.49x,
+# 256: 1.44x; the quick baseline on a 2-core EPYC, README). On CUDA a bigger call is not slower: not split.
+CPU_EVAL_BATCH = 128
+
+
+def eval_batch(requested: int, device: torch.device) -> int | None:
+    """Most images one network call may see: `requested`, or for 0 the device's best (None: no limit)."""
+    if requested:
+        return requested
+    return CPU_EVAL_BATCH if device.type == "cpu" else None
+
+
 def compiled(model: nn.Module) -> nn.Module:
     """`model` under torch.compile (inductor) with a dynamic batch dimension, so that one compile serves
     every batch size a sampling job meets (its last batch, guidance's doubled batch)."""

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import SampleConfig
-from .devices import autocast, compiled
+from .devices import autocast, compiled, eval_batch
 from .diffusion import Diffusion
 from .errors import NumericalError
 from .samplers import SAMPLERS, SPACINGS, Denoiser, Trajectory
@@ -33,17 +33,30 @@ def guided_output(network: Network, x: Tensor, t: Tensor, labels: Tensor, guidan
     return uncond + guidance * (cond - uncond)
 
 
+def split_calls(network: Network, size: int | None) -> Network:
+    """`network` run in calls of at most `size` images (None: one call). Each image's output is its own, so
+    the result equals one call's; smaller calls can be faster (see devices.CPU_EVAL_BATCH)."""
+    if size is None:
+        return network
+
+    def call(x: Tensor, t: Tensor, labels: Tensor) -> Tensor:
+        if len(x) <= size:
+            return network(x, t, labels)
+        return torch.cat([network(*part) for part in zip(x.split(size), t.split(size), labels.split(size))])
+
+    return call
+
+
 def guided_denoiser(model: nn.Module, diffusion: Diffusion, labels: Tensor, guidance: float,
-                    clip_x0: bool = True, amp: bool = False) -> Denoiser:
+                    clip_x0: bool = True, amp: bool = False, max_batch: int | None = None) -> Denoiser:
     """The guided network (`guided_output`) as a sampler's denoiser: x0 is clipped to [-1, 1] (pixel range)
-    and eps recomputed from it. A network without a class embedding runs its one pass."""
+    and eps recomputed from it. A network without a class embedding runs its one pass. The network sees
+    at most `max_batch` images per call (None: no limit)."""
     conditional = getattr(model, "class_embed", None) is not None
+    call = split_calls(lambda a, b, c: model(a, b, c).to(a.dtype), max_batch)  # under AMP: back to x's dtype
 
     def network(x: Tensor, t: Tensor) -> Tensor:
         with autocast(x.device, amp):
-            def call(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
-                return model(a, b, c).to(x.dtype)
-
             return guided_output(call, x, t, labels, guidance) if conditional else call(x, t, labels)
 
     def denoise(x: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
@@ -60,7 +73,8 @@ def guided_denoiser(model: nn.Module, diffusion: Diffusion, labels: Tensor, guid
 @torch.inference_mode()
 def generate(model: nn.Module, diffusion: Diffusion, cfg: SampleConfig, labels: Tensor, image_size: int,
              generator: torch.Generator, trajectory: Trajectory | None = None, amp: bool = False) -> Tensor:
-    """Samples (N, 1, H, W) in [-1, 1] for `labels` (N,), drawn in batches of cfg.batch_size.
+    """Samples (N, 1, H, W) in [-1, 1] for `labels` (N,), drawn in batches of cfg.batch_size (the network
+    sees at most cfg.eval_batch images per call, as `devices.eval_batch` resolves it).
 
     The starting noise of every batch comes from `generator` in order, so a seed fixes the result.
     """
@@ -69,11 +83,12 @@ def generate(model: nn.Module, diffusion: Diffusion, cfg: SampleConfig, labels: 
     network = compiled(model) if cfg.compile else model
     sampler = SAMPLERS.get(cfg.sampler)
     timesteps = SPACINGS.get(cfg.spacing)(diffusion.timesteps, cfg.steps)
+    max_batch = eval_batch(cfg.eval_batch, device)
     out = []
     for batch in labels.split(cfg.batch_size):
         batch = batch.to(device)
         x = torch.randn((len(batch), 1, image_size, image_size), generator=generator, device=device)
-        denoise = guided_denoiser(network, diffusion, batch, cfg.guidance, amp=amp)
+        denoise = guided_denoiser(network, diffusion, batch, cfg.guidance, amp=amp, max_batch=max_batch)
         images = sampler(denoise, x, diffusion.alpha_bar, timesteps, generator, cfg.eta, trajectory)  # (B, 1, H, W)
         _check_finite(images, cfg)
         out.append(images.clamp(-1, 1))

@@ -29,6 +29,7 @@ def test_dotted_overrides_set_typed_values() -> None:
     ("train.steps=1.5", "train.steps: expected a whole number"),
     ("diffusion.timesteps=-5", "diffusion.timesteps must be >= 2, got -5"),
     ("sample.guidance=-1", "sample.guidance must be >= 0"),
+    ("sample.eval_batch=-1", "sample.eval_batch must be >= 0 (0: the device's best), got -1"),
     ("sample.steps=2000", "sample.steps must be <= diffusion.timesteps=1000"),
     ("diffusion.schedule=cosin", "diffusion.schedule: unknown schedule 'cosin' (did you mean 'cosine'?)"),
     ("sample.sampler=ddimm", "did you mean 'ddim'?"),
@@ -55,6 +56,7 @@ def test_hash_is_stable_and_tracks_every_field() -> None:
 def test_hash_leaves_out_execution_only_fields() -> None:
     # sample.compile changes the speed, not the samples: a run made with it off is the same run
     assert config_hash(resolve_config(overrides=["sample.compile=true"])) == config_hash(resolve_config())
+    assert config_hash(resolve_config(overrides=["sample.eval_batch=64"])) == config_hash(resolve_config())
 
 
 def test_precedence_is_defaults_preset_budget_overrides() -> None:

@@ -15,7 +15,7 @@ from harness.cli import main
 from harness.diffusion import Diffusion
 from harness.errors import ConfigError, MissingExtra
 from harness.peers import load_diffusers, peer_schedulers, peer_unet, run_peers
-from harness.peers._compare import Judged, _table
+from harness.peers._compare import Judged, Speeds, _table
 from harness.peers._sample import sample_peer
 from harness.peers._train import train_peer
 from harness.perf import write_perf_report
@@ -86,25 +86,38 @@ def test_sampling_is_seeded_in_range_and_one_image_per_label() -> None:
     assert float(a.min()) >= -1 and float(a.max()) <= 1
 
 
-def test_the_compile_rows_pair_each_system_with_its_own_figures() -> None:
+def test_split_calls_draw_the_peers_samples_of_one_call() -> None:
+    cfg = resolve_config("baseline", "smoke", ["sample.steps=3"])
+    unet = peer_unet(cfg)
+    _, ddim = peer_schedulers(cfg)
+    labels = torch.tensor([0, 1, 2, 3])
+    one, split = (sample_peer(unet, ddim, cfg.sample, labels, 28, torch.Generator().manual_seed(5), n) for n in (None, 3))
+    torch.testing.assert_close(split, one, atol=1e-3, rtol=0)  # kernels pick their blocking by batch size: rounding
+
+
+def test_the_speed_rows_pair_each_system_with_its_own_figures() -> None:
     cfg = resolve_config("baseline", "smoke")
     judged = {"harness": Judged(10.0, 0.9, 5.0), "diffusers": Judged(4.0, 0.8, 6.0),
               "diffusers, equal wall time": Judged(4.0, 0.7, 7.0)}
     val = {"harness": 0.1, "diffusers": 0.2, "diffusers, equal wall time": 0.3}
-    compiled = {"harness": (30.0, 20.0), "diffusers": (60.0, 8.0)}  # (first call s, images/s after it)
-    table = _table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, compiled, 3).set_index("measure")
-    ratio = {m.rsplit("; ", 1)[-1]: r for m, r in table["ratio"].items() if "; " in m}
-    assert ratio == {"eager, the default)": 2.5, "both under torch.compile, after its first call)": 2.5,
-                     "the harness under torch.compile, diffusers eager)": 5.0}
-    assert table.filter(like="first sampling call", axis=0)["ratio"].item() == 0.5
-    assert len(_table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, None, 3)) == len(table) - 3
+    eager = {"harness": (12.0, 9.0), "diffusers": (20.0, 6.0)}  # (first call s, images/s of the last)
+    compiled = {"harness": (30.0, 20.0), "diffusers": (60.0, 8.0)}
+    table = _table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(128, eager, compiled), 3)
+    ratio = {m.rsplit("; ", 1)[-1]: r for m, r in table.set_index("measure")["ratio"].items() if "; " in m}
+    assert ratio == {"eager, as each ships: the harness in network calls of 128, diffusers' pipelines one call per "
+                     "step)": 2.5, "both in network calls of 128, eager: like for like)": 1.5,
+                     "both in network calls of 128, under torch.compile after its first call)": 2.5}
+    assert table.set_index("measure").filter(like="first sampling call", axis=0)["ratio"].item() == 0.5
+    assert len(_table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(128, eager, None), 3)) == len(table) - 2
+    unsplit = _table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(None, None, None), 3)  # CUDA
+    assert len(unsplit) == len(table) - 3 and unsplit["measure"].str.contains("the harness in one network call").any()
 
 
 @pytest.mark.slow
 def test_the_side_by_side_run_writes_every_figure_with_its_ratio(tmp_path: Path, classifier) -> None:  # noqa: ANN001
     path = run_peers("smoke", tmp_path, progress=False, compiled=False)  # compiling both would cost CI 1-2 min
     table = pd.read_csv(tmp_path / "perf" / "peers.csv")
-    assert len(table) == 10 and table[["harness", "diffusers", "ratio"]].notna().all().all()
+    assert len(table) == 11 and table[["harness", "diffusers", "ratio"]].notna().all().all()
     assert table.loc[table["measure"].str.startswith("validation MSE"), ["harness", "diffusers"]].gt(0).all().all()
     assert table["ratio"].to_numpy() == pytest.approx((table["harness"] / table["diffusers"]).to_numpy())
     assert set(table.dropna(subset=["target_ratio"])["target_ratio"]) == {1.5, 2.0}

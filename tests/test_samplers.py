@@ -178,6 +178,25 @@ def test_generate_is_reproducible_and_in_range() -> None:
     assert float(a.abs().max()) <= 1.0
 
 
+def test_network_calls_split_to_eval_batch_draw_the_same_samples() -> None:
+    diffusion = Diffusion(DiffusionConfig(timesteps=T))
+    net, calls = AffineNet(), []
+    net.register_forward_hook(lambda m, inp, out: calls.append(inp[0].shape[0]))
+    draw = lambda n: generate(net, diffusion, SampleConfig(steps=2, batch_size=3, eval_batch=n), torch.arange(5), 2,
+                              torch.Generator().manual_seed(0))
+    whole = draw(0)  # 0: the device's best, 128 on CPU: each guided batch (6, then 4 images) in one call
+    assert calls == [6, 6, 4, 4]
+    calls.clear()
+    assert torch.equal(draw(4), whole) and calls == [4, 2, 4, 2, 4, 4]
+
+
+def test_a_unet_split_into_calls_of_two_matches_one_call() -> None:
+    model, cfg = tiny_unet("ddim", "sample.batch_size=3")
+    draw = lambda n: generate(model, Diffusion(cfg.diffusion), replace(cfg.sample, eval_batch=n), torch.arange(5), 28,
+                              torch.Generator().manual_seed(0))
+    torch.testing.assert_close(draw(2), draw(0), atol=1e-5, rtol=0)
+
+
 def test_compiled_sampling_draws_the_eager_samples_at_every_batch_size() -> None:
     # batches of 3 and 2: one dynamic-batch compile serves both; one level keeps the compile short for CI
     model, cfg = tiny_unet("ddim", "sample.batch_size=3", "model.channels=[8]")

@@ -94,7 +94,7 @@ def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, wa
 @dataclass(frozen=True)
 class SampleSpeed:
     images_per_s: float  # finished samples per second
-    ms_per_evaluation: float  # wall time of one network call on one sampling batch
+    ms_per_evaluation: float  # wall time of one step's network evaluation of a sampling batch (all its calls)
     evaluations_per_sample: int  # network calls per sample (a guided step batches two passes into one call)
     images: int  # how many samples were timed
 

@@ -15,7 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..checkpoint import TrainedModel, load_trained
 from ..config import RunConfig
 from ..data import Mnist, load_mnist
-from ..devices import machine, resolve_device
+from ..devices import eval_batch, machine, resolve_device
 from ..evaluate import sample_metrics, save_digit_grid
 from ..files import write_json, write_text
 from ..generate import generate, grid_labels, to_uint8
@@ -31,6 +31,18 @@ TRAIN_TARGET = 1.5  # the harness's training images/s over the peer's, at least
 SAMPLE_TARGET = 2.0  # the same for sampling images/s at equal steps and guidance
 JUDGED = {"class_acc", "fid"}
 PEERS_FILE = "peers.json"  # in results/perf/: the table's rows with the machine and the command (the perf report's input)
+
+
+BatchSpeeds = dict[str, tuple[float, float]]  # system -> (seconds of its first draw, images/s of its last)
+
+
+@dataclass(frozen=True)
+class Speeds:
+    """One batch drawn by both systems in network calls of the same size, besides the judged (as shipped) draws."""
+
+    split: int | None  # images per network call (devices.eval_batch); None: one call, as diffusers' pipelines
+    eager: BatchSpeeds | None  # eager, like for like; None when `split` is None (the judged draws already are)
+    compiled: BatchSpeeds | None  # under sample.compile=true; None when not asked for
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,10 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
     finished = snap_steps == peer.steps  # the peer's last weights are also its weights at the harness's time
     judged["diffusers, equal wall time"] = (judged["diffusers"] if finished else
                                             _judge_peer(snap_model, ddim, cfg, labels, data, None, device))
-    compiled_speeds = (_compiled_speeds(ours, peer.model, ddim, cfg, labels[:cfg.sample.batch_size], device)
+    split = eval_batch(cfg.sample.eval_batch, device)
+    one_batch = labels[:cfg.sample.batch_size]
+    like_speeds = _batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split, calls=1) if split else None
+    compiled_speeds = (_batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split, calls=2, compile=True)
                        if compiled else None)
     peer_network = PeerNetwork(peer.model)
     validate = Validator(data.val, cfg.train.val_images, ours.diffusion, cfg.data.pad_to_32, device)
@@ -74,7 +89,7 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
                                              validate(PeerNetwork(snap_model), amp=False))
     gflop = (_gflop_per_image(ours.model, cfg, device), _gflop_per_image(peer_network, cfg, device))
     table = _table(cfg, ours_run.images_per_s, peer.images_per_s, count_parameters(ours.model), peer.parameters,
-                   gflop, val_mse, judged, compiled_speeds, snap_steps)
+                   gflop, val_mse, judged, Speeds(split, like_speeds, compiled_speeds), snap_steps)
     minutes = (time.monotonic() - started) / 60
     write_text(out / "peers.csv", table.to_csv(index=False))
     write_json(out / PEERS_FILE, {"budget": budget, "machine": machine(device), "command": f"harness peers --budget {budget}",
@@ -105,18 +120,18 @@ def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: Mnist, cfg
     return Judged(images_per_s, m["class_acc"], m["fid"])
 
 
-def _compiled_speeds(ours: TrainedModel, peer: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor,
-                     device: torch.device) -> dict[str, tuple[float, float]]:
-    """Per system, under sample.compile=true: (seconds of the first call on `labels`, which compiles the
-    network, and the images/s of a second call on them): the one-off cost and the steady state."""
-    fast = replace(cfg.sample, compile=True)
+def _batch_speeds(ours: TrainedModel, peer: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor,
+                  device: torch.device, split: int | None, calls: int, compile: bool = False) -> BatchSpeeds:
+    """Per system, both in network calls of at most `split` images (like for like), `calls` draws of `labels`:
+    (seconds of the first, which under `compile` compiles the network, and the images/s of the last)."""
+    sample = replace(cfg.sample, compile=compile, eval_batch=split or 0)
     size = cfg.data.image_size
-    draws = {"harness": lambda: generate(ours.model, ours.diffusion, fast, labels, size, _generator(device)),
-             "diffusers": lambda: sample_peer(peer, ddim, fast, labels, size, _generator(device))}
+    draws = {"harness": lambda: generate(ours.model, ours.diffusion, sample, labels, size, _generator(device)),
+             "diffusers": lambda: sample_peer(peer, ddim, sample, labels, size, _generator(device), split)}
     out = {}
     for name, draw in draws.items():
-        first, again = timed(device, draw)[1], timed(device, draw)[1]
-        out[name] = (first, len(labels) / again)
+        seconds = [timed(device, draw)[1] for _ in range(calls)]
+        out[name] = (seconds[0], len(labels) / seconds[-1])
     return out
 
 
@@ -132,9 +147,10 @@ def _gflop_per_image(network: nn.Module, cfg: RunConfig, device: torch.device) -
 
 def _table(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: int, peer_params: int,
            gflop: tuple[float, float], val_mse: dict[str, float], judged: dict[str, Judged],
-           compiled_speeds: dict[str, tuple[float, float]] | None, snap_steps: int) -> pd.DataFrame:
+           speeds: Speeds, snap_steps: int) -> pd.DataFrame:
     s = cfg.sample
     sampling = f"sampling images/s (DDIM {s.steps} steps, w = {s.guidance:g}, batch {s.batch_size}"
+    calls = f"network calls of {speeds.split}" if speeds.split else "one network call per step"
     h, p, w = judged["harness"], judged["diffusers"], judged["diffusers, equal wall time"]
     val = f"validation MSE of eps, EMA weights ({cfg.train.val_images} digits, fixed t and noise)"
     rows = [
@@ -142,8 +158,9 @@ def _table(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: in
         ("GFLOP per network evaluation of one image", *gflop, None),
         (f"training images/s ({cfg.train.steps} steps of batch {cfg.train.batch_size}, same batches and draws)",
          ours_train, peer_train, TRAIN_TARGET),
-        (f"{sampling}; eager, the default)", h.images_per_s, p.images_per_s, SAMPLE_TARGET),
-        *(_compiled_rows(sampling, compiled_speeds, p.images_per_s) if compiled_speeds else []),
+        (f"{sampling}; eager, as each ships: the harness in {calls}, diffusers' pipelines one call per step)",
+         h.images_per_s, p.images_per_s, SAMPLE_TARGET),
+        *_speed_rows(f"{sampling}; both in {calls}", speeds),
         (f"{val}, equal steps", val_mse["harness"], val_mse["diffusers"], None),
         (f"{val}, equal wall time (peer after {snap_steps} steps)", val_mse["harness"],
          val_mse["diffusers, equal wall time"], None),
@@ -157,12 +174,18 @@ def _table(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: in
     return table
 
 
-def _compiled_rows(sampling: str, speeds: dict[str, tuple[float, float]], peer_eager: float) -> list[tuple]:
-    (ours_first, ours_fast), (peer_first, peer_fast) = speeds["harness"], speeds["diffusers"]
-    return [(f"{sampling}; both under torch.compile, after its first call)", ours_fast, peer_fast, SAMPLE_TARGET),
-            (f"{sampling}; the harness under torch.compile, diffusers eager)", ours_fast, peer_eager, SAMPLE_TARGET),
-            ("seconds of the first sampling call under torch.compile (compiles, then draws one batch)", ours_first,
-             peer_first, None)]
+def _speed_rows(sampling: str, speeds: Speeds) -> list[tuple]:
+    """The like-for-like rows: eager, and under torch.compile with the seconds of its compiling first call."""
+    rows = []
+    if speeds.eager:
+        rows.append((f"{sampling}, eager: like for like)", speeds.eager["harness"][1], speeds.eager["diffusers"][1],
+                     SAMPLE_TARGET))
+    if speeds.compiled:
+        (ours_first, ours_fast), (peer_first, peer_fast) = speeds.compiled["harness"], speeds.compiled["diffusers"]
+        rows += [(f"{sampling}, under torch.compile after its first call)", ours_fast, peer_fast, SAMPLE_TARGET),
+                 ("seconds of the first sampling call under torch.compile (compiles, then draws one batch)",
+                  ours_first, peer_first, None)]
+    return rows
 
 
 def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.device, wall: float, snap_steps: int,
@@ -180,10 +203,14 @@ def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.de
              f"peer's EMA weights at the moment its step time reached the harness's ({wall:.0f} s): step "
              f"{snap_steps} of {cfg.train.steps}.", "",
              *peers_table(table)]
+    lines += ["", f"The 'as each ships' row draws all the judged digits: the harness splits a guided step's "
+              f"{2 * cfg.sample.batch_size} images into network calls of `sample.eval_batch` (on a CPU 128 by default, "
+              f"where smaller calls stay in cache), diffusers' pipelines make one call. The 'both in network calls' "
+              f"rows draw one batch of {cfg.sample.batch_size} with the peer split the same way: like for like."]
     if table["measure"].str.contains("torch.compile").any():
-        lines += ["", f"The torch.compile rows draw one batch of {cfg.sample.batch_size} with `sample.compile=true` (inductor, "
-                  f"one compile for every batch size) twice: the first call compiles the network and its seconds are "
-                  f"listed; images/s are the second call's. The eager row above draws all the judged digits."]
+        lines += ["", "The torch.compile rows draw that batch with `sample.compile=true` (inductor, one compile for "
+                  "every batch size) twice: the first call compiles the network and its seconds are listed; images/s "
+                  "are the second call's."]
     lines += ["", "Lower MSE and FID are better, so there a ratio below 1 favours the harness. Samples: `peers_harness.png`, "
               "`peers_diffusers.png` (one row per digit). Numbers: `peers.csv`.", ""]
     return "\n".join(lines)

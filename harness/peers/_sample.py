@@ -7,17 +7,21 @@ from torch import Tensor, nn
 
 from ..config import SampleConfig
 from ..devices import compiled
-from ..generate import guided_output
+from ..generate import guided_output, split_calls
 from ._diffusers import PeerNetwork
 
 
 @torch.inference_mode()
 def sample_peer(unet: nn.Module, ddim: object, cfg: SampleConfig, labels: Tensor, image_size: int,
-                generator: torch.Generator) -> Tensor:
-    """Song et al. 2021 (DDIM) with Ho & Salimans 2022 guidance, via diffusers: (N, 1, H, W) in [-1, 1]."""
+                generator: torch.Generator, max_batch: int | None = None) -> Tensor:
+    """Song et al. 2021 (DDIM) with Ho & Salimans 2022 guidance, via diffusers: (N, 1, H, W) in [-1, 1].
+
+    The network sees at most `max_batch` images per call; None: the whole doubled batch, as diffusers'
+    pipelines call it."""
     device = next(unet.parameters()).device
     network = PeerNetwork(unet).eval()
     network = compiled(network) if cfg.compile else network  # as the harness compiles its own
+    network = split_calls(network, max_batch)
     ddim.set_timesteps(cfg.steps)  # type: ignore[attr-defined]
     out = []
     for batch in labels.split(cfg.batch_size):

@@ -1,0 +1,23 @@
+import pytest
+import torch
+
+from harness.devices import CPU_EVAL_BATCH, eval_batch, memory_format, resolve_device
+from harness.errors import ConfigError
+
+
+def test_eval_batch_0_is_the_devices_best_and_any_other_value_is_kept() -> None:
+    assert eval_batch(0, torch.device("cpu")) == CPU_EVAL_BATCH
+    assert eval_batch(0, torch.device("cuda")) is None  # a GPU is never slower in one bigger call
+    assert eval_batch(64, torch.device("cpu")) == 64 and eval_batch(64, torch.device("cuda")) == 64
+
+
+def test_cuda_without_a_gpu_is_an_error_not_a_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="train.device=cuda but no CUDA device is visible"):
+        resolve_device("cuda")
+    assert resolve_device("auto") == torch.device("cpu")
+
+
+def test_channels_last_on_cuda_only() -> None:
+    assert memory_format(torch.device("cuda")) == torch.channels_last
+    assert memory_format(torch.device("cpu")) == torch.contiguous_format
