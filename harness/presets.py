@@ -66,8 +66,9 @@ class Budget:
     samples_per_class: int  # generated digits per class for the metrics
     mse_images: int = 1000  # validation digits per timestep bucket for the mse metric
 
-    def overrides(self, base: dict[str, Any]) -> dict[str, Any]:
-        """The config sections this budget sets, given the merged defaults+preset dict."""
+    def overrides(self, base: dict[str, Any], kept: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The config sections this budget sets, given the merged defaults+preset dict; it scales the widths
+        it finds and sets every count except the `kept` keys (section.field) that a study spec fixes."""
         model = base["model"]
         groups = model["norm_groups"]
         out: dict[str, Any] = {
@@ -82,6 +83,10 @@ class Budget:
                             "embed_dim": _scaled(model["embed_dim"], self.width_scale, 2)}
         if self.sample_steps is not None:
             out["sample"]["steps"] = min(self.sample_steps, base["diffusion"]["timesteps"])
+        for key in kept:
+            section, _, field = key.partition(".")
+            if section != "model":  # widths are scaled, not set: the spec's own widths are what is scaled
+                out.get(section, {}).pop(field, None)
         return out
 
 
@@ -111,15 +116,17 @@ def resolve_config(preset: str = "baseline", budget: str = "quick", overrides: l
                    base: dict[str, Any] | None = None, before_budget: list[str] | None = None) -> RunConfig:
     """defaults <- preset (or `base`, a config dict from a file) <- `before_budget` <- budget <- `overrides`.
 
-    A study spec's base.set goes before the budget, so that --budget smoke shrinks a spec's own widths,
-    steps and sample counts too; its grid values go after.
+    A study spec's base.set goes before the budget, so that --budget smoke scales the spec's own widths;
+    the steps and counts base.set fixes hold at every budget (the budget sets only those it leaves open).
+    Its grid values go after.
     """
     if base is not None and not isinstance(base, dict):
         raise ConfigError(f"a config file must hold a mapping of sections, got {type(base).__name__}")
     merged = deep_merge(_defaults(), base if base is not None else PRESETS.get(preset))
     merged = apply_overrides(merged, before_budget or [])  # also a private copy
     merged["preset"] = preset if base is None else str(merged.get("preset", "file"))
-    merged = deep_merge(merged, BUDGETS.get(budget).overrides(_validated(merged)))
+    kept = frozenset(o.partition("=")[0].strip() for o in before_budget or [])
+    merged = deep_merge(merged, BUDGETS.get(budget).overrides(_validated(merged), kept))
     return config_from_dict(apply_overrides(merged, overrides or []))
 
 

@@ -193,9 +193,9 @@ def test_a_tuning_study_feeds_the_pruner_and_reports_the_best_first(tmp_path: Pa
     study = open_study(load_spec(spec_path), tmp_path / "r", None)
     trials = study.get_trials()
     assert len(trials) == 3 and all(t.intermediate_values for t in trials)  # validation MSE at steps 3 and 6
-    for t in trials:  # a larger batch trains fewer steps: the budget's training images stay fixed
+    for t in trials:  # a larger batch trains fewer steps: the training images stay fixed (the spec's 6 steps of 32)
         config = json.loads((folder / "trials" / f"{t.number:04d}" / "config.json").read_text())
-        assert config["train"]["steps"] * config["train"]["batch_size"] == 20 * 32
+        assert config["train"]["steps"] * config["train"]["batch_size"] == 6 * 32
     summary = pd.read_csv(folder / "summary.csv")
     assert list(summary["objective"]) == sorted(summary["objective"])  # mse: lowest first
     report = (folder / "report.md").read_text()

@@ -57,7 +57,7 @@ def test_two_workers_on_postgresql_run_every_trial_exactly_once(tmp_path: Path) 
 
 def test_a_worker_killed_mid_trial_loses_nothing_after_a_rerun(tmp_path: Path) -> None:
     text = GRID.replace("train.steps=6, train.val_every=3, train.checkpoint_every=3",
-                        "train.steps=200, train.val_every=25, train.checkpoint_every=25")
+                        "train.steps=60, train.val_every=20, train.checkpoint_every=10")  # killed after step 10
     spec_path = write_spec(tmp_path, text)
     results = tmp_path / "r"
     cmd = [sys.executable, "-m", "harness.cli", "ablate", str(spec_path), "--results", str(results), "--workers", "2",
