@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .config import RunConfig, apply_overrides, config_from_dict, config_to_dict, deep_merge
+from .config import RunConfig, apply_overrides, config_from_dict, config_to_dict, deep_merge, parse_override
 from .errors import ConfigError
 from .registry import Registry
 
@@ -125,7 +125,7 @@ def resolve_config(preset: str = "baseline", budget: str = "quick", overrides: l
     merged = deep_merge(_defaults(), base if base is not None else PRESETS.get(preset))
     merged = apply_overrides(merged, before_budget or [])  # also a private copy
     merged["preset"] = preset if base is None else str(merged.get("preset", "file"))
-    kept = frozenset(o.partition("=")[0].strip() for o in before_budget or [])
+    kept = frozenset(".".join(parse_override(o)[0]) for o in before_budget or [])  # the keys base.set fixes
     merged = deep_merge(merged, BUDGETS.get(budget).overrides(_validated(merged), kept))
     return config_from_dict(apply_overrides(merged, overrides or []))
 

@@ -15,7 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..checkpoint import TrainedModel, load_trained
 from ..config import RunConfig
 from ..data import Mnist, load_mnist
-from ..devices import eval_batch, machine, resolve_device
+from ..devices import CPU_EVAL_BATCH, eval_batch, machine, resolve_device
 from ..evaluate import sample_metrics, save_digit_grid
 from ..files import write_json, write_text
 from ..generate import generate, grid_labels, to_uint8
@@ -204,8 +204,8 @@ def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.de
              f"{snap_steps} of {cfg.train.steps}.", "",
              *peers_table(table)]
     lines += ["", f"The 'as each ships' row draws all the judged digits: the harness splits a guided step's "
-              f"{2 * cfg.sample.batch_size} images into network calls of `sample.eval_batch` (on a CPU 128 by default, "
-              f"where smaller calls stay in cache), diffusers' pipelines make one call. The 'both in network calls' "
+              f"{2 * cfg.sample.batch_size} images into network calls of `sample.eval_batch` (on a CPU {CPU_EVAL_BATCH} by "
+              f"default, where smaller calls stay in cache), diffusers' pipelines make one call. The 'both in network calls' "
               f"rows draw one batch of {cfg.sample.batch_size} with the peer split the same way: like for like."]
     if table["measure"].str.contains("torch.compile").any():
         lines += ["", "The torch.compile rows draw that batch with `sample.compile=true` (inductor, one compile for "
