@@ -1,0 +1,30 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from harness.layers import Upsample
+
+
+def resize_then_conv(up: Upsample, x: torch.Tensor) -> torch.Tensor:
+    """The definition Upsample computes another way: nearest 2x, then its 3x3 conv."""
+    return up.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+@pytest.mark.parametrize("shape, out_ch", [((2, 5, 4, 6), 3), ((3, 32, 7, 7), 16), ((1, 1, 1, 1), 2)])
+def test_upsample_is_nearest_resize_then_3x3_conv_in_values_and_gradients(shape: tuple[int, ...], out_ch: int) -> None:
+    torch.manual_seed(0)
+    up = Upsample(shape[1], out_ch)
+    x = torch.randn(shape, requires_grad=True)
+    got, want = up(x), resize_then_conv(up, x)
+    assert got.shape == (shape[0], out_ch, 2 * shape[2], 2 * shape[3])
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    weights = torch.randn_like(want)  # a loss that weighs every output differently
+    grads = torch.autograd.grad((got * weights).sum(), [x, up.conv.weight, up.conv.bias])
+    wants = torch.autograd.grad((want * weights).sum(), [x, up.conv.weight, up.conv.bias])
+    for g, w in zip(grads, wants):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+
+
+def test_upsample_checkpoint_holds_only_the_plain_conv() -> None:
+    up = Upsample(4, 2)
+    assert sorted(up.state_dict()) == ["conv.bias", "conv.weight"]
