@@ -15,7 +15,8 @@ from harness.cli import main
 from harness.diffusion import Diffusion
 from harness.errors import ConfigError, MissingExtra
 from harness.peers import load_diffusers, peer_schedulers, peer_unet, run_peers
-from harness.peers._compare import Judged, Speeds, _table
+from harness.peers import _compare
+from harness.peers._compare import LIKE_ROUNDS, Judged, Speeds, _batch_speeds, _table
 from harness.peers._sample import sample_peer
 from harness.peers._train import train_peer
 from harness.perf import write_perf_report
@@ -100,7 +101,7 @@ def test_the_speed_rows_pair_each_system_with_its_own_figures() -> None:
     judged = {"harness": Judged(10.0, 0.9, 5.0), "diffusers": Judged(4.0, 0.8, 6.0),
               "diffusers, equal wall time": Judged(4.0, 0.7, 7.0)}
     val = {"harness": 0.1, "diffusers": 0.2, "diffusers, equal wall time": 0.3}
-    eager = {"harness": (12.0, 9.0), "diffusers": (20.0, 6.0)}  # (first call s, images/s of the last)
+    eager = {"harness": (12.0, 9.0), "diffusers": (20.0, 6.0)}  # (first call s, median images/s)
     compiled = {"harness": (30.0, 20.0), "diffusers": (60.0, 8.0)}
     table = _table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(128, eager, compiled), 3)
     ratio = {m.rsplit("; ", 1)[-1]: r for m, r in table.set_index("measure")["ratio"].items() if "; " in m}
@@ -111,6 +112,18 @@ def test_the_speed_rows_pair_each_system_with_its_own_figures() -> None:
     assert len(_table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(128, eager, None), 3)) == len(table) - 2
     unsplit = _table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(None, None, None), 3)  # CUDA
     assert len(unsplit) == len(table) - 3 and unsplit["measure"].str.contains("the harness in one network call").any()
+
+
+@pytest.mark.parametrize("compile", [False, True])
+def test_like_for_like_draws_take_turns_and_report_medians(compile: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    draws = [100.0, 300.0] * compile + [1.0, 10.0, 4.0, 40.0, 2.0, 20.0]  # seconds, in the order the draws run
+    assert LIKE_ROUNDS == 3
+    monkeypatch.setattr(_compare, "timed", lambda device, draw: (None, draws.pop(0)))  # the draws are not run
+    ours = type("Trained", (), {"model": None, "diffusion": None})()
+    cfg = resolve_config("baseline", "smoke")
+    speeds = _batch_speeds(ours, None, None, cfg, torch.zeros(8), torch.device("cpu"), 128, compile=compile)
+    first = (100.0, 300.0) if compile else (1.0, 10.0)
+    assert speeds == {"harness": (first[0], 8 / 2.0), "diffusers": (first[1], 8 / 20.0)} and not draws
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -33,7 +34,8 @@ JUDGED = {"class_acc", "fid"}
 PEERS_FILE = "peers.json"  # in results/perf/: the table's rows with the machine and the command (the perf report's input)
 
 
-BatchSpeeds = dict[str, tuple[float, float]]  # system -> (seconds of its first draw, images/s of its last)
+LIKE_ROUNDS = 3  # like-for-like draws per system, taking turns: one draw each swung the ratio by 30% between runs
+BatchSpeeds = dict[str, tuple[float, float]]  # system -> (seconds of its first draw, median images/s of the rounds)
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,8 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
                                             _judge_peer(snap_model, ddim, cfg, labels, data, None, device))
     split = eval_batch(cfg.sample.eval_batch, device)
     one_batch = labels[:cfg.sample.batch_size]
-    like_speeds = _batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split, calls=1) if split else None
-    compiled_speeds = (_batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split, calls=2, compile=True)
+    like_speeds = _batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split) if split else None
+    compiled_speeds = (_batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split, compile=True)
                        if compiled else None)
     peer_network = PeerNetwork(peer.model)
     validate = Validator(data.val, cfg.train.val_images, ours.diffusion, cfg.data.pad_to_32, device)
@@ -121,18 +123,20 @@ def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: Mnist, cfg
 
 
 def _batch_speeds(ours: TrainedModel, peer: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor,
-                  device: torch.device, split: int | None, calls: int, compile: bool = False) -> BatchSpeeds:
-    """Per system, both in network calls of at most `split` images (like for like), `calls` draws of `labels`:
-    (seconds of the first, which under `compile` compiles the network, and the images/s of the last)."""
+                  device: torch.device, split: int | None, compile: bool = False) -> BatchSpeeds:
+    """Per system, both in network calls of at most `split` images (like for like), LIKE_ROUNDS draws of `labels`
+    with the systems taking turns, so a drift in the machine's speed reaches both; under `compile` a first draw
+    each compiles the network before the rounds. Per system: (seconds of its first draw, median images/s)."""
     sample = replace(cfg.sample, compile=compile, eval_batch=split or 0)
     size = cfg.data.image_size
     draws = {"harness": lambda: generate(ours.model, ours.diffusion, sample, labels, size, _generator(device)),
              "diffusers": lambda: sample_peer(peer, ddim, sample, labels, size, _generator(device), split)}
-    out = {}
-    for name, draw in draws.items():
-        seconds = [timed(device, draw)[1] for _ in range(calls)]
-        out[name] = (seconds[0], len(labels) / seconds[-1])
-    return out
+    compiling = {name: timed(device, draw)[1] for name, draw in draws.items()} if compile else {}
+    seconds: dict[str, list[float]] = {name: [] for name in draws}
+    for _ in range(LIKE_ROUNDS):
+        for name, draw in draws.items():
+            seconds[name].append(timed(device, draw)[1])
+    return {name: (compiling.get(name, s[0]), len(labels) / statistics.median(s)) for name, s in seconds.items()}
 
 
 @torch.inference_mode()
@@ -206,11 +210,11 @@ def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.de
     lines += ["", f"The 'as each ships' row draws all the judged digits: the harness splits a guided step's "
               f"{2 * cfg.sample.batch_size} images into network calls of `sample.eval_batch` (on a CPU {CPU_EVAL_BATCH} by "
               f"default, where smaller calls stay in cache), diffusers' pipelines make one call. The 'both in network calls' "
-              f"rows draw one batch of {cfg.sample.batch_size} with the peer split the same way: like for like."]
+              f"rows draw one batch of {cfg.sample.batch_size} with the peer split the same way, like for like, "
+              f"{LIKE_ROUNDS} times each with the systems taking turns; images/s are the medians."]
     if table["measure"].str.contains("torch.compile").any():
         lines += ["", "The torch.compile rows draw that batch with `sample.compile=true` (inductor, one compile for "
-                  "every batch size) twice: the first call compiles the network and its seconds are listed; images/s "
-                  "are the second call's."]
+                  "every batch size): a first call compiles the network and its seconds are listed; the rounds follow."]
     lines += ["", "Lower MSE and FID are better, so there a ratio below 1 favours the harness. Samples: `peers_harness.png`, "
               "`peers_diffusers.png` (one row per digit). Numbers: `peers.csv`.", ""]
     return "\n".join(lines)
