@@ -87,7 +87,7 @@ bench-baseline: install  ## re-record tests/benchmarks/baseline.json on this mac
 bench-peers: install  ## the harness against diffusers' UNet2DModel, same network and data -> results/perf/peers.md: make bench-peers [BUDGET=quick]
 	$(BIN)/harness peers --budget $(BUDGET)
 
-perf: install  ## every performance figure in one run -> results/perf/report.md (~95 min at quick on 2 cores: peers 32, sampler study 57): make perf [BUDGET=quick]
+perf: install  ## every performance figure in one run -> results/perf/report.md (~105 min at quick on 2 cores: peers 42, sampler study 57): make perf [BUDGET=quick]
 	$(BIN)/harness speed --preset baseline --budget $(BUDGET) --steps 20
 	$(BENCH_RUN)
 	$(BIN)/harness peers --budget $(BUDGET)
