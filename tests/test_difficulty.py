@@ -7,11 +7,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from harness.cli import main
 from harness.difficulty import DifficultyConfig, Estimate, Resampler, contrast, run_difficulty, significant_pairs
 from harness.difficulty._bootstrap import pairwise_mean_statistic
-from harness.difficulty._recognition import first_reach, step_fractions
+from harness.difficulty._estimates import recognition_estimates
+from harness.difficulty._recognition import called_rates, first_reach, relative_levels, step_fractions
 from harness.errors import ConfigError
 
 
@@ -48,9 +50,12 @@ def test_recognition_fractions_lie_in_0_1_and_grow_with_the_threshold(analysed) 
             assert ((finite >= 0) & (finite <= 1)).all()
         both = np.isfinite(early.replicates) & np.isfinite(late.replicates)
         assert (early.replicates[both] <= late.replicates[both] + 1e-12).all()
-        assert (early.point <= late.point + 1e-12).all()
+        both = np.isfinite(early.point) & np.isfinite(late.point)  # NaN: the finished samples do not show the digit
+        assert (early.point[both] <= late.point[both] + 1e-12).all()
     curve = result.curves["xt"].point
     assert curve.shape == (10, len(result.timesteps) + 1) and ((curve >= 0) & (curve <= 1)).all()
+    j = result.informedness["xt"].point  # accuracy minus a false-alarm rate: within [-1, accuracy]
+    assert j.shape == curve.shape and ((j >= -1) & (j <= curve + 1e-12)).all()
 
 
 def test_forward_accuracy_starts_high_and_the_chance_point_is_a_fraction(analysed) -> None:  # noqa: ANN001
@@ -95,6 +100,41 @@ def test_first_reach_golden_values() -> None:
                        [0.0, 0.0, 0.0, 0.5, 1.0],
                        [1.0, 1.0, 1.0, 1.0, 1.0]])
     np.testing.assert_allclose(first_reach(curves, fractions, 0.9 * curves[:, -1]), [0.75, 0.95, 0.0])
+
+
+def test_a_digit_the_finished_samples_do_not_show_is_never_recognised() -> None:
+    fractions = step_fractions(2)
+    curves = np.array([[0.0, 0.5, 1.0], [0.3, 0.1, 0.0], [0.2, 0.1, -0.1]])
+    np.testing.assert_allclose(first_reach(curves, fractions, relative_levels(curves, 0.9)), [0.9, np.nan, np.nan])
+
+
+def test_recognition_golden_values_on_known_trajectories() -> None:
+    labels = torch.arange(10).repeat_interleave(6)  # (60,)
+    switch = 1 + labels % 3  # digit d is called d from step 1 + d % 3 on, called 8 (as noise is) before
+    steps = torch.arange(5)[:, None]  # 4 sampler steps and the finished sample
+    on = torch.where(steps >= switch[None], labels[None], torch.full_like(labels, 8)[None])  # (5, 60)
+    measures = [{"labels": labels, "on_xt": on, "on_x0": on} for _ in range(2)]
+    _, informedness, reached = recognition_estimates(measures, Resampler(2, 20), (0.5, 0.9))
+    expected_90 = (switch[::6].double() - 1 + 0.9).numpy() / 4  # J jumps 0 -> 1 within the step before the switch
+    expected_90[8] = (2 + 0.55) / 4  # 8's J (hits 1, false alarms 1 - share switched): 0, 4/9, 7/9, 1, 1
+    np.testing.assert_allclose(informedness["xt"].point[8], [0, 4 / 9, 7 / 9, 1, 1])
+    np.testing.assert_allclose(reached["recognised_xt_90"].point, expected_90)
+    np.testing.assert_allclose(reached["recognised_x0_50"].point[:3], [0.125, 0.375, 0.625])
+    assert np.allclose(reached["recognised_xt_90"].replicates, expected_90[:, None])  # every sample alike
+
+
+def test_informedness_is_zero_where_every_image_is_called_one_digit() -> None:
+    labels = np.repeat(np.arange(10), 4)  # (40,) 4 samples per digit
+    noise = np.full(40, 8)  # step 0: everything called 8, as the reference classifier calls pure noise
+    finished = labels.copy()
+    finished[0] = 3  # one 0 read as a 3
+    (hit, hit_reps), (alarm, alarm_reps) = called_rates(np.stack([noise, finished], 1), labels, range(10),
+                                                        Resampler(1, 50))
+    assert hit[8, 0] == 1 and alarm[8, 0] == 1 and (hit[:, 0] - alarm[:, 0] == 0).all()
+    golden = np.ones(10)
+    golden[0], golden[3] = 0.75, 1 - 1 / 36  # a 0 missed; 1 of the 36 other digits called 3
+    np.testing.assert_allclose(hit[:, 1] - alarm[:, 1], golden)
+    assert hit_reps.shape == (10, 2, 50) and (hit_reps[:, 0] - alarm_reps[:, 0] == 0).all()  # class sizes kept
 
 
 def test_pairwise_statistic_never_pairs_a_sample_with_its_copy() -> None:

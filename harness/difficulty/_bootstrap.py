@@ -51,6 +51,15 @@ class Resampler:
         """(R, n) how often each of n samples is drawn in each replicate (multinomial counts)."""
         return self.rng.multinomial(n, np.full(n, 1.0 / n), size=self.replicates).astype(np.float64)
 
+    def stratified_weights(self, labels: np.ndarray, classes: Sequence[int]) -> np.ndarray:
+        """(R, N) resampling counts drawn within each class of `labels` (N,) on its own, so that every
+        replicate keeps each class's sample count; the draws are those of `sample_weights` per class in turn."""
+        weights = np.zeros((self.replicates, len(labels)))
+        for c in classes:
+            mine = labels == c
+            weights[:, mine] = self.sample_weights(int(mine.sum()))
+        return weights
+
     def combine(self, per_seed_point: np.ndarray, per_seed_reps: np.ndarray) -> Estimate:
         """(S, D) points and (S, D, R) within-seed replicates -> an Estimate over resampled seeds."""
         r = np.arange(self.replicates)

@@ -9,15 +9,15 @@ from torch import Tensor
 
 from ..metrics.classes import mean_pairwise_distance
 from ..metrics.fidelity import fidelity
-from ._bootstrap import Estimate, Resampler, group_curves, mean_statistic, pairwise_mean_statistic, seed_estimate
+from ._bootstrap import Estimate, Resampler, mean_statistic, pairwise_mean_statistic, seed_estimate
 from ._measure import Measure
-from ._recognition import first_reach, relative_levels, step_fractions
+from ._recognition import called_rates, first_reach, relative_levels, step_fractions
 
 DIGITS = tuple(range(10))
 # per-digit table metrics: +1 a higher value means an easier digit; -1 lower is easier; 0 not a difficulty
-DIRECTION = {"class_acc": 1, "confidence": 1, "fid": -1, "clip_score": 1, "clip_zero_shot_acc": 1,
+DIRECTION = {"class_acc": 1, "informedness": 1, "confidence": 1, "fid": -1, "clip_score": 1, "clip_zero_shot_acc": 1,
              "clip_preference": 1, "diversity": 0}
-RECOGNISED = "recognised_{on}_{pct}"  # column: step fraction from which accuracy on x_t / x0 stays >= pct% of the final
+RECOGNISED = "recognised_{on}_{pct}"  # column: step fraction from which informedness on x_t / x0 stays >= pct% of the final
 
 
 def direction(metric: str) -> int:
@@ -76,32 +76,42 @@ def fid_per_digit(measures: list[Measure], real_features: Tensor, real_labels: T
     return np.array([[digit_fidelity(m, d, real_features, real_labels, {"fid"})["fid"] for d in DIGITS] for m in measures])
 
 
-def recognition_estimates(measures: list[Measure], resampler: Resampler,
-                          thresholds: tuple[float, ...]) -> tuple[dict[str, Estimate], dict[str, Estimate]]:
-    """Accuracy curves along the reverse process per digit (on x_t and on predicted x0), and the step
-    fraction from which each stays at or above each threshold x the finished samples' accuracy."""
-    curves, reached = {}, {}
+def recognition_estimates(measures: list[Measure], resampler: Resampler, thresholds: tuple[float, ...]
+                          ) -> tuple[dict[str, Estimate], dict[str, Estimate], dict[str, Estimate]]:
+    """Along the reverse process per digit, on x_t and on the predicted x0: the classifier's accuracy, its
+    informedness (Youden's J: accuracy minus the share of other digits' samples called this digit), and
+    the step fraction from which informedness stays at or above each threshold x its finished value;
+    `reached` also holds the finished samples' informedness per digit.
+
+    Informedness, not accuracy, marks recognition: the classifier calls pure noise one digit, whose
+    accuracy is therefore high from the first step, while its J is 0 there (called whatever it shows).
+    """
+    accuracy, informedness, reached = {}, {}, {}
     for on in ("xt", "x0"):
-        curve = _curve_estimate(measures, f"on_{on}", resampler)  # point (D, K), replicates (D, K, R)
-        curves[on] = curve
-        fractions = step_fractions(curve.point.shape[1] - 1)
-        reps = np.moveaxis(curve.replicates, 2, 1)  # (D, R, K)
+        accuracy[on], informedness[on] = _curve_estimates(measures, f"on_{on}", resampler)  # (D, K), (D, K, R)
+        j = informedness[on]
+        fractions = step_fractions(j.point.shape[1] - 1)
+        reps = np.moveaxis(j.replicates, 2, 1)  # (D, R, K)
         for threshold in thresholds:
-            point = first_reach(curve.point, fractions, relative_levels(curve.point, threshold))
+            point = first_reach(j.point, fractions, relative_levels(j.point, threshold))
             reached[RECOGNISED.format(on=on, pct=round(100 * threshold))] = Estimate(
                 point, first_reach(reps, fractions, relative_levels(reps, threshold)))
-    return curves, reached
+    final = informedness["xt"]  # its last step is the finished samples (the same on x_t and x0)
+    reached["informedness"] = Estimate(final.point[:, -1], final.replicates[:, -1])
+    return accuracy, informedness, reached
 
 
-def _curve_estimate(measures: list[Measure], key: str, resampler: Resampler) -> Estimate:
-    """Accuracy curves with replicates: each (digit, step) treated as one statistic of a shared resample."""
-    per_seed_points, per_seed_reps = [], []
-    for m in measures:
-        correct = (m[key] == m["labels"][None]).numpy().T  # (N, K)
-        points, reps = group_curves(correct, [m["labels"].numpy() == d for d in DIGITS], resampler)
-        per_seed_points.append(points)
-        per_seed_reps.append(reps)
-    points, reps = np.stack(per_seed_points), np.stack(per_seed_reps)  # (S, D, K), (S, D, K, R)
+def _curve_estimates(measures: list[Measure], key: str, resampler: Resampler) -> tuple[Estimate, Estimate]:
+    """Accuracy and informedness curves with replicates, each (digit, step) one statistic of a shared resample."""
+    hits, alarms = zip(*(called_rates(m[key].numpy().T, m["labels"].numpy(), DIGITS, resampler) for m in measures))
+    hit_points, hit_reps = np.stack([p for p, _ in hits]), np.stack([r for _, r in hits])  # (S, D, K), (S, D, K, R)
+    alarm_points, alarm_reps = np.stack([p for p, _ in alarms]), np.stack([r for _, r in alarms])
+    return (_over_seeds(hit_points, hit_reps, resampler),
+            _over_seeds(hit_points - alarm_points, hit_reps - alarm_reps, resampler))
+
+
+def _over_seeds(points: np.ndarray, reps: np.ndarray, resampler: Resampler) -> Estimate:
+    """(S, D, K) per-seed curves and (S, D, K, R) their replicates -> an Estimate of (D, K) curves."""
     s, d, k = points.shape
     flat = resampler.combine(points.reshape(s, d * k), reps.reshape(s, d * k, -1))
     return Estimate(flat.point.reshape(d, k), flat.replicates.reshape(d, k, -1))

@@ -44,18 +44,23 @@ def bars(frame: pd.DataFrame, metrics: list[str], path: Path) -> Path:
 
 
 def recognition_curves(curves: pd.DataFrame, path: Path) -> Path:
-    """Classifier accuracy per digit along the reverse process, on x_t (left) and on predicted x0 (right)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-    for ax, (on, title) in zip(axes, (("xt", "on x_t (what a viewer sees)"), ("x0", "on the predicted x0"))):
+    """Per digit along the reverse process, on x_t (left) and on predicted x0 (right): the classifier's
+    accuracy (top) and its informedness, accuracy minus the share of other digits called this one (bottom)."""
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True, sharey="row")
+    for col, (on, title) in enumerate((("xt", "on x_t (what a viewer sees)"), ("x0", "on the predicted x0"))):
         part = curves[curves["on"] == on]
-        for d, g in part.groupby("digit"):
-            colour = sns.color_palette(PALETTE, 10)[int(d)]
-            ax.plot(g["fraction_done"], g["accuracy"], color=colour, label=str(d))
-            ax.fill_between(g["fraction_done"], g["low"], g["high"], color=colour, alpha=0.15)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("fraction of the reverse process done")
-    axes[0].set_ylabel("classifier accuracy")
-    axes[1].legend(title="digit", bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
+        for row, (value, low, high) in enumerate((("accuracy", "low", "high"),
+                                                  ("informedness", "informedness_low", "informedness_high"))):
+            ax = axes[row, col]
+            for d, g in part.groupby("digit"):
+                colour = sns.color_palette(PALETTE, 10)[int(d)]
+                ax.plot(g["fraction_done"], g[value], color=colour, label=str(d))
+                ax.fill_between(g["fraction_done"], g[low], g[high], color=colour, alpha=0.15)
+        axes[0, col].set_title(title, fontsize=10)
+        axes[1, col].set_xlabel("fraction of the reverse process done")
+    axes[0, 0].set_ylabel("classifier accuracy")
+    axes[1, 0].set_ylabel("informedness (Youden's J)")
+    axes[0, 1].legend(title="digit", bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
     return save_figure(fig, path)
 
 

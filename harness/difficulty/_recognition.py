@@ -4,7 +4,7 @@ to t, report 002's experiment)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -14,6 +14,7 @@ from ..diffusion import Diffusion
 from ..generate import to_uint8
 from ..metrics.classifier import ReferenceClassifier, predict
 from ..samplers import Step
+from ._bootstrap import Resampler, curve_statistic
 
 Classify = Callable[[Tensor], Tensor]  # (N, 28, 28) uint8 -> (N,) predicted digit
 
@@ -59,9 +60,32 @@ def step_fractions(steps: int) -> np.ndarray:
     return np.arange(steps + 1) / steps
 
 
+def called_rates(predicted: np.ndarray, labels: np.ndarray, classes: Sequence[int],
+                 resampler: Resampler) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Along K steps of predictions `predicted` (N, K) on samples of `labels` (N,), per class c: the hit rate
+    (share of class-c samples called c) and the false-alarm rate (share of the other samples called c).
+
+    Returns (points (C, K), replicates (C, K, R)) for each, all from one resample stratified by class, so
+    that hit - false alarm (Youden's J, 1950) is resampled consistently.
+    """
+    weights = resampler.stratified_weights(labels, classes)  # (R, N)
+    hits, alarms = [], []
+    for c in classes:
+        called, mine = predicted == c, labels == c  # (N, K), (N,)
+        for rates, rows in ((hits, mine), (alarms, ~mine)):
+            point, replicate = curve_statistic(called[rows])
+            rates.append((point, replicate(weights[:, rows]).T))  # (K,), (K, R)
+    return _stacked(hits), _stacked(alarms)
+
+
+def _stacked(rates: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    return np.stack([point for point, _ in rates]), np.stack([reps for _, reps in rates])
+
+
 def first_reach(curves: np.ndarray, fractions: np.ndarray, level: np.ndarray) -> np.ndarray:
     """Per row of `curves` (..., K): the fraction from which on the curve stays at or above `level` (...,),
-    linearly interpolated within the step where it last crosses; NaN if its last point is below.
+    linearly interpolated within the step where it last crosses; NaN if its last point is below or the
+    level is NaN.
 
     "Stays" matters: the classifier calls pure noise some digit, so that digit's curve can start high,
     dip while shapes form, and only later become recognisable for good.
@@ -78,12 +102,15 @@ def first_reach(curves: np.ndarray, fractions: np.ndarray, level: np.ndarray) ->
     before, after = curves[idx + (i,)], curves[idx + (i + 1,)]
     share = (level[idx] - before) / (after - before)  # after >= level > before, so after > before
     out[idx] = fractions[i] + share * (fractions[i + 1] - fractions[i])
+    out[np.isnan(level)] = np.nan
     return out
 
 
 def relative_levels(curves: np.ndarray, threshold: float) -> np.ndarray:
-    """The level `threshold` x the finished samples' accuracy (the curve's last point), per row."""
-    return threshold * curves[..., -1]
+    """The level `threshold` x the finished samples' value (the curve's last point), per row; NaN where
+    that value is not above 0: a digit the finished samples do not show is never recognisable."""
+    final = curves[..., -1]
+    return np.where(final > 0, threshold * final, np.nan)
 
 
 @torch.inference_mode()

@@ -16,7 +16,7 @@ from ._run import DifficultyResult
 from ._bootstrap import significant_pairs
 from ._tables import curves_frame, forward_frame, pairs_frame, per_digit_frame, ranking_metric
 
-SHOWN = ("class_acc", "confidence", "fid", "diversity", "clip_score", "clip_zero_shot_acc")  # report.md's main table
+SHOWN = ("class_acc", "informedness", "confidence", "fid", "diversity", "clip_score", "clip_zero_shot_acc")  # report.md's main table
 
 
 def write_difficulty(result: DifficultyResult) -> Path:
@@ -27,7 +27,7 @@ def write_difficulty(result: DifficultyResult) -> Path:
     significant = significant_pairs(ranking)
     digits = per_digit_frame(result.estimates, ranking, significant)
     pairs = pairs_frame(significant, cfg.rank_by)
-    curves = curves_frame(result.curves, result.timesteps)
+    curves = curves_frame(result.curves, result.informedness, result.timesteps)
     forward = forward_frame(result.forward)
     front = frontier_frame(result.frontier)
     tables = {"per_digit.csv": digits, "significant_pairs.csv": pairs, "recognition.csv": curves,
@@ -56,7 +56,9 @@ def markdown(result: DifficultyResult, digits: pd.DataFrame, pairs: pd.DataFrame
              f"Intervals: 95% two-level bootstrap ({cfg.replicates} replicates) over seeds and the samples within "
              f"each seed; FID, recall and precision are resampled over seeds only (copies of a sample bias them). "
              f"Diversity: mean pairwise distance in the reference classifier's feature space over that of real "
-             f"digits (1 = as varied as MNIST). CLIP: {result.clip_status}.", "",
+             f"digits (1 = as varied as MNIST). Informedness: accuracy minus the share of the other digits' "
+             f"samples the classifier calls this digit (Youden's J; 0 when its verdicts ignore the image, e.g. "
+             f"every sample called one digit). CLIP: {result.clip_status}.", "",
              _timing(result), "", f"## Digits, easiest first (by {cfg.rank_by})", "",
              _digit_table(digits, shown), "",
              f"Significant differences in {cfg.rank_by} (two-sided bootstrap test, Holm-adjusted p < 0.05): "
@@ -64,10 +66,13 @@ def markdown(result: DifficultyResult, digits: pd.DataFrame, pairs: pd.DataFrame
              f"![heatmap]({plots['heatmap']})", "", f"![bars]({plots['bars']})", "",
              "## When do digits become recognisable?", "",
              "The reference classifier judged x_t (the noisy image a viewer sees) and the network's predicted "
-             "x0 at every sampling step. `recognised_xt_90`: the fraction of the reverse process done from which on "
-             "the digit's accuracy on x_t stays at or above 90% of its accuracy on the finished samples (linear "
-             "interpolation within the step; 0 when it never falls below, e.g. the digit the classifier calls "
-             "pure noise).", "", _recognition_table(digits), "",
+             "x0 at every sampling step. Recognition is read from the classifier's informedness (Youden's J): "
+             "the share of a digit's samples called that digit minus the share of the other digits' samples "
+             "called it. Accuracy alone would not do: the classifier calls pure noise one digit, so that digit's "
+             "accuracy is high from the first step, while its J there is 0. `recognised_xt_90`: the fraction of "
+             "the reverse process done from which on the digit's J on x_t stays at or above 90% of its J on the "
+             "finished samples (linear interpolation within the step; - when the finished samples' J is not "
+             "above 0).", "", _recognition_table(digits), "",
              f"![recognition]({plots['recognition']})", "", "## Forward direction (report 002)", "",
              _forward_text(result), "", f"![forward]({plots['forward']})", "",
              "## Fidelity against diversity over the guidance scale", "", _frontier_table(front), "",

@@ -35,6 +35,7 @@ class DifficultyResult:
     run_cfg: RunConfig  # the first seed's config (the others differ only in train.seed)
     estimates: dict[str, Estimate]  # per-digit metric -> estimate (D = 10)
     curves: dict[str, Estimate]  # "xt" / "x0" -> accuracy along the reverse process, (10, S + 1)
+    informedness: dict[str, Estimate]  # the same for accuracy minus the share of other digits called this one
     timesteps: np.ndarray  # (S,) the t of each sampling step
     forward: ForwardResult
     frontier: dict[float, dict[str, Estimate]]  # w -> metric -> estimate
@@ -62,7 +63,7 @@ def run_difficulty(cfg: DifficultyConfig, progress: bool = True) -> DifficultyRe
     estimates = {**per_sample_estimates(main, resampler),
                  "diversity": diversity_estimate(main, real, data.test.labels, resampler),
                  "fid": seed_level_estimate(fid_per_digit(main, real, data.test.labels), resampler)}
-    curves, reached = recognition_estimates(main, resampler, cfg.thresholds)
+    curves, informedness, reached = recognition_estimates(main, resampler, cfg.thresholds)
     estimates.update(reached)
     say(f"guidance frontier: w = {', '.join(f'{w:g}' for w in cfg.guidance)}, {cfg.frontier_count} digits per class")
     swept = {w: [_measure(cfg, out, t, classifier, w, cfg.frontier_count, False) for t in trained] for w in cfg.guidance}
@@ -72,8 +73,8 @@ def run_difficulty(cfg: DifficultyConfig, progress: bool = True) -> DifficultyRe
     sampling = sum(m["seconds"] for m in main) + sum(m["seconds"] for ms in swept.values() for m in ms)
     seconds = {"training": _training_seconds(cfg), "sampling": sampling,
                "command": time.monotonic() - started}
-    return DifficultyResult(cfg, run_cfg, estimates, curves, np.array(main[0]["timesteps"]), forward, frontier,
-                            clip_status, seconds, main)
+    return DifficultyResult(cfg, run_cfg, estimates, curves, informedness, np.array(main[0]["timesteps"]), forward,
+                            frontier, clip_status, seconds, main)
 
 
 def _trained(cfg: DifficultyConfig, seed: int, progress: bool) -> TrainedModel:

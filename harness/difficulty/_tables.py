@@ -49,17 +49,20 @@ def pairs_frame(pairs: Pairs, rank_by: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["easier", "harder", "metric", "holm_p"])
 
 
-def curves_frame(curves: dict[str, Estimate], timesteps: np.ndarray) -> pd.DataFrame:
-    """Accuracy along the reverse process: one row per (on, digit, step)."""
+def curves_frame(accuracy: dict[str, Estimate], informedness: dict[str, Estimate], timesteps: np.ndarray) -> pd.DataFrame:
+    """Accuracy and informedness along the reverse process: one row per (on, digit, step)."""
     rows = []
-    for on, e in curves.items():
-        low, high = e.interval()
-        fractions = step_fractions(e.point.shape[1] - 1)
+    for on, acc in accuracy.items():
+        j = informedness[on]
+        (low, high), (j_low, j_high) = acc.interval(), j.interval()
+        fractions = step_fractions(acc.point.shape[1] - 1)
         ts = [*timesteps.tolist(), -1]  # -1: the finished sample
         for d in DIGITS:
             for k, f in enumerate(fractions):
                 rows.append({"on": on, "digit": d, "step": k, "t": ts[k], "fraction_done": f,
-                             "accuracy": e.point[d, k], "low": low[d, k], "high": high[d, k]})
+                             "accuracy": acc.point[d, k], "low": low[d, k], "high": high[d, k],
+                             "informedness": j.point[d, k], "informedness_low": j_low[d, k],
+                             "informedness_high": j_high[d, k]})
     return pd.DataFrame(rows)
 
 
