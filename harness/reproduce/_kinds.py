@@ -32,16 +32,20 @@ def digits_contrast(group: tuple[int, ...], metric: str, expected: int) -> Test:
     return test
 
 
-def recognised_within(group: tuple[int, ...], lo: float, hi: float, name: str = "recognised_xt_90") -> Test:
-    """The mean over `group` of the fraction of the reverse process after which digits stay recognisable,
-    expected inside [lo, hi]."""
+def recognised_within(group: tuple[int, ...], lo: float, hi: float, name: str = "recognised_xt_90",
+                      beside: str = "recognised_x0_90") -> Test:
+    """The mean over `group` of the fraction of the reverse process after which digits stay recognisable
+    (`name`), expected inside [lo, hi]; the detail gives `beside` (on the predicted x0) for comparison."""
     def test(ev: Evidence) -> Finding:
-        e = ev.difficulty.estimates[name]
+        estimates = ev.difficulty.estimates
+        e = estimates[name]
         effect = float(np.mean(e.point[list(group)]))
         low, high = interval(e.replicates[list(group)].mean(0))
         return Finding(f"{name}, mean over digits {_list(group)}", effect, low, high, within(low, high, lo, hi),
                        f"claimed {lo:.0%}-{hi:.0%}; per digit: " +
-                       " ".join(f"{d}:{e.point[d]:.2f}" for d in group))
+                       " ".join(f"{d}:{e.point[d]:.2f}" for d in group) +
+                       f"; {beside} (on the network's predicted x0), mean: "
+                       f"{float(np.mean(estimates[beside].point[list(group)])):.2f}")
     return test
 
 
