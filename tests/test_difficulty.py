@@ -41,6 +41,16 @@ def test_every_interval_contains_its_point_estimate(analysed) -> None:  # noqa: 
                 assert low[d] - 1e-9 <= e.point[d] <= high[d] + 1e-9, (name, d, low[d], e.point[d], high[d])
 
 
+def test_every_curve_interval_contains_its_point_at_every_step(analysed) -> None:  # noqa: ANN001
+    result, _ = analysed
+    curves = {**{f"accuracy {on}": e for on, e in result.curves.items()},
+              **{f"informedness {on}": e for on, e in result.informedness.items()}, "forward": result.forward.accuracy}
+    for name, e in curves.items():
+        low, high = e.interval()
+        assert low.shape == e.point.shape, name
+        assert (low - 1e-9 <= e.point).all() and (e.point <= high + 1e-9).all(), name
+
+
 def test_recognition_fractions_lie_in_0_1_and_grow_with_the_threshold(analysed) -> None:  # noqa: ANN001
     result, _ = analysed
     for on in ("xt", "x0"):

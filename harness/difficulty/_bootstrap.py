@@ -22,12 +22,12 @@ LEVEL = 0.95  # two-sided coverage of every interval
 class Estimate:
     """A statistic per digit over seeds: the point value and its bootstrap replicates."""
 
-    point: np.ndarray  # (D,) mean over seeds of the per-seed statistic
-    replicates: np.ndarray  # (D, R) the same mean under each bootstrap replicate
+    point: np.ndarray  # (D,) mean over seeds of the per-seed statistic; (D, K) for curves over K steps
+    replicates: np.ndarray  # (D, R) the same mean under each bootstrap replicate; (D, K, R) for curves
 
     def interval(self) -> tuple[np.ndarray, np.ndarray]:
-        """Percentile interval per digit (NaN where the statistic is undefined)."""
-        return percentile_interval(self.replicates, axis=1)
+        """Percentile interval per digit (and step), NaN where the statistic is undefined."""
+        return percentile_interval(self.replicates, axis=-1)
 
 
 def percentile_interval(replicates: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:

@@ -122,7 +122,8 @@ def _forward_text(result: DifficultyResult) -> str:
     return (f"Real test digits ({result.cfg.forward_per_class} per class) noised by q(x_t | x0) of this run's schedule "
             f"({d.schedule}, T = {d.timesteps}) at {len(f.timesteps)} timesteps. The classifier's accuracy falls to "
             f"within {f.margin:.2f} of chance ({CHANCE:.0%}) at t/T = {every} (all digits; 95% bootstrap interval over "
-            f"the digits); per digit: {per}.")
+            f"the digits); per digit: {per} (never: above chance up to t = T-1, as is the digit the classifier calls "
+            f"pure noise).")
 
 
 def _frontier_table(front: pd.DataFrame) -> str:
