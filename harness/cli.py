@@ -257,10 +257,10 @@ def cmd_peers(args: argparse.Namespace) -> int:
 def _difficulty_config(args: argparse.Namespace):  # noqa: ANN202 (a DifficultyConfig; imported lazily)
     from .difficulty import DifficultyConfig
 
-    optional = {"guidance": args.guidance, "seeds": args.seeds, "replicates": args.replicates}
+    optional = {"guidance": args.guidance, "seeds": args.seeds, "replicates": args.replicates, "rank_by": args.rank_by}
     return DifficultyConfig(preset=args.preset, budget=args.budget, overrides=tuple(args.set),
                             samples_per_class=args.per_class, frontier_per_class=args.frontier_per_class,
-                            rank_by=args.rank_by, results=Path(args.results),
+                            results=Path(args.results),
                             **{k: v for k, v in optional.items() if v is not None})
 
 
@@ -339,7 +339,8 @@ def _difficulty_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-class", type=int, help="generated digits per class and seed (default: the budget's)")
     p.add_argument("--guidance", type=_comma_list(float), help="w values of the frontier (default 0,1,3,5,7,9)")
     p.add_argument("--frontier-per-class", type=int, help="digits per class, seed and w on the frontier")
-    p.add_argument("--rank-by", default="class_acc", help="the metric that orders digits (default class_acc)")
+    p.add_argument("--rank-by", help="the metric that orders digits (default informedness: accuracy minus the "
+                                     "share of other digits called this one)")
     p.add_argument("--replicates", type=int, help="bootstrap replicates (default 1000)")
     p.add_argument("--results", default="results", help="results root: networks in runs/, the analysis in difficulty*/")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 from . import _kinds as k
 
-# Hardest / easiest digits are judged by the reference classifier's accuracy on generated digits.
 ACC = "class_acc"
+# Hardest / easiest digits are judged by the reference classifier's informedness on generated digits
+# (accuracy minus the share of other digits called this one): it calls failed samples of any digit "8",
+# so 8's accuracy alone would rank it easiest whenever samples fail.
+DIGIT_QUALITY = "informedness"
 
 
 @dataclass(frozen=True)
@@ -27,11 +30,11 @@ class Unmeasurable:
 
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("000-hardest", "5 and 8 come out worst", "difficulty", k.digits_contrast((5, 8), ACC, -1)),
-    Claim("001-easiest", "0 and 1 are the easiest digits", "difficulty", k.digits_contrast((0, 1), ACC, +1)),
-    Claim("001-hardest", "5 and 8 are the hardest digits", "difficulty", k.digits_contrast((5, 8), ACC, -1)),
-    Claim("002-best", "the best digits are 0, 4, 7 and 9", "difficulty", k.digits_contrast((0, 4, 7, 9), ACC, +1)),
-    Claim("002-worst", "the worst digits are 2, 1 and 5", "difficulty", k.digits_contrast((1, 2, 5), ACC, -1)),
+    Claim("000-hardest", "5 and 8 come out worst", "difficulty", k.digits_contrast((5, 8), DIGIT_QUALITY, -1)),
+    Claim("001-easiest", "0 and 1 are the easiest digits", "difficulty", k.digits_contrast((0, 1), DIGIT_QUALITY, +1)),
+    Claim("001-hardest", "5 and 8 are the hardest digits", "difficulty", k.digits_contrast((5, 8), DIGIT_QUALITY, -1)),
+    Claim("002-best", "the best digits are 0, 4, 7 and 9", "difficulty", k.digits_contrast((0, 4, 7, 9), DIGIT_QUALITY, +1)),
+    Claim("002-worst", "the worst digits are 2, 1 and 5", "difficulty", k.digits_contrast((1, 2, 5), DIGIT_QUALITY, -1)),
     Claim("002-clip-0-vs-2", "CLIP calls 0 'photo' far more than 2 (70.6% vs 35.8%)", "difficulty (CLIP)",
           k.digits_contrast((0,), "clip_preference", +1)),
     Claim("004-clip-high", "CLIP scores are highest for 0, 1 and 7", "difficulty (CLIP)",

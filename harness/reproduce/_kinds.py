@@ -26,9 +26,11 @@ def digits_contrast(group: tuple[int, ...], metric: str, expected: int) -> Test:
                            r.clip_status)
         others = [d for d in DIGITS if d not in group]
         effect, low, high = contrast(r.estimates[metric], group, others)
-        order = np.argsort(-r.estimates[metric].point)
+        orders = {m: " ".join(map(str, np.argsort(-r.estimates[m].point, kind="stable")))
+                  for m in dict.fromkeys((metric, "class_acc"))}
         return Finding(f"{metric}: mean of digits {_list(group)} - mean of the others", effect, low, high,
-                       signed(effect, low, high, expected), f"order, highest first: {' '.join(map(str, order))}")
+                       signed(effect, low, high, expected),
+                       "; ".join(f"order by {m}, highest first: {o}" for m, o in orders.items()))
     return test
 
 
