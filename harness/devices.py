@@ -74,9 +74,10 @@ def _require_cpp_compiler() -> None:
 
 
 def machine(device: torch.device) -> str:
-    """The processor, core count, OS and, on CUDA, the GPU: where a figure was measured."""
-    where = f"{_cpu_name()}, {os.cpu_count()} logical cores, {platform.system()} " \
-            f"{platform.release()}, Python {platform.python_version()}, torch {torch.__version__}"
+    """The processor (with the vector instructions torch's CPU kernels use: one VM name can hide hosts with
+    and without AVX-512), core count, OS and, on CUDA, the GPU: where a figure was measured."""
+    where = f"{_cpu_name()} ({torch.backends.cpu.get_cpu_capability()}), {os.cpu_count()} logical cores, " \
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}, torch {torch.__version__}"
     return where + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ", CPU only")
 
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from harness.devices import CPU_EVAL_BATCH, eval_batch, memory_format, resolve_device
+from harness.devices import CPU_EVAL_BATCH, eval_batch, machine, memory_format, resolve_device
 from harness.errors import ConfigError
 
 
@@ -21,3 +21,8 @@ def test_cuda_without_a_gpu_is_an_error_not_a_fallback(monkeypatch: pytest.Monke
 def test_channels_last_on_cuda_only() -> None:
     assert memory_format(torch.device("cuda")) == torch.channels_last
     assert memory_format(torch.device("cpu")) == torch.contiguous_format
+
+
+def test_machine_names_the_vector_instructions_torch_dispatches_to() -> None:
+    where = machine(torch.device("cpu"))  # hosts behind one CPU name may differ in AVX-512, and so in speed
+    assert f"({torch.backends.cpu.get_cpu_capability()})," in where and where.endswith("CPU only")
