@@ -87,12 +87,16 @@ def curve_statistic(values: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarra
 def group_curves(correct: np.ndarray, groups: Sequence[np.ndarray], resampler: Resampler) -> tuple[np.ndarray, np.ndarray]:
     """Mean curves of per-sample curves `correct` (N, K) within each boolean mask of `groups`, and their
     replicates under resampling of each group's samples: (G, K) and (G, K, R)."""
-    points, reps = [], []
+    curves = []
     for mine in groups:
         point, replicate = curve_statistic(correct[mine])
-        points.append(point)
-        reps.append(replicate(resampler.sample_weights(int(mine.sum()))).T)  # (K, R)
-    return np.stack(points), np.stack(reps)
+        curves.append((point, replicate(resampler.sample_weights(int(mine.sum()))).T))  # (K,), (K, R)
+    return stacked(curves)
+
+
+def stacked(estimates: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(point, replicates) pairs -> (stacked points, stacked replicates), a new leading axis on each."""
+    return np.stack([point for point, _ in estimates]), np.stack([reps for _, reps in estimates])
 
 
 def pairwise_mean_statistic(distances: np.ndarray) -> tuple[float, PerSample]:

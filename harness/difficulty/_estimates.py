@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ..metrics.classes import mean_pairwise_distance
 from ..metrics.fidelity import fidelity
-from ._bootstrap import Estimate, Resampler, mean_statistic, pairwise_mean_statistic, seed_estimate
+from ._bootstrap import Estimate, Resampler, mean_statistic, pairwise_mean_statistic, seed_estimate, stacked
 from ._measure import Measure
 from ._recognition import called_rates, first_reach, relative_levels, step_fractions
 
@@ -104,8 +104,7 @@ def recognition_estimates(measures: list[Measure], resampler: Resampler, thresho
 def _curve_estimates(measures: list[Measure], key: str, resampler: Resampler) -> tuple[Estimate, Estimate]:
     """Accuracy and informedness curves with replicates, each (digit, step) one statistic of a shared resample."""
     hits, alarms = zip(*(called_rates(m[key].numpy().T, m["labels"].numpy(), DIGITS, resampler) for m in measures))
-    hit_points, hit_reps = np.stack([p for p, _ in hits]), np.stack([r for _, r in hits])  # (S, D, K), (S, D, K, R)
-    alarm_points, alarm_reps = np.stack([p for p, _ in alarms]), np.stack([r for _, r in alarms])
+    (hit_points, hit_reps), (alarm_points, alarm_reps) = stacked(hits), stacked(alarms)  # (S, D, K), (S, D, K, R)
     return (_over_seeds(hit_points, hit_reps, resampler),
             _over_seeds(hit_points - alarm_points, hit_reps - alarm_reps, resampler))
 

@@ -14,7 +14,7 @@ from ..diffusion import Diffusion
 from ..generate import to_uint8
 from ..metrics.classifier import ReferenceClassifier, predict
 from ..samplers import Step
-from ._bootstrap import Resampler, curve_statistic
+from ._bootstrap import Resampler, curve_statistic, stacked
 
 Classify = Callable[[Tensor], Tensor]  # (N, 28, 28) uint8 -> (N,) predicted digit
 
@@ -75,11 +75,7 @@ def called_rates(predicted: np.ndarray, labels: np.ndarray, classes: Sequence[in
         for rates, rows in ((hits, mine), (alarms, ~mine)):
             point, replicate = curve_statistic(called[rows])
             rates.append((point, replicate(weights[:, rows]).T))  # (K,), (K, R)
-    return _stacked(hits), _stacked(alarms)
-
-
-def _stacked(rates: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    return np.stack([point for point, _ in rates]), np.stack([reps for _, reps in rates])
+    return stacked(hits), stacked(alarms)
 
 
 def first_reach(curves: np.ndarray, fractions: np.ndarray, level: np.ndarray) -> np.ndarray:
