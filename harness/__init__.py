@@ -20,6 +20,7 @@ _EXPORTS = {
     "run_study": "study", "open_study": "study",
     "write_report": "report",
     "HarnessError": "errors", "ConfigError": "errors",
+    "keep_freed_memory": "allocator",
 }
 __all__ = sorted(_EXPORTS)
 

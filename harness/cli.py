@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from .allocator import keep_freed_memory
 from .config import RunConfig, load_yaml, with_overrides
 from .errors import ConfigError, HarnessError, Interrupted
 from .presets import BUDGETS, PRESETS, resolve_config
@@ -475,6 +476,7 @@ def _study_options(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_freed_memory()  # every command runs networks on CPU tensors: see allocator.py
     try:
         return args.func(args)
     except Interrupted as e:

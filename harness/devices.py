@@ -41,8 +41,9 @@ def memory_format(device: torch.device) -> torch.memory_format:
 
 
 # Images per network call on CPU when sample.eval_batch is 0. A guided batch of 256 runs 512 images through
-# the network; in calls of 128 the activations stay in cache and DDIM sampled 1.59x faster (64: 1.49x,
-# 256: 1.44x; the quick baseline on a 2-core EPYC, README). On CUDA a bigger call is not slower: not split.
+# the network. At glibc's malloc defaults calls of 128 sampled 1.3-1.6x faster than one call of 512, mostly
+# by sparing page faults (allocator.py); with freed memory kept, calls of 64 to 512 are within 10% of each
+# other (README). On CUDA a bigger call is not slower: not split.
 CPU_EVAL_BATCH = 128
 
 

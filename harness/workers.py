@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from .allocator import keep_freed_memory
 from .errors import HarnessError
 from .spec import StudySpec
 
@@ -31,6 +32,7 @@ def run_workers(spec: StudySpec, results: Path, url: str, workers: int, progress
 def _worker(spec: StudySpec, results: str, url: str, k: int, workers: int, progress: bool, grace_s: float) -> None:
     from .study import open_study, study_dir, work
 
+    keep_freed_memory()  # a spawned interpreter starts with glibc's defaults again
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))  # N workers share the cores
     who = f"worker {k + 1}/{workers}"
     try:
