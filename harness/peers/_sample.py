@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 import torch
 from torch import Tensor, nn
 
-from ..config import SampleConfig
+from ..config import RunConfig, SampleConfig
 from ..devices import compiled
 from ..generate import guided_output, split_calls
-from ._diffusers import PeerNetwork
+from ..metrics.speed import timed
+from ._diffusers import PeerNetwork, peer_schedulers, peer_unet
 
 
 @torch.inference_mode()
@@ -35,3 +39,24 @@ def sample_peer(unet: nn.Module, ddim: object, cfg: SampleConfig, labels: Tensor
             x = ddim.step(eps, t, x, eta=cfg.eta, use_clipped_model_output=True).prev_sample  # type: ignore[attr-defined]
         out.append(x.clamp(-1, 1))
     return torch.cat(out)
+
+
+def sample_peer_as_shipped(unet: nn.Module, cfg: RunConfig, labels: Tensor, seed: int) -> tuple[Tensor, float]:
+    """`sample_peer` as a diffusers user runs it: one network call per step, in a fresh interpreter whose C
+    allocator keeps its own settings (this one keeps freed memory, allocator.py). (images, seconds of the draw)."""
+    device = next(unet.parameters()).device
+    state = {k: v.cpu() for k, v in unet.state_dict().items()}
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_draw_in_fresh_process, state, cfg, labels, seed, str(device), torch.get_num_threads()).result()
+
+
+def _draw_in_fresh_process(state: dict[str, Tensor], cfg: RunConfig, labels: Tensor, seed: int, device: str,
+                           threads: int) -> tuple[Tensor, float]:
+    torch.set_num_threads(threads)  # as many as the harness's draws had
+    unet = peer_unet(cfg).to(device)
+    unet.load_state_dict(state)
+    _, ddim = peer_schedulers(cfg)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    images, seconds = timed(torch.device(device), lambda: sample_peer(unet, ddim, cfg.sample, labels,
+                                                                     cfg.data.image_size, generator))
+    return images.cpu(), seconds
