@@ -61,7 +61,7 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
     """Train the baseline at `budget` with the harness and as diffusers' UNet2DModel + schedulers, time both,
     judge both (and, when `compiled`, time both sampling under torch.compile); write results/perf/peers.md
     and peers.csv and return the former."""
-    keep_freed_memory()  # as `harness` runs (a no-op there); the report says both systems ran with it
+    keep_freed_memory()  # as `harness` runs (already set there; called from Python it was not): peers.md says so
     cfg = resolve_config("baseline", budget)
     _, ddim = peer_schedulers(cfg)  # without diffusers this fails now, not after the harness's training
     device = resolve_device(cfg.train.device)
