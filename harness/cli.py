@@ -54,13 +54,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
     trained = load_trained(Path(args.run_dir), use_ema=not args.raw_weights, device=device)
     cfg = with_overrides(trained.cfg, [
         f"sample.sampler={args.sampler}", f"sample.steps={args.steps}", f"sample.guidance={args.guidance}",
-        f"sample.eta={args.eta}", f"sample.spacing={args.spacing}", f"sample.batch_size={args.batch_size}"], ("sample",))
+        f"sample.eta={args.eta}", f"sample.spacing={args.spacing}", f"sample.batch_size={args.batch_size}",
+        f"sample.precision={args.precision}"], ("sample",))
     _warn(cfg)
     labels = grid_labels(args.per_class)
     g = torch.Generator(device=device).manual_seed(args.seed)
     t0 = time.perf_counter()
-    images = to_uint8(generate(trained.model, trained.diffusion, cfg.sample, labels, cfg.data.image_size, g,
-                               amp=cfg.train.amp and device.type == "cuda")).cpu().numpy()
+    images = to_uint8(generate(trained.model, trained.diffusion, cfg.sample, labels, cfg.data.image_size, g)).cpu().numpy()
     seconds = time.perf_counter() - t0
     out = Path(args.out)
     save_samples(out, torch.from_numpy(images), labels)
@@ -369,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--spacing", default="uniform")
     s.add_argument("--per-class", type=int, default=100)
     s.add_argument("--batch-size", type=int, default=256)
+    s.add_argument("--precision", default="fp32", help="fp32 | bf16 (autocast; needs native bf16: AVX512-BF16, AMX or CUDA)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="auto", help="auto | cpu | cuda")
     s.add_argument("--raw-weights", action="store_true", help="sample with the raw weights, not the EMA")

@@ -20,6 +20,7 @@ from .errors import ConfigError
 
 CONDITIONING = ("every_block", "bottleneck")  # where the (time + class) embedding enters the U-Net
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class SampleConfig:
     use_ema: bool = True  # sample with the EMA weights when the run kept them
     compile: bool = False  # torch.compile the network for sampling: faster evaluations after a one-off compile
     eval_batch: int = 0  # most images per network call (a guided batch is split); 0: the device's best, see devices
+    precision: str = "fp32"  # the network's arithmetic while sampling: fp32 | bf16 (autocast; needs native bf16, see devices)
 
     def __post_init__(self) -> None:
         from .samplers import SAMPLERS, SPACINGS
@@ -147,6 +149,7 @@ class SampleConfig:
         require(self.grid_per_class >= 1, "sample.grid_per_class", "must be >= 1", self.grid_per_class)
         require(self.batch_size >= 1, "sample.batch_size", "must be >= 1", self.batch_size)
         require(self.eval_batch >= 0, "sample.eval_batch", "must be >= 0 (0: the device's best)", self.eval_batch)
+        require(self.precision in PRECISIONS, "sample.precision", f"must be one of {', '.join(PRECISIONS)}", self.precision)
 
 
 CLIP_TEMPLATES = ("a photo of the digit {d}", "a blurry image of the digit {d}", "a clear handwritten {d}")
@@ -227,13 +230,21 @@ def with_overrides(cfg: RunConfig, overrides: list[str], sections: tuple[str, ..
 # Fields that change how fast a result is computed, not the result: left out of the hash, so switching
 # them reuses a run (and runs made before such a field existed keep their folders).
 EXECUTION_ONLY = (("sample", "compile"), ("sample", "eval_batch"))
+# Fields added after runs were cached that do change results: hashed only when set away from their default,
+# so a run made before the field existed (at what is now its default) keeps its folder.
+HASHED_WHEN_SET = (("sample", "precision"),)
 
 
 def config_hash(cfg: RunConfig) -> str:
-    """12 hex digits of SHA-256 over the canonical JSON of the config, without its EXECUTION_ONLY fields."""
+    """12 hex digits of SHA-256 over the canonical JSON of the config, without its EXECUTION_ONLY fields and
+    its HASHED_WHEN_SET fields at their defaults."""
     data = config_to_dict(cfg)
+    defaults = config_to_dict(RunConfig())
     for section, key in EXECUTION_ONLY:
         del data[section][key]
+    for section, key in HASHED_WHEN_SET:
+        if data[section][key] == defaults[section][key]:
+            del data[section][key]
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

@@ -1,4 +1,4 @@
-"""Device choice: CUDA when present (with bfloat16 autocast), else CPU; torch.compile for sampling; the
+"""Device choice: CUDA when present, else CPU; where bfloat16 autocast runs; torch.compile for sampling; the
 machine a figure was measured on."""
 
 from __future__ import annotations
@@ -26,14 +26,35 @@ def resolve_device(name: str) -> torch.device:
 
 @contextlib.contextmanager
 def autocast(device: torch.device, enabled: bool) -> Iterator[None]:
-    """bfloat16 autocast on CUDA when `enabled`; a no-op on CPU. Without native bf16 (the AVX2 hosts) fp32 is
-    faster there; with AVX512-BF16 a forward ran 1.6x faster in bf16 and a draw 1.5x (README, FID 108 against
-    105 on one network and seed): left off until it has a config switch and seeds."""
-    if enabled and device.type == "cuda":
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+    """bfloat16 autocast on `device` when `enabled`. The callers decide where it pays: training on CUDA only
+    (train.amp), sampling where sample.precision=bf16 (`bf16_sampling`)."""
+    if enabled:
+        with torch.autocast(device.type, dtype=torch.bfloat16):
             yield
     else:
         yield
+
+
+def bf16_sampling(precision: str, device: torch.device) -> bool:
+    """Whether to sample under bf16 autocast: sample.precision=bf16, on a device with native bf16 arithmetic.
+    Elsewhere it is refused: emulated bf16 gives fp32's cost or more, and bf16's rounding, for nothing."""
+    if precision != "bf16":
+        return False
+    if not native_bf16(device):
+        where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+            f"{_cpu_name()} ({torch.backends.cpu.get_cpu_capability()}), without the avx512_bf16 or amx_bf16 flag"
+        raise ConfigError(f"sample.precision=bf16 needs native bfloat16 arithmetic (CPU: AVX512-BF16 or AMX; CUDA: "
+                          f"compute capability 8.0 or newer), which this device lacks: {where}. There bf16 is "
+                          f"emulated, no faster than fp32; use sample.precision=fp32")
+    return True
+
+
+def native_bf16(device: torch.device) -> bool:
+    """CUDA: the GPU computes in bf16. CPU: the AVX512-BF16 or AMX instructions oneDNN's bf16 convolutions use
+    (Linux's /proc/cpuinfo flags; elsewhere unknown, so False)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool({"avx512_bf16", "amx_bf16"} & set(_cpuinfo("flags").split()))
 
 
 def memory_format(device: torch.device) -> torch.memory_format:
@@ -86,10 +107,15 @@ def machine(device: torch.device) -> str:
 
 def _cpu_name() -> str:
     """The CPU's model name (Linux: /proc/cpuinfo, where platform.processor() is often empty)."""
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+def _cpuinfo(field: str) -> str:
+    """The first processor's `field` in /proc/cpuinfo ('' where there is none: not Linux, or no such field)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.partition(":")[0].strip() == field:
                 return line.partition(":")[2].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return ""

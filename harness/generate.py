@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import SampleConfig
-from .devices import autocast, compiled, eval_batch
+from .devices import autocast, bf16_sampling, compiled, eval_batch
 from .diffusion import Diffusion
 from .errors import NumericalError
 from .samplers import SAMPLERS, SPACINGS, Denoiser, Trajectory
@@ -72,13 +72,14 @@ def guided_denoiser(model: nn.Module, diffusion: Diffusion, labels: Tensor, guid
 
 @torch.inference_mode()
 def generate(model: nn.Module, diffusion: Diffusion, cfg: SampleConfig, labels: Tensor, image_size: int,
-             generator: torch.Generator, trajectory: Trajectory | None = None, amp: bool = False) -> Tensor:
+             generator: torch.Generator, trajectory: Trajectory | None = None) -> Tensor:
     """Samples (N, 1, H, W) in [-1, 1] for `labels` (N,), drawn in batches of cfg.batch_size (the network
-    sees at most cfg.eval_batch images per call, as `devices.eval_batch` resolves it).
+    sees at most cfg.eval_batch images per call, as `devices.eval_batch` resolves it, in cfg.precision).
 
     The starting noise of every batch comes from `generator` in order, so a seed fixes the result.
     """
     device = next(model.parameters()).device
+    amp = bf16_sampling(cfg.precision, device)  # refuses bf16 where it is emulated, before any work
     model.eval()
     network = compiled(model) if cfg.compile else model
     sampler = SAMPLERS.get(cfg.sampler)

@@ -25,6 +25,5 @@ def write_sample_grid(model: nn.Module, diffusion: Diffusion, cfg: RunConfig, pa
     device = next(model.parameters()).device
     g = torch.Generator(device=device).manual_seed(seed)
     labels = grid_labels(cfg.sample.grid_per_class)
-    images = generate(model, diffusion, cfg.sample, labels, cfg.data.image_size, g,
-                      amp=cfg.train.amp and device.type == "cuda")
+    images = generate(model, diffusion, cfg.sample, labels, cfg.data.image_size, g)
     save_grid(to_uint8(images).cpu(), cfg.sample.grid_per_class, path)

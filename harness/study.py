@@ -21,6 +21,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 
 from .claims import available, fail_dead_local_trials, retry_interrupted
+from .devices import bf16_sampling, resolve_device
 from .errors import ConfigError, HarnessError
 from .files import sweep_partial_files, write_json
 from .objective import TrialRunner
@@ -158,6 +159,7 @@ def _recorded_spec(folder: Path, spec: StudySpec) -> dict | None:
 def run_study(spec: StudySpec, results: Path = Path("results"), storage: str | None = None, progress: bool = True,
               workers: int = 1, grace_s: float = GRACE_S) -> optuna.Study:
     """Run every trial of the study that is not done yet (in `workers` processes), then return the study."""
+    _require_device_support(spec)
     study = open_study(spec, results, storage, grace_s)
     if workers > 1:
         from .workers import run_workers  # multiprocessing only when asked for
@@ -166,6 +168,14 @@ def run_study(spec: StudySpec, results: Path = Path("results"), storage: str | N
     else:
         work(study, spec, study_dir(spec, results), progress)
     return study
+
+
+def _require_device_support(spec: StudySpec) -> None:
+    """A grid point this machine cannot run (bf16 sampling without native bf16) is refused before any trial,
+    not after the others have trained."""
+    for point in spec.points():
+        cfg = spec.config(point, spec.seeds[0])
+        bf16_sampling(cfg.sample.precision, resolve_device(cfg.train.device))
 
 
 def work(study: optuna.Study, spec: StudySpec, folder: Path, progress: bool, who: str = "") -> None:

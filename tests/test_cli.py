@@ -3,6 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness import devices
 from harness.cli import main
 
 from conftest import smoke_overrides
@@ -31,6 +32,15 @@ def test_sample_writes_uint8_images_and_labels(trained: Path, tmp_path: Path, ca
     assert data["images"].shape == (20, 28, 28) and data["images"].dtype == np.uint8
     assert data["labels"].tolist() == [d for d in range(10) for _ in range(2)]
     assert "20 samples (ddim, 3 steps, w=3.0)" in capsys.readouterr().out
+
+
+def test_sample_in_bf16_where_it_is_emulated_says_so_and_writes_nothing(trained: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(devices, "_cpuinfo", lambda field: "fpu avx2" if field == "flags" else "")
+    out = tmp_path / "s.npz"
+    assert main(["sample", str(trained), "--steps", "3", "--precision", "bf16", "--out", str(out)]) == 2
+    assert "sample.precision=bf16 needs native bfloat16 arithmetic" in capsys.readouterr().err and not out.exists()
 
 
 def test_ctrl_c_exits_130_with_how_to_resume(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,6 +30,7 @@ def test_dotted_overrides_set_typed_values() -> None:
     ("diffusion.timesteps=-5", "diffusion.timesteps must be >= 2, got -5"),
     ("sample.guidance=-1", "sample.guidance must be >= 0"),
     ("sample.eval_batch=-1", "sample.eval_batch must be >= 0 (0: the device's best), got -1"),
+    ("sample.precision=fp16", "sample.precision must be one of fp32, bf16, got 'fp16' (str)"),
     ("sample.steps=2000", "sample.steps must be <= diffusion.timesteps=1000"),
     ("diffusion.schedule=cosin", "diffusion.schedule: unknown schedule 'cosin' (did you mean 'cosine'?)"),
     ("sample.sampler=ddimm", "did you mean 'ddim'?"),
@@ -51,6 +52,17 @@ def test_hash_is_stable_and_tracks_every_field() -> None:
     a, b = resolve_config(), resolve_config()
     assert config_hash(a) == config_hash(b) and len(config_hash(a)) == 12
     assert config_hash(resolve_config(overrides=["train.seed=1"])) != config_hash(a)
+
+
+def test_hash_of_the_quick_baseline_is_the_folder_its_runs_were_cached_in() -> None:
+    # golden: a field added later must not move every cached run to a new folder
+    assert [config_hash(resolve_config("baseline", "quick", [f"train.seed={s}"])) for s in (0, 1, 2)] == \
+        ["f809c2541d56", "8ee87df38eff", "77e53c774333"]
+
+
+def test_a_field_added_later_is_hashed_only_away_from_its_default() -> None:
+    fp32, bf16 = (config_hash(resolve_config(overrides=[f"sample.precision={p}"])) for p in ("fp32", "bf16"))
+    assert fp32 == config_hash(resolve_config()) and bf16 != fp32  # bf16 draws other digits: another result
 
 
 def test_hash_leaves_out_execution_only_fields() -> None:

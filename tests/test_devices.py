@@ -1,7 +1,10 @@
+from pathlib import Path
+
 import pytest
 import torch
 
-from harness.devices import CPU_EVAL_BATCH, eval_batch, machine, memory_format, resolve_device
+from harness import devices
+from harness.devices import CPU_EVAL_BATCH, bf16_sampling, eval_batch, machine, memory_format, native_bf16, resolve_device
 from harness.errors import ConfigError
 
 
@@ -26,3 +29,23 @@ def test_channels_last_on_cuda_only() -> None:
 def test_machine_names_the_vector_instructions_torch_dispatches_to() -> None:
     where = machine(torch.device("cpu"))  # hosts behind one CPU name may differ in AVX-512, and so in speed
     assert f"({torch.backends.cpu.get_cpu_capability()})," in where and where.endswith("CPU only")
+
+
+@pytest.mark.parametrize(("flags", "native"), [("fpu avx2 avx512f", False), ("avx512f avx512_bf16", True),
+                                              ("amx_bf16 amx_tile", True), ("", False)])  # "": not Linux
+def test_native_bf16_on_cpu_is_read_from_the_processors_flags(flags: str, native: bool,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(devices, "_cpuinfo", lambda field: flags if field == "flags" else "")
+    assert native_bf16(torch.device("cpu")) is native
+    assert bf16_sampling("fp32", torch.device("cpu")) is False  # fp32 never needs it
+    if native:
+        assert bf16_sampling("bf16", torch.device("cpu")) is True
+    else:
+        with pytest.raises(ConfigError, match="needs native bfloat16 arithmetic .* without the avx512_bf16 or amx_bf16"):
+            bf16_sampling("bf16", torch.device("cpu"))
+
+
+def test_the_cpuinfo_field_is_the_first_processors() -> None:
+    name = devices._cpuinfo("model name")
+    assert name == "" or name in Path("/proc/cpuinfo").read_text()
+    assert devices._cpuinfo("no such field") == ""

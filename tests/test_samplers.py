@@ -5,7 +5,9 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+from harness import devices
 from harness.config import DiffusionConfig, RunConfig, SampleConfig
+from harness.devices import native_bf16
 from harness.diffusion import Diffusion
 from harness.errors import ConfigError, NumericalError
 from harness.generate import generate, guided_denoiser
@@ -214,6 +216,26 @@ def test_compiled_sampling_without_a_cpp_compiler_says_so_before_sampling(monkey
     monkeypatch.setattr(cpp_builder, "get_cpp_compiler", no_compiler)
     model, cfg = tiny_unet("ddim", "sample.compile=true")
     with pytest.raises(ConfigError, match=r"sample.compile=true needs a C\+\+ compiler .* or set sample.compile=false"):
+        generate(model, Diffusion(cfg.diffusion), cfg.sample, torch.arange(2), 28, torch.Generator().manual_seed(0))
+
+
+@pytest.mark.skipif(not native_bf16(torch.device("cpu")), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+def test_bf16_sampling_draws_the_fp32_samples_to_bf16_rounding() -> None:
+    model, cfg = tiny_unet("ddim", "sample.batch_size=3")
+    seen = []
+    model.register_forward_hook(lambda m, inp, out: seen.append(out.dtype))
+    draw = lambda p: generate(model, Diffusion(cfg.diffusion), replace(cfg.sample, precision=p), torch.arange(5), 28,
+                              torch.Generator().manual_seed(0))
+    fp32, bf16 = draw("fp32"), draw("bf16")
+    assert set(seen) == {torch.float32, torch.bfloat16} and bf16.dtype == torch.float32
+    assert 0 < float((bf16 - fp32).abs().max()) < 0.1  # bf16 keeps 8 bits of mantissa: close, not equal
+
+
+def test_bf16_sampling_is_refused_where_bf16_is_emulated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(devices, "_cpuinfo", lambda field: "fpu sse avx2" if field == "flags" else "Some CPU")
+    model, cfg = tiny_unet("ddim", "sample.precision=bf16")
+    with pytest.raises(ConfigError, match=r"sample.precision=bf16 needs native bfloat16 .*Some CPU .* use "
+                                          r"sample.precision=fp32"):
         generate(model, Diffusion(cfg.diffusion), cfg.sample, torch.arange(2), 28, torch.Generator().manual_seed(0))
 
 

@@ -54,7 +54,7 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
         t = torch.randint(0, diffusion.timesteps, (bs,), device=device)
         eps = torch.randn_like(x0)
         x_t = diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(device))
-        with autocast(device, cfg.train.amp):
+        with autocast(device, cfg.train.amp and device.type == "cuda"):  # as train.py decides
             out = model(x_t, t, y)
         loss = diffusion.loss_terms(out, x0, t, eps).mean()
         opt.zero_grad(set_to_none=True)
