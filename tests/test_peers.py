@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ import torch
 
 from harness.checkpoint import build_model
 from harness.cli import main
+from harness.devices import native_bf16
 from harness.diffusion import Diffusion
 from harness.errors import ConfigError, MissingExtra
 from harness.peers import load_diffusers, peer_schedulers, peer_unet, run_peers
@@ -115,15 +117,30 @@ def test_the_speed_rows_pair_each_system_with_its_own_figures() -> None:
     val = {"harness": 0.1, "diffusers": 0.2, "diffusers, equal wall time": 0.3}
     eager = {"harness": (12.0, 9.0), "diffusers": (20.0, 6.0)}  # (first call s, median images/s)
     compiled = {"harness": (30.0, 20.0), "diffusers": (60.0, 8.0)}
-    table = _table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(128, eager, compiled), 3)
+    bf16 = {"harness": (1.0, 16.0), "diffusers": (2.0, 4.0)}
+    table = _table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(128, eager, compiled, bf16), 3)
     ratio = {m.rsplit("; ", 1)[-1]: r for m, r in table.set_index("measure")["ratio"].items() if "; " in m}
     assert ratio == {"eager, as each ships: the harness in network calls of 128, diffusers' pipelines one call per "
                      "step in a fresh process)": 2.5, "both in network calls of 128, eager: like for like)": 1.5,
-                     "both in network calls of 128, under torch.compile after its first call)": 2.5}
+                     "both in network calls of 128, eager, both under bf16 autocast (sample.precision=bf16): like for "
+                     "like)": 4.0, "both in network calls of 128, under torch.compile after its first call)": 2.5}
     assert table.set_index("measure").filter(like="first sampling call", axis=0)["ratio"].item() == 0.5
-    assert len(_table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(128, eager, None), 3)) == len(table) - 2
+    assert len(_table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(128, eager, None), 3)) == len(table) - 3
     unsplit = _table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(None, None, None), 3)  # CUDA
-    assert len(unsplit) == len(table) - 3 and unsplit["measure"].str.contains("the harness in one network call").any()
+    assert len(unsplit) == len(table) - 4 and unsplit["measure"].str.contains("the harness in one network call").any()
+
+
+@pytest.mark.skipif(not native_bf16(torch.device("cpu")), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+def test_the_peer_in_bf16_draws_its_fp32_samples_to_bf16_rounding() -> None:
+    cfg = resolve_config("baseline", "smoke", ["sample.steps=3"])
+    torch.manual_seed(0)
+    unet = peer_unet(cfg)
+    _, ddim = peer_schedulers(cfg)
+    draw = lambda p: sample_peer(unet, ddim, replace(cfg.sample, precision=p), torch.tensor([0, 1, 2, 3]), 28,
+                                 torch.Generator().manual_seed(5))
+    fp32, bf16 = draw("fp32"), draw("bf16")
+    # untrained, the peer's pixels sit at +-1: bf16's rounding flips a few across, so the mean is the measure
+    assert bf16.dtype == torch.float32 and 0 < float((bf16 - fp32).abs().mean()) < 0.02
 
 
 @pytest.mark.parametrize("compile", [False, True])
@@ -142,7 +159,9 @@ def test_like_for_like_draws_take_turns_and_report_medians(compile: bool, monkey
 def test_the_side_by_side_run_writes_every_figure_with_its_ratio(tmp_path: Path, classifier) -> None:  # noqa: ANN001
     path = run_peers("smoke", tmp_path, progress=False, compiled=False)  # compiling both would cost CI 1-2 min
     table = pd.read_csv(tmp_path / "perf" / "peers.csv")
-    assert len(table) == 11 and table[["harness", "diffusers", "ratio"]].notna().all().all()
+    bf16_row = native_bf16(torch.device("cpu"))  # like for like in bf16 where the processor has it
+    assert len(table) == 11 + bf16_row and table[["harness", "diffusers", "ratio"]].notna().all().all()
+    assert table["measure"].str.contains("both under bf16 autocast").sum() == bf16_row
     assert table.loc[table["measure"].str.startswith("validation MSE"), ["harness", "diffusers"]].gt(0).all().all()
     assert table["ratio"].to_numpy() == pytest.approx((table["harness"] / table["diffusers"]).to_numpy())
     assert set(table.dropna(subset=["target_ratio"])["target_ratio"]) == {1.5, 2.0}

@@ -17,7 +17,7 @@ from ..allocator import keep_freed_memory
 from ..checkpoint import TrainedModel, load_trained
 from ..config import RunConfig
 from ..data import Mnist, load_mnist
-from ..devices import CPU_EVAL_BATCH, eval_batch, machine, resolve_device
+from ..devices import CPU_EVAL_BATCH, eval_batch, machine, native_bf16, resolve_device
 from ..evaluate import sample_metrics, save_digit_grid
 from ..files import write_json, write_text
 from ..generate import generate, grid_labels, to_uint8
@@ -47,6 +47,7 @@ class Speeds:
     split: int | None  # images per network call (devices.eval_batch); None: one call, as diffusers' pipelines
     eager: BatchSpeeds | None  # eager, like for like; None when `split` is None (the judged draws already are)
     compiled: BatchSpeeds | None  # under sample.compile=true; None when not asked for
+    bf16: BatchSpeeds | None = None  # eager under sample.precision=bf16; None without native bf16 (devices)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
     like_speeds = _batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split) if split else None
     compiled_speeds = (_batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split, compile=True)
                        if compiled else None)
+    bf16_speeds = (_batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split, precision="bf16")
+                   if split and native_bf16(device) else None)
     peer_network = PeerNetwork(peer.model)
     validate = Validator(data.val, cfg.train.val_images, ours.diffusion, cfg.data.pad_to_32, device)
     val_mse = {"harness": validate(ours.model, amp=False), "diffusers": validate(peer_network, amp=False)}
@@ -94,7 +97,7 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
                                              validate(PeerNetwork(snap_model), amp=False))
     gflop = (_gflop_per_image(ours.model, cfg, device), _gflop_per_image(peer_network, cfg, device))
     table = _table(cfg, ours_run.images_per_s, peer.images_per_s, count_parameters(ours.model), peer.parameters,
-                   gflop, val_mse, judged, Speeds(split, like_speeds, compiled_speeds), snap_steps)
+                   gflop, val_mse, judged, Speeds(split, like_speeds, compiled_speeds, bf16_speeds), snap_steps)
     minutes = (time.monotonic() - started) / 60
     write_text(out / "peers.csv", table.to_csv(index=False))
     write_json(out / PEERS_FILE, {"budget": budget, "machine": machine(device), "command": f"harness peers --budget {budget}",
@@ -124,11 +127,12 @@ def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: Mnist, cfg
 
 
 def _batch_speeds(ours: TrainedModel, peer: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor,
-                  device: torch.device, split: int | None, compile: bool = False) -> BatchSpeeds:
-    """Per system, both in network calls of at most `split` images (like for like), LIKE_ROUNDS draws of `labels`
-    with the systems taking turns, so a drift in the machine's speed reaches both; under `compile` a first draw
-    each compiles the network before the rounds. Per system: (seconds of its first draw, median images/s)."""
-    sample = replace(cfg.sample, compile=compile, eval_batch=split or 0)
+                  device: torch.device, split: int | None, compile: bool = False, precision: str = "fp32") -> BatchSpeeds:
+    """Per system, both in network calls of at most `split` images and in `precision` (like for like), LIKE_ROUNDS
+    draws of `labels` with the systems taking turns, so a drift in the machine's speed reaches both; under
+    `compile` a first draw each compiles the network before the rounds. Per system: (seconds of its first draw,
+    median images/s)."""
+    sample = replace(cfg.sample, compile=compile, eval_batch=split or 0, precision=precision)
     size = cfg.data.image_size
     draws = {"harness": lambda: generate(ours.model, ours.diffusion, sample, labels, size, _generator(device)),
              "diffusers": lambda: sample_peer(peer, ddim, sample, labels, size, _generator(device), split)}
@@ -180,11 +184,15 @@ def _table(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: in
 
 
 def _speed_rows(sampling: str, speeds: Speeds) -> list[tuple]:
-    """The like-for-like rows: eager, and under torch.compile with the seconds of its compiling first call."""
+    """The like-for-like rows: eager in fp32 and in bf16, and under torch.compile with the seconds of its
+    compiling first call."""
     rows = []
     if speeds.eager:
         rows.append((f"{sampling}, eager: like for like)", speeds.eager["harness"][1], speeds.eager["diffusers"][1],
                      SAMPLE_TARGET))
+    if speeds.bf16:
+        rows.append((f"{sampling}, eager, both under bf16 autocast (sample.precision=bf16): like for like)",
+                     speeds.bf16["harness"][1], speeds.bf16["diffusers"][1], SAMPLE_TARGET))
     if speeds.compiled:
         (ours_first, ours_fast), (peer_first, peer_fast) = speeds.compiled["harness"], speeds.compiled["diffusers"]
         rows += [(f"{sampling}, under torch.compile after its first call)", ours_fast, peer_fast, SAMPLE_TARGET),
@@ -219,6 +227,10 @@ def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.de
     if table["measure"].str.contains("torch.compile").any():
         lines += ["", "The torch.compile rows draw that batch with `sample.compile=true` (inductor, one compile for "
                   "every batch size): a first call compiles the network and its seconds are listed; the rounds follow."]
+    if table["measure"].str.contains("bf16").any():
+        lines += ["", "The bf16 row draws that batch with both networks under bfloat16 autocast (`sample.precision=bf16`, "
+                  "offered where the processor has native bf16: AVX512-BF16 or AMX), guidance combined in fp32. Its "
+                  "effect on quality is measured by `make ablate STUDY=precision`; the judged draws above are fp32."]
     lines += ["", "Lower MSE and FID are better, so there a ratio below 1 favours the harness. Samples: `peers_harness.png`, "
               "`peers_diffusers.png` (one row per digit). Numbers: `peers.csv`.", ""]
     return "\n".join(lines)
