@@ -50,10 +50,11 @@ def bf16_sampling(precision: str, device: torch.device) -> bool:
 
 
 def native_bf16(device: torch.device) -> bool:
-    """CUDA: the GPU computes in bf16. CPU: the AVX512-BF16 or AMX instructions oneDNN's bf16 convolutions use
-    (Linux's /proc/cpuinfo flags; elsewhere unknown, so False)."""
+    """CUDA: the GPU computes in bf16 (compute capability 8.0 on; torch would count emulation too). CPU: the
+    AVX512-BF16 or AMX instructions oneDNN's bf16 convolutions use (Linux's /proc/cpuinfo flags; elsewhere
+    unknown, so False)."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.is_bf16_supported(including_emulation=False)
     return bool({"avx512_bf16", "amx_bf16"} & set(_cpuinfo("flags").split()))
 
 

@@ -49,3 +49,9 @@ def test_the_cpuinfo_field_is_the_first_processors() -> None:
     name = devices._cpuinfo("model name")
     assert name == "" or name in Path("/proc/cpuinfo").read_text()
     assert devices._cpuinfo("no such field") == ""
+
+
+def test_native_bf16_on_cuda_does_not_count_emulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch counts a pre-Ampere GPU that can emulate bf16 as supporting it; for speed that is no support
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    assert native_bf16(torch.device("cuda")) is False
