@@ -47,17 +47,27 @@ def split_calls(network: Network, size: int | None) -> Network:
     return call
 
 
-def guided_denoiser(model: nn.Module, diffusion: Diffusion, labels: Tensor, guidance: float,
-                    clip_x0: bool = True, amp: bool = False, max_batch: int | None = None) -> Denoiser:
-    """The guided network (`guided_output`) as a sampler's denoiser: x0 is clipped to [-1, 1] (pixel range)
-    and eps recomputed from it. A network without a class embedding runs its one pass. The network sees
-    at most `max_batch` images per call (None: no limit)."""
-    conditional = getattr(model, "class_embed", None) is not None
-    call = split_calls(lambda a, b, c: model(a, b, c).to(a.dtype), max_batch)  # under AMP: back to x's dtype
+def guided_network(model: Network, labels: Tensor, guidance: float, conditional: bool = True, amp: bool = False,
+                   max_batch: int | None = None) -> Callable[[Tensor, Tensor], Tensor]:
+    """(x, t) -> `model`'s guided output for `labels` (`guided_output`; one plain pass when not `conditional`),
+    in calls of at most `max_batch` images (None: no limit), under bf16 autocast when `amp`: each call's output
+    goes back to x's dtype, so guidance combines in fp32."""
+    call = split_calls(lambda a, b, c: model(a, b, c).to(a.dtype), max_batch)
 
     def network(x: Tensor, t: Tensor) -> Tensor:
         with autocast(x.device, amp):
             return guided_output(call, x, t, labels, guidance) if conditional else call(x, t, labels)
+
+    return network
+
+
+def guided_denoiser(model: nn.Module, diffusion: Diffusion, labels: Tensor, guidance: float,
+                    clip_x0: bool = True, amp: bool = False, max_batch: int | None = None) -> Denoiser:
+    """The guided network (`guided_network`) as a sampler's denoiser: x0 is clipped to [-1, 1] (pixel range)
+    and eps recomputed from it. A network without a class embedding runs its one pass. The network sees
+    at most `max_batch` images per call (None: no limit)."""
+    conditional = getattr(model, "class_embed", None) is not None
+    network = guided_network(model, labels, guidance, conditional, amp, max_batch)
 
     def denoise(x: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
         a, s = diffusion.coefficients(t, x)

@@ -9,8 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from ..config import RunConfig, SampleConfig
-from ..devices import autocast, bf16_sampling, compiled
-from ..generate import guided_output, split_calls
+from ..devices import bf16_sampling, compiled
+from ..generate import guided_network
 from ..metrics.speed import timed
 from ._diffusers import PeerNetwork, peer_schedulers, peer_unet
 
@@ -21,20 +21,19 @@ def sample_peer(unet: nn.Module, ddim: object, cfg: SampleConfig, labels: Tensor
     """Song et al. 2021 (DDIM) with Ho & Salimans 2022 guidance, via diffusers: (N, 1, H, W) in [-1, 1].
 
     The network sees at most `max_batch` images per call; None: the whole doubled batch, as diffusers'
-    pipelines call it. In cfg.precision, as the harness's `guided_denoiser`: bf16 calls, fp32 guidance."""
+    pipelines call it. Guidance and precision through the harness's `guided_network`: bf16 calls, fp32 guidance."""
     device = next(unet.parameters()).device
     amp = bf16_sampling(cfg.precision, device)
     model = PeerNetwork(unet).eval()
     model = compiled(model) if cfg.compile else model  # as the harness compiles its own
-    network = split_calls(lambda a, b, c: model(a, b, c).to(a.dtype), max_batch)
     ddim.set_timesteps(cfg.steps)  # type: ignore[attr-defined]
     out = []
     for batch in labels.split(cfg.batch_size):
         y = batch.to(device)
         x = torch.randn((len(y), 1, image_size, image_size), generator=generator, device=device)  # (B, 1, H, W)
+        network = guided_network(model, y, cfg.guidance, amp=amp, max_batch=max_batch)  # the harness's passes
         for t in ddim.timesteps:  # type: ignore[attr-defined]
-            with autocast(device, amp):
-                eps = guided_output(network, x, t.expand(len(y)), y, cfg.guidance)  # the harness's passes
+            eps = network(x, t.expand(len(y)))
             # the harness's algorithm: x0 clipped to [-1, 1] and eps recomputed from it. diffusers' default
             # (clipped x0, unclipped eps) is inconsistent under guidance: at w = 3 it drew noise-like digits that
             # the classifier read at chance, from a network whose validation MSE matched the harness's
