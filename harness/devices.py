@@ -26,13 +26,18 @@ def resolve_device(name: str) -> torch.device:
 
 @contextlib.contextmanager
 def autocast(device: torch.device, enabled: bool) -> Iterator[None]:
-    """bfloat16 autocast on `device` when `enabled`. The callers decide where it pays: training on CUDA only
-    (train.amp), sampling where sample.precision=bf16 (`bf16_sampling`)."""
+    """bfloat16 autocast on `device` when `enabled`. The callers decide where it pays: `training_amp` for
+    training, `bf16_sampling` for sampling."""
     if enabled:
         with torch.autocast(device.type, dtype=torch.bfloat16):
             yield
     else:
         yield
+
+
+def training_amp(amp: bool, device: torch.device) -> bool:
+    """Whether training runs under bf16 autocast: train.amp, on CUDA only (a CPU trains in fp32)."""
+    return amp and device.type == "cuda"
 
 
 def bf16_sampling(precision: str, device: torch.device) -> bool:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from .checkpoint import CHECKPOINT, build_model, checkpoint_config, load_checkpoint, save_checkpoint
 from .config import RunConfig, TrainConfig, config_hash, config_to_dict
 from .data import Split, load_mnist, to_model_range
-from .devices import autocast, memory_format, resolve_device
+from .devices import autocast, memory_format, resolve_device, training_amp
 from .diffusion import Diffusion
 from .ema import EMA
 from .errors import CheckpointError, ConfigError, Interrupted
@@ -189,7 +189,7 @@ class _Loop:
         self.cfg, self.tc, self.out_dir = cfg, cfg.train, out_dir
         self.model, self.ema, self.optimizer = model, ema, optimizer
         self.diffusion, self.batches, self.validate, self.log, self.device = diffusion, batches, validate, log, device
-        self.amp = self.tc.amp and device.type == "cuda"
+        self.amp = training_amp(self.tc.amp, device)
         self.on_validation = on_validation
         self.last_checkpoint = 0
 

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from harness import devices
-from harness.devices import CPU_EVAL_BATCH, bf16_sampling, eval_batch, machine, memory_format, native_bf16, resolve_device
+from harness.devices import (CPU_EVAL_BATCH, bf16_sampling, eval_batch, machine, memory_format, native_bf16, resolve_device,
+                             training_amp)
 from harness.errors import ConfigError
 
 
@@ -55,3 +56,8 @@ def test_native_bf16_on_cuda_does_not_count_emulation(monkeypatch: pytest.Monkey
     # torch counts a pre-Ampere GPU that can emulate bf16 as supporting it; for speed that is no support
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
     assert native_bf16(torch.device("cuda")) is False
+
+
+def test_train_amp_trains_in_bf16_on_cuda_only() -> None:
+    assert training_amp(True, torch.device("cuda")) and not training_amp(False, torch.device("cuda"))
+    assert not training_amp(True, torch.device("cpu"))  # a CPU trains in fp32, whatever train.amp says

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..config import RunConfig
-from ..devices import autocast, memory_format
+from ..devices import autocast, memory_format, training_amp
 from ..diffusion import Diffusion
 from ..generate import generate, grid_labels
 from ..unet import count_parameters
@@ -54,7 +54,7 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
         t = torch.randint(0, diffusion.timesteps, (bs,), device=device)
         eps = torch.randn_like(x0)
         x_t = diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(device))
-        with autocast(device, cfg.train.amp and device.type == "cuda"):  # as train.py decides
+        with autocast(device, training_amp(cfg.train.amp, device)):
             out = model(x_t, t, y)
         loss = diffusion.loss_terms(out, x0, t, eps).mean()
         opt.zero_grad(set_to_none=True)
