@@ -43,8 +43,8 @@ presets: install  ## list the presets
 ablate: install  ## run one study: make ablate STUDY=skip [BUDGET=smoke] [WORKERS=2]
 	$(BIN)/harness ablate ablations/$(STUDY).yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET)) --workers $(WORKERS)
 
-ablate-all: install  ## run every ablation study in ablations/ in turn (tune.yaml is `make tune`; precision.yaml, which needs native bf16, `make ablate STUDY=precision`)
-	for spec in $(filter-out ablations/tune.yaml ablations/precision.yaml,$(wildcard ablations/*.yaml)); do \
+ablate-all: install  ## run every ablation study in ablations/ in turn (tune.yaml is `make tune`; precision.yaml and train_precision.yaml, which need native bf16, `make ablate STUDY=...`)
+	for spec in $(filter-out ablations/tune.yaml ablations/precision.yaml ablations/train_precision.yaml,$(wildcard ablations/*.yaml)); do \
 	  $(BIN)/harness ablate $$spec $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET)) --workers $(WORKERS) || exit 1; done
 
 tune: install  ## TPE search of ablations/tune.yaml: make tune [TRIALS=20] [WORKERS=2]

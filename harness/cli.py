@@ -219,7 +219,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
     print(f"{cfg.preset} at {cfg.budget} on {device}: {s.parameters:,} parameters, batch {cfg.train.batch_size}, "
           f"{s.ms_per_step:.0f} ms/step, {s.images_per_s:.0f} training images/s")
     print(f"{s.gflop_per_step:.1f} GFLOP/step -> {s.gflops:.1f} GFLOP/s = {s.fraction_of_peak:.0%} of this "
-          f"machine's fp32 matmul peak ({s.peak_gflops:.1f} GFLOP/s, measured in this run)")
+          f"machine's {s.precision} matmul peak ({s.peak_gflops:.1f} GFLOP/s, measured in this run)")
     sets = "".join(f" --set {kv}" for kv in args.set)
     command = f"harness speed --preset {args.preset} --budget {args.budget}{sets} --steps {args.steps} --device {args.device}"
     path = Path(args.results) / "perf" / SPEED_FILE
@@ -403,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--results", default="results")
     rp.set_defaults(func=cmd_report)
 
-    sp = sub.add_parser("speed", help="time training steps; GFLOP/s against this machine's fp32 matmul peak")
+    sp = sub.add_parser("speed", help="time training steps; GFLOP/s against this machine's matmul peak in the step's precision")
     sp.add_argument("--preset", default="baseline")
     sp.add_argument("--budget", default="quick")
     sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")

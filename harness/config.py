@@ -106,7 +106,8 @@ class TrainConfig:
     checkpoint_every: int = 200  # steps between checkpoints (and always at the end)
     seed: int = 0  # seeds weights, data order and noise
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda
-    amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
+    amp: bool = True  # bfloat16 autocast when training on CUDA
+    cpu_bf16: bool = False  # bfloat16 autocast when training on a CPU; needs native bf16 (AVX512-BF16 or AMX, see devices)
 
     def __post_init__(self) -> None:
         require(self.steps >= 1, "train.steps", "must be >= 1", self.steps)
@@ -232,7 +233,7 @@ def with_overrides(cfg: RunConfig, overrides: list[str], sections: tuple[str, ..
 EXECUTION_ONLY = (("sample", "compile"), ("sample", "eval_batch"))
 # Fields added after runs were cached that do change results: hashed only when set away from their default,
 # so a run made before the field existed (at what is now its default) keeps its folder.
-HASHED_WHEN_SET = (("sample", "precision"),)
+HASHED_WHEN_SET = (("sample", "precision"), ("train", "cpu_bf16"))
 
 
 def config_hash(cfg: RunConfig) -> str:

@@ -35,22 +35,28 @@ def autocast(device: torch.device, enabled: bool) -> Iterator[None]:
         yield
 
 
-def training_amp(amp: bool, device: torch.device) -> bool:
-    """Whether training runs under bf16 autocast: train.amp, on CUDA only (a CPU trains in fp32)."""
-    return amp and device.type == "cuda"
+def training_amp(amp: bool, cpu_bf16: bool, device: torch.device) -> bool:
+    """Whether training runs under bf16 autocast: on CUDA train.amp, on a CPU train.cpu_bf16, which is refused
+    where bf16 is not native (as `bf16_sampling` refuses it)."""
+    if device.type == "cuda":
+        return amp
+    return cpu_bf16 and _require_native_bf16("train.cpu_bf16=true", "train.cpu_bf16=false", device)
 
 
 def bf16_sampling(precision: str, device: torch.device) -> bool:
     """Whether to sample under bf16 autocast: sample.precision=bf16, on a device with native bf16 arithmetic.
     Elsewhere it is refused: emulated bf16 gives fp32's cost or more, and bf16's rounding, for nothing."""
-    if precision != "bf16":
-        return False
+    return precision == "bf16" and _require_native_bf16("sample.precision=bf16", "sample.precision=fp32", device)
+
+
+def _require_native_bf16(setting: str, instead: str, device: torch.device) -> bool:
+    """True where `device` computes bf16 natively; elsewhere a ConfigError naming `setting` and what to use `instead`."""
     if not native_bf16(device):
         where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
             f"{_cpu_name()} ({torch.backends.cpu.get_cpu_capability()}), without the avx512_bf16 or amx_bf16 flag"
-        raise ConfigError(f"sample.precision=bf16 needs native bfloat16 arithmetic (CPU: AVX512-BF16 or AMX; CUDA: "
-                          f"compute capability 8.0 or newer), which this device lacks: {where}. There bf16 is "
-                          f"emulated, no faster than fp32; use sample.precision=fp32")
+        raise ConfigError(f"{setting} needs native bfloat16 arithmetic (CPU: AVX512-BF16 or AMX; CUDA: compute "
+                          f"capability 8.0 or newer), which this device lacks: {where}. There bf16 is emulated, no "
+                          f"faster than fp32; use {instead}")
     return True
 
 

@@ -21,7 +21,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 
 from .claims import available, fail_dead_local_trials, retry_interrupted
-from .devices import bf16_sampling, resolve_device
+from .devices import bf16_sampling, resolve_device, training_amp
 from .errors import ConfigError, HarnessError
 from .files import sweep_partial_files, write_json
 from .objective import TrialRunner
@@ -171,11 +171,13 @@ def run_study(spec: StudySpec, results: Path = Path("results"), storage: str | N
 
 
 def _require_device_support(spec: StudySpec) -> None:
-    """A grid point this machine cannot run (bf16 sampling without native bf16) is refused before any trial,
-    not after the others have trained."""
+    """A grid point this machine cannot run (bf16 training or sampling without native bf16) is refused before
+    any trial, not after the others have trained."""
     for point in spec.points():
         cfg = spec.config(point, spec.seeds[0])
-        bf16_sampling(cfg.sample.precision, resolve_device(cfg.train.device))
+        device = resolve_device(cfg.train.device)
+        training_amp(cfg.train.amp, cfg.train.cpu_bf16, device)
+        bf16_sampling(cfg.sample.precision, device)
 
 
 def work(study: optuna.Study, spec: StudySpec, folder: Path, progress: bool, who: str = "") -> None:

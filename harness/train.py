@@ -138,6 +138,7 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
                            0.0, 0.0, None, None)
     device = resolve_device(cfg.train.device)
     tc = cfg.train
+    amp = training_amp(tc.amp, tc.cpu_bf16, device)  # refuses train.cpu_bf16 without native bf16, before any write
     data = load_mnist(cfg.data)  # data and batch-size errors come before anything is written
     diffusion = Diffusion(cfg.diffusion)
     batches = Batches(data.train, tc.batch_size, tc.seed, cfg.data.pad_to_32)
@@ -157,7 +158,7 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
             ema.model.load_state_dict(resume["ema"])
         start = int(resume["step"])
     log = TrainLog(out_dir / "train_log.csv", start)
-    loop = _Loop(cfg, out_dir, model, ema, optimizer, diffusion, batches, validate, log, device, on_validation)
+    loop = _Loop(cfg, out_dir, model, ema, optimizer, diffusion, batches, validate, log, device, amp, on_validation)
     result = loop.run(start, progress)
     write_json(out_dir / "train_result.json", asdict(result))
     if grid and result.status == "finished":
@@ -185,11 +186,12 @@ class _Loop:
 
     def __init__(self, cfg: RunConfig, out_dir: Path, model: nn.Module, ema: EMA | None,
                  optimizer: torch.optim.Optimizer, diffusion: Diffusion, batches: Batches,
-                 validate: Validator, log: TrainLog, device: torch.device, on_validation: OnValidation | None) -> None:
+                 validate: Validator, log: TrainLog, device: torch.device, amp: bool,
+                 on_validation: OnValidation | None) -> None:
         self.cfg, self.tc, self.out_dir = cfg, cfg.train, out_dir
         self.model, self.ema, self.optimizer = model, ema, optimizer
         self.diffusion, self.batches, self.validate, self.log, self.device = diffusion, batches, validate, log, device
-        self.amp = training_amp(self.tc.amp, device)
+        self.amp = amp  # bf16 autocast (`devices.training_amp`)
         self.on_validation = on_validation
         self.last_checkpoint = 0
 

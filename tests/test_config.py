@@ -60,9 +60,11 @@ def test_hash_of_the_quick_baseline_is_the_folder_its_runs_were_cached_in() -> N
         ["f809c2541d56", "8ee87df38eff", "77e53c774333"]
 
 
-def test_a_field_added_later_is_hashed_only_away_from_its_default() -> None:
-    fp32, bf16 = (config_hash(resolve_config(overrides=[f"sample.precision={p}"])) for p in ("fp32", "bf16"))
-    assert fp32 == config_hash(resolve_config()) and bf16 != fp32  # bf16 draws other digits: another result
+@pytest.mark.parametrize(("key", "default", "other"), [("sample.precision", "fp32", "bf16"),
+                                                      ("train.cpu_bf16", "false", "true")])
+def test_a_field_added_later_is_hashed_only_away_from_its_default(key: str, default: str, other: str) -> None:
+    at_default, away = (config_hash(resolve_config(overrides=[f"{key}={v}"])) for v in (default, other))
+    assert at_default == config_hash(resolve_config()) and away != at_default  # bf16 gives other numbers: another result
 
 
 def test_hash_leaves_out_execution_only_fields() -> None:

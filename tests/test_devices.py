@@ -58,6 +58,20 @@ def test_native_bf16_on_cuda_does_not_count_emulation(monkeypatch: pytest.Monkey
     assert native_bf16(torch.device("cuda")) is False
 
 
-def test_train_amp_trains_in_bf16_on_cuda_only() -> None:
-    assert training_amp(True, torch.device("cuda")) and not training_amp(False, torch.device("cuda"))
-    assert not training_amp(True, torch.device("cpu"))  # a CPU trains in fp32, whatever train.amp says
+@pytest.mark.parametrize("cpu_bf16", [False, True])
+def test_cuda_trains_in_bf16_as_train_amp_says(cpu_bf16: bool) -> None:
+    assert training_amp(True, cpu_bf16, torch.device("cuda")) and not training_amp(False, cpu_bf16, torch.device("cuda"))
+
+
+@pytest.mark.parametrize("flags", ["avx512f avx512_bf16", "fpu avx2"])
+def test_a_cpu_trains_in_bf16_only_when_train_cpu_bf16_asks_and_bf16_is_native(flags: str,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(devices, "_cpuinfo", lambda field: flags if field == "flags" else "")
+    cpu = torch.device("cpu")
+    assert not training_amp(True, False, cpu)  # train.amp is CUDA's switch: a CPU trains in fp32 by default
+    if native_bf16(cpu):
+        assert training_amp(False, True, cpu)
+    else:
+        with pytest.raises(ConfigError, match="train.cpu_bf16=true needs native bfloat16 arithmetic .* use "
+                                              "train.cpu_bf16=false"):
+            training_amp(False, True, cpu)

@@ -170,8 +170,9 @@ def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, shipped_results
     """Each grid point of every shipped spec (first seed; tuning: two trials) through the real runner."""
     spec = load_spec(path).at_budget("smoke")
     spec = dataclasses.replace(spec, seeds=spec.seeds[:1], trials=min(spec.trials, 2), vary=smoke_counts(spec.vary))
-    if "sample.precision" in spec.factors() and not devices.native_bf16(torch.device("cpu")):
-        with pytest.raises(ConfigError, match="sample.precision=bf16 needs native bfloat16"):  # as the next test
+    bf16 = {"sample.precision", "train.cpu_bf16"} & set(spec.factors())
+    if bf16 and not devices.native_bf16(torch.device("cpu")):
+        with pytest.raises(ConfigError, match=f"{bf16.pop()}=.* needs native bfloat16"):  # as the next test
             run_study(spec, shipped_results, progress=False)
         return
     study = run_study(spec, shipped_results, progress=False)
@@ -184,13 +185,13 @@ def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, shipped_results
     assert f"{spec.size} complete of {spec.size}" in report
 
 
-def test_a_grid_point_this_machine_cannot_sample_is_refused_before_any_trial(tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("factor", "values"), [("sample.precision", "[fp32, bf16]"), ("train.cpu_bf16", "[false, true]")])
+def test_a_grid_point_this_machine_cannot_run_is_refused_before_any_trial(factor: str, values: str, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(devices, "_cpuinfo", lambda field: "fpu avx2" if field == "flags" else "")  # no native bf16
-    spec = load_spec(write_spec(tmp_path, GRID.replace("model.skip", "sample.precision").replace("[true, false]",
-                                                                                                 "[fp32, bf16]")))
-    assert spec.factors() == ["sample.precision"]
-    with pytest.raises(ConfigError, match="sample.precision=bf16 needs native bfloat16 arithmetic"):
+    spec = load_spec(write_spec(tmp_path, GRID.replace("model.skip", factor).replace("[true, false]", values)))
+    assert spec.factors() == [factor]
+    with pytest.raises(ConfigError, match=f"{factor}=.* needs native bfloat16 arithmetic"):
         run_study(spec, tmp_path / "r", progress=False)
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").rglob("study.db"))  # nothing ran
 

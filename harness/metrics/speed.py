@@ -1,4 +1,4 @@
-"""Speed: training and sampling throughput, FLOPs per step against the machine's fp32 matmul peak."""
+"""Speed: training and sampling throughput, FLOPs per step against the machine's matmul peak in the step's precision."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ from ..unet import count_parameters
 
 T = TypeVar("T")
 
-MATMUL_N = 2048  # side of the square fp32 matmul that calibrates the machine
+MATMUL_N = 2048  # side of the square matmul that calibrates the machine
 
 
-def matmul_peak_gflops(device: torch.device, seconds: float = 2.0) -> float:
-    """Achieved GFLOP/s of repeated (N x N) @ (N x N) fp32 matmuls: this machine's practical peak."""
-    a = torch.randn(MATMUL_N, MATMUL_N, device=device)
-    b = torch.randn(MATMUL_N, MATMUL_N, device=device)
+def matmul_peak_gflops(device: torch.device, seconds: float = 2.0, dtype: torch.dtype = torch.float32) -> float:
+    """Achieved GFLOP/s of repeated (N x N) @ (N x N) matmuls in `dtype`: this machine's practical peak."""
+    a = torch.randn(MATMUL_N, MATMUL_N, device=device, dtype=dtype)
+    b = torch.randn(MATMUL_N, MATMUL_N, device=device, dtype=dtype)
     for _ in range(2):
         a @ b
     n, t0 = 0, time.perf_counter()
@@ -37,8 +37,8 @@ def matmul_peak_gflops(device: torch.device, seconds: float = 2.0) -> float:
 
 
 def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None], nn.Module]:
-    """One optimiser step of the config's network on a fixed random batch (loss, backward, AdamW) as a closure,
-    and the network it trains."""
+    """One optimiser step of the config's network on a fixed random batch (loss, backward, AdamW) as a closure
+    (under bf16 autocast where `devices.training_amp` says so), and the network it trains."""
     from ..checkpoint import build_model
     from ..train import adamw
 
@@ -47,6 +47,7 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
     opt = adamw(model, cfg.train)
     diffusion = Diffusion(cfg.diffusion)
     size, bs = cfg.data.image_size, cfg.train.batch_size
+    amp = training_amp(cfg.train.amp, cfg.train.cpu_bf16, device)
     x0 = torch.rand(bs, 1, size, size, device=device) * 2 - 1  # (B, 1, H, W)
     y = torch.randint(0, 10, (bs,), device=device)
 
@@ -54,7 +55,7 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
         t = torch.randint(0, diffusion.timesteps, (bs,), device=device)
         eps = torch.randn_like(x0)
         x_t = diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(device))
-        with autocast(device, training_amp(cfg.train.amp, device)):
+        with autocast(device, amp):
             out = model(x_t, t, y)
         loss = diffusion.loss_terms(out, x0, t, eps).mean()
         opt.zero_grad(set_to_none=True)
@@ -70,13 +71,15 @@ class TrainSpeed:
     ms_per_step: float  # wall time of one optimiser step
     gflop_per_step: float  # forward + backward FLOPs of one step (convs, matmuls), counted by torch
     gflops: float  # achieved GFLOP/s
-    peak_gflops: float  # the machine's fp32 matmul GFLOP/s, measured in the same run
+    peak_gflops: float  # the machine's matmul GFLOP/s in `precision`, measured in the same run
     fraction_of_peak: float  # gflops / peak_gflops
     parameters: int
+    precision: str = "fp32"  # the step's arithmetic: fp32, or bf16 under autocast (then the peak is bf16's)
 
 
 def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, warmup: int = 3) -> TrainSpeed:
-    """Time `steps` real optimiser steps of the config's network at its batch size."""
+    """Time `steps` real optimiser steps of the config's network at its batch size, against the matmul peak
+    in the step's precision (a bf16 step against fp32's peak would read as a higher fraction than it is)."""
     step, model = train_step(cfg, device)
     with FlopCounterMode(display=False) as counter:
         step()
@@ -85,10 +88,11 @@ def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, wa
     _, total = timed(device, lambda: [step() for _ in range(steps)])
     seconds = total / steps
     flops = counter.get_total_flops() / 1e9
-    peak = matmul_peak_gflops(device)
+    bf16 = training_amp(cfg.train.amp, cfg.train.cpu_bf16, device)
+    peak = matmul_peak_gflops(device, dtype=torch.bfloat16 if bf16 else torch.float32)
     bs = cfg.train.batch_size
     return TrainSpeed(bs / seconds, seconds * 1000, flops, flops / seconds, peak, flops / seconds / peak,
-                      count_parameters(model))
+                      count_parameters(model), "bf16" if bf16 else "fp32")
 
 
 @dataclass(frozen=True)
