@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from harness.cli import main
+from harness.devices import native_bf16
 from harness.perf import sampler_goal, sampler_rows
 from harness.report import write_report
 from harness.spec import load_spec
@@ -44,6 +46,16 @@ def test_the_bench_and_train_step_sections_come_from_their_commands_files(tmp_pa
     assert f"{speed['parameters']:,} parameters" in text and "logical cores" in text
     assert "| test_train_step | " in text and "| +0% | ok |" in text and "REGRESSED" not in text
     assert (tmp_path / "perf" / "bench.png").is_file()
+
+
+@pytest.mark.skipif(not native_bf16(torch.device("cpu")), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+def test_a_bf16_train_step_is_held_against_the_bf16_matmul_peak(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["speed", "--budget", "smoke", "--steps", "1", "--set", "train.cpu_bf16=true", "--results", str(tmp_path)]) == 0
+    speed = json.loads((tmp_path / "perf" / "speed.json").read_text())
+    assert speed["precision"] == "bf16" and "--set train.cpu_bf16=true" in speed["command"]
+    assert "of this machine's bf16 matmul peak" in capsys.readouterr().out
+    assert f"| bf16 matmul peak of this machine, measured in the same run | {speed['peak_gflops']:.1f} GFLOP/s |" in \
+        report(tmp_path)
 
 
 def test_an_unreadable_file_is_one_clear_error_and_the_last_report_stays(tmp_path: Path,
