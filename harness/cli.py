@@ -219,7 +219,8 @@ def cmd_speed(args: argparse.Namespace) -> int:
     print(f"{cfg.preset} at {cfg.budget} on {device}: {s.parameters:,} parameters, batch {cfg.train.batch_size}, "
           f"{s.ms_per_step:.0f} ms/step, {s.images_per_s:.0f} training images/s")
     print(f"{s.gflop_per_step:.1f} GFLOP/step -> {s.gflops:.1f} GFLOP/s = {s.fraction_of_peak:.0%} of this "
-          f"machine's {s.precision} matmul peak ({s.peak_gflops:.1f} GFLOP/s, measured in this run)")
+          f"machine's {s.precision} matmul peak ({s.peak_gflops:.1f} GFLOP/s: its best window before and after "
+          f"the steps)")
     sets = "".join(f" --set {kv}" for kv in args.set)
     command = f"harness speed --preset {args.preset} --budget {args.budget}{sets} --steps {args.steps} --device {args.device}"
     path = Path(args.results) / "perf" / SPEED_FILE

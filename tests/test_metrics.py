@@ -14,6 +14,7 @@ from harness.metrics.classes import class_metrics, mean_pairwise_distance
 from harness.metrics.classifier import LoadedClassifier, load_or_train, predict, training_epochs
 from harness.metrics.features import MNIST_EXTRACTOR, extract_features
 from harness.metrics.fidelity import fidelity
+from harness.metrics.speed import best_rate
 
 
 def features(images: torch.Tensor, c: LoadedClassifier) -> torch.Tensor:
@@ -128,3 +129,18 @@ def test_precision_recall_of_too_few_samples_names_the_minimum() -> None:
     with pytest.raises(ConfigError, match=r"more than 3 generated digits .* got 3: raise eval.samples_per_class"):
         fidelity(few, torch.randn(50, 8, dtype=torch.float64), {"prc"})
     assert set(fidelity(torch.cat([few, few + 1]), torch.randn(50, 8, dtype=torch.float64), {"prc"})) == {"precision", "recall"}
+
+
+def test_the_matmul_peak_is_its_fastest_window_not_the_mean_over_a_slow_spell() -> None:
+    # a fake clock: each call costs 1 s in a slow spell, then 0.5 s; 4 s in all
+    costs, now = iter([1.0, 1.0, 0.5, 0.5, 0.5, 0.5]), [0.0]
+
+    def work() -> None:
+        now[0] += next(costs)
+
+    best = best_rate(work, flop=10.0, seconds=4.0, windows=2, device=torch.device("cpu"), clock=lambda: now[0])
+    assert best == 20.0  # the second window: 4 calls of 10 FLOP in 2 s
+    costs, now[0] = iter([1.0, 1.0, 0.5, 0.5, 0.5, 0.5]), 0.0
+    one_window = best_rate(work, flop=10.0, seconds=4.0, windows=1, device=torch.device("cpu"), clock=lambda: now[0])
+    assert one_window == 15.0  # 6 calls in 4 s: a single window reads the spell into the peak
+
