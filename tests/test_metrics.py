@@ -144,3 +144,30 @@ def test_the_matmul_peak_is_its_fastest_window_not_the_mean_over_a_slow_spell() 
     one_window = best_rate(work, flop=10.0, seconds=4.0, windows=1, device=torch.device("cpu"), clock=lambda: now[0])
     assert one_window == 15.0  # 6 calls in 4 s: a single window reads the spell into the peak
 
+
+
+def test_workers_starting_together_train_the_classifier_once(mnist: Mnist, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    import harness.metrics.classifier as module
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
+    calls = []
+
+    def slow_fit(train, progress, epochs):  # noqa: ANN001, ANN202: holds the lock while the other worker asks
+        calls.append(epochs)
+        time.sleep(0.5)
+        return module.ReferenceClassifier().eval()
+
+    monkeypatch.setattr(module, "fit", slow_fit)
+    loaded = []
+    workers = [threading.Thread(target=lambda: loaded.append(load_or_train(mnist, bundled_mnist_path(), False)))
+               for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(calls) == 1 and sorted(c.trained_now for c in loaded) == [False, True]
+    assert loaded[0].path == loaded[1].path and loaded[0].test_accuracy == loaded[1].test_accuracy

@@ -4,6 +4,7 @@ its code and data, and used to judge generated digits (accuracy, confidence, fea
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import os
@@ -19,6 +20,7 @@ from ..cache import cache_dir, file_digest
 from ..data import Mnist, Split, to_model_range
 from ..errors import ConfigError
 from ..files import atomic_write
+from ..locks import folder_lock
 
 EPOCHS = 3  # passes over the 50k training digits; $HARNESS_CLASSIFIER_EPOCHS overrides (the test suite uses 1)
 BATCH = 128
@@ -79,21 +81,33 @@ def classifier_key(data_file: Path) -> str:
 
 
 def load_or_train(data: Mnist, data_file: Path, progress: bool = True) -> LoadedClassifier:
-    """The cached classifier for this code and data, trained (a few CPU minutes) if missing or corrupt."""
+    """The cached classifier for this code and data, trained (a few CPU minutes) if missing or corrupt.
+
+    Training holds a lock on the cache folder, so study workers that start together on a fresh machine train
+    it once: the others wait, then load it. A readable cache is loaded without the lock (it may be read-only).
+    """
     path = cache_dir() / f"classifier-{classifier_key(data_file)}.pt"
-    model = ReferenceClassifier()
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        return LoadedClassifier(model.eval(), float(state["test_accuracy"]), path, False)
-    except FileNotFoundError:
-        pass
-    except Exception as e:  # a truncated or foreign file: say so, then retrain over it
-        print(f"classifier cache {path} is unreadable ({type(e).__name__}); retraining", flush=True)
-    model = fit(data.train, progress, training_epochs())
-    accuracy = float(accuracy_on(model, data.test))
-    atomic_write(path, lambda f: torch.save({"model": model.state_dict(), "test_accuracy": accuracy}, f))
+    with contextlib.suppress(Exception):
+        return _read_cached(path)
+    with folder_lock(path.parent, "reference classifier"):
+        try:
+            return _read_cached(path)  # trained by another worker while this one waited
+        except FileNotFoundError:
+            pass
+        except Exception as e:  # a truncated or foreign file: say so, then retrain over it
+            print(f"classifier cache {path} is unreadable ({type(e).__name__}); retraining", flush=True)
+        model = fit(data.train, progress, training_epochs())
+        accuracy = float(accuracy_on(model, data.test))
+        atomic_write(path, lambda f: torch.save({"model": model.state_dict(), "test_accuracy": accuracy}, f))
     return LoadedClassifier(model, accuracy, path, True)
+
+
+def _read_cached(path: Path) -> LoadedClassifier:
+    """The classifier cached at `path` (FileNotFoundError, or another error for an unreadable file)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = ReferenceClassifier()
+    model.load_state_dict(state["model"])
+    return LoadedClassifier(model.eval(), float(state["test_accuracy"]), path, False)
 
 
 def fit(train: Split, progress: bool, epochs: int = EPOCHS) -> ReferenceClassifier:
