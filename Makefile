@@ -28,8 +28,10 @@ install: $(STAMP)  ## create .venv and install the harness, its test extras and 
 run: install  ## the quickstart study (guidance w=0/1/3 x 3 seeds, ~20 min on 2 CPU cores) -> results/quickstart/report.md
 	$(BIN)/harness ablate ablations/quickstart.yaml --workers $(WORKERS)
 
-test: install  ## run the whole test suite
-	$(BIN)/python -m pytest
+# one xdist worker per core of this 2-core machine, each test file whole on one worker (its module fixtures)
+TEST_WORKERS ?= 2
+test: install  ## run the whole test suite: make test [TEST_WORKERS=2]
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 train: install  ## make train PRESET=report002 BUDGET=smoke
 	$(BIN)/harness train --preset $(PRESET) --budget $(BUDGET) --out results/train-$(PRESET)-$(BUDGET)

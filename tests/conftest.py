@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,12 +14,46 @@ from harness.allocator import keep_freed_memory
 from harness.config import DataConfig
 from harness.data import Mnist, load_mnist
 
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... under pytest -n; None otherwise
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """The suite's reference classifier trains 1 epoch (98.9%, about 1.5 CPU minutes) instead of 3 (99.4%,
     4.5 minutes): the same code path at a smaller budget. Worker subprocesses inherit it."""
     os.environ.setdefault("HARNESS_CLASSIFIER_EPOCHS", "1")
     keep_freed_memory()  # as `harness` does: the suite and its benchmarks run the product's allocation path
+
+
+# The files that take minutes, longest first: under xdist they start first, so that no worker is left alone
+# with one at the end while the other idles.
+LONG_FILES = ("test_study.py", "test_drills.py", "test_metrics.py", "test_workers.py", "test_peers.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))  # stable: each file's order is kept
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which starts the workers
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under `pytest -n N` (`make test`) the controller trains the reference classifier once, on every core, into
+    a cache its workers share, before they start: trained inside a worker it ran on that worker's one thread
+    while the other waited for it (4 of the suite's 15 minutes on a slow 2-core host)."""
+    config = session.config
+    if not config.pluginmanager.hasplugin("dsession"):
+        return
+    from harness.data import bundled_mnist_path
+    from harness.metrics.classifier import load_or_train
+
+    if "HARNESS_TEST_CACHE" not in os.environ:
+        cache = tempfile.mkdtemp(prefix="harness-test-cache-")
+        config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
+        os.environ["HARNESS_TEST_CACHE"] = cache  # the workers inherit it
+    config.pluginmanager.get_plugin("terminalreporter").write_line(
+        f"reference classifier for the workers: {os.environ['HARNESS_TEST_CACHE']} (trained there once)")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HARNESS_CACHE", os.environ["HARNESS_TEST_CACHE"])
+        load_or_train(load_mnist(DataConfig()), bundled_mnist_path(), progress=False)
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +87,8 @@ def analysed(tmp_path_factory: pytest.TempPathFactory, classifier):  # noqa: ANN
 
 
 def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """$HARNESS_TEST_CACHE when set (keeps the trained classifier between local runs), else a fresh folder."""
+    """$HARNESS_TEST_CACHE when set (keeps the trained classifier between local runs; under xdist the
+    controller sets it for its workers), else a fresh folder."""
     kept = os.environ.get("HARNESS_TEST_CACHE")
     return Path(kept) if kept else tmp_path_factory.getbasetemp() / "cache"
 
@@ -64,7 +101,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 @pytest.fixture(autouse=True)
 def _few_threads() -> None:
-    torch.set_num_threads(2)
+    torch.set_num_threads(1 if XDIST_WORKER else 2)  # `make test` runs one xdist worker per core
 
 
 def smoke_overrides(**extra: object) -> list[str]:
