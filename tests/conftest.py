@@ -24,21 +24,11 @@ def pytest_configure(config: pytest.Config) -> None:
     keep_freed_memory()  # as `harness` does: the suite and its benchmarks run the product's allocation path
 
 
-# The files that take minutes, longest first: under xdist they start first, so that no worker is left alone
-# with one at the end while the other idles.
-LONG_FILES = ("test_study.py", "test_drills.py", "test_metrics.py", "test_workers.py", "test_peers.py")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: i for i, name in enumerate(LONG_FILES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))  # stable: each file's order is kept
-
-
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which starts the workers
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Under `pytest -n N` (`make test`) the controller trains the reference classifier once, on every core, into
     a cache its workers share, before they start: trained inside a worker it ran on that worker's one thread
-    while the other waited for it (4 of the suite's 15 minutes on a slow 2-core host)."""
+    while the other waited for it (249 s of a 14.7-minute run on a slow 2-core host)."""
     config = session.config
     if not config.pluginmanager.hasplugin("dsession"):
         return

@@ -145,7 +145,6 @@ def test_the_matmul_peak_is_its_fastest_window_not_the_mean_over_a_slow_spell() 
     assert one_window == 15.0  # 6 calls in 4 s: a single window reads the spell into the peak
 
 
-
 def test_workers_starting_together_train_the_classifier_once(mnist: Mnist, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import threading

@@ -35,6 +35,5 @@ def train_speed_lines(path: Path) -> list[str]:
             f"| FLOPs per step (convolutions and matmuls, counted by torch) | {s['gflop_per_step']:.1f} GFLOP |",
             f"| achieved | {s['gflops']:.1f} GFLOP/s |",
             f"| {s.get('precision', 'fp32')} matmul peak of this machine, its best window before and after the "
-            f"steps | "
-            f"{s['peak_gflops']:.1f} GFLOP/s |",
+            f"steps | {s['peak_gflops']:.1f} GFLOP/s |",
             f"| fraction of the peak | {s['fraction_of_peak']:.0%} ({verdict}: target >= {PEAK_TARGET:.0%}) |"]
