@@ -32,18 +32,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if not config.pluginmanager.hasplugin("dsession"):
         return
-    from harness.data import bundled_mnist_path
-    from harness.metrics.classifier import load_or_train
-
     if "HARNESS_TEST_CACHE" not in os.environ:
         cache = tempfile.mkdtemp(prefix="harness-test-cache-")
         config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
         os.environ["HARNESS_TEST_CACHE"] = cache  # the workers inherit it
     config.pluginmanager.get_plugin("terminalreporter").write_line(
         f"reference classifier for the workers: {os.environ['HARNESS_TEST_CACHE']} (trained there once)")
+    reference_classifier(load_mnist(DataConfig()), Path(os.environ["HARNESS_TEST_CACHE"]))
+
+
+def reference_classifier(mnist: Mnist, cache: Path):  # noqa: ANN201
+    """The real reference classifier from the cache folder `cache`, trained there (a few CPU minutes) if missing."""
+    from harness.data import bundled_mnist_path
+    from harness.metrics.classifier import load_or_train
+
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HARNESS_CACHE", os.environ["HARNESS_TEST_CACHE"])
-        load_or_train(load_mnist(DataConfig()), bundled_mnist_path(), progress=False)
+        mp.setenv("HARNESS_CACHE", str(cache))
+        return load_or_train(mnist, bundled_mnist_path(), progress=False)
 
 
 @pytest.fixture(scope="session")
@@ -54,12 +59,7 @@ def mnist() -> Mnist:
 @pytest.fixture(scope="session")
 def classifier(mnist: Mnist, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """The real reference classifier, trained once per test session (a few CPU minutes) into its private cache."""
-    from harness.data import bundled_mnist_path
-    from harness.metrics.classifier import load_or_train
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HARNESS_CACHE", str(session_cache(tmp_path_factory)))
-        return load_or_train(mnist, bundled_mnist_path(), progress=False)
+    return reference_classifier(mnist, session_cache(tmp_path_factory))
 
 
 @pytest.fixture(scope="session")
