@@ -110,11 +110,15 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_classifier(args: argparse.Namespace) -> int:
     from .config import DataConfig
     from .data import bundled_mnist_path, load_mnist
-    from .metrics.classifier import load_or_train
+    from .metrics.reference import SHIPPED_DIR, load_or_train, ship
 
-    data_cfg = DataConfig()
-    loaded = load_or_train(load_mnist(data_cfg), bundled_mnist_path(), progress=True)
-    state = "trained now" if loaded.trained_now else "from the cache"
+    data = load_mnist(DataConfig())
+    if args.ship:
+        loaded = ship(data, bundled_mnist_path(), progress=True)
+        print(f"shipped: {loaded.path} ({loaded.test_accuracy:.2%} on the 10,000 MNIST test digits); commit {SHIPPED_DIR}")
+        return 0
+    loaded = load_or_train(data, bundled_mnist_path(), progress=True)
+    state = {"shipped": "shipped with the harness", "cache": "from the cache", "trained": "trained now"}[loaded.origin]
     print(f"reference classifier ({state}): {loaded.test_accuracy:.2%} on the 10,000 MNIST test digits; {loaded.path}")
     return 0
 
@@ -459,7 +463,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--sampler-study", help="the sampler study's folder (default: <results>/sampler)")
     pr.set_defaults(func=cmd_perf_report)
 
-    sub.add_parser("classifier", help="train (or show the cached) reference MNIST classifier").set_defaults(func=cmd_classifier)
+    cl = sub.add_parser("classifier", help="show the reference MNIST classifier (shipped, else cached, else trained now)")
+    cl.add_argument("--ship", action="store_true",
+                    help="train it anew into harness/metrics/weights/ (after a change to its recipe; commit that folder)")
+    cl.set_defaults(func=cmd_classifier)
     sub.add_parser("components", help="list every registry and its members").set_defaults(func=cmd_components)
     sub.add_parser("presets", help="list the presets and budgets").set_defaults(func=cmd_presets)
     return p

@@ -15,12 +15,12 @@ from .config import EvalConfig, with_overrides
 from .data import Mnist, bundled_mnist_path, load_mnist
 from .devices import resolve_device
 from .errors import ConfigError
-from .cache import cache_dir
+from .cache import cache_dir, file_digest
 from .files import atomic_write, write_json
 from .generate import grid_labels, to_uint8
 from .grid import save_grid
 from .metrics.classes import class_metrics
-from .metrics.classifier import LoadedClassifier, classifier_key, load_or_train, predict
+from .metrics.reference import LoadedClassifier, load_or_train, predict
 from .metrics.clip import check_clip_weights
 from .metrics.features import MNIST_EXTRACTOR, extract_features
 from .metrics.fidelity import PRC_NEIGHBORHOOD, fidelity
@@ -159,8 +159,9 @@ def _clip(result: dict[str, Any], cfg: EvalConfig, images: torch.Tensor, labels:
 
 
 def reference_features(classifier: LoadedClassifier, data: Mnist) -> torch.Tensor:
-    """torch-fidelity features of the 10k test digits, cached on disk."""
-    path = cache_dir() / f"test-features-{classifier_key(bundled_mnist_path())}.pt"
+    """torch-fidelity features of the 10k test digits, cached on disk under the digest of the classifier's weights
+    and of the data file (a shipped and a locally trained classifier of one key have different weights)."""
+    path = cache_dir() / f"test-features-{file_digest(classifier.path)[:16]}-{file_digest(bundled_mnist_path())[:16]}.pt"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         return state["features"]

@@ -69,10 +69,10 @@ def test_components_and_presets_list_every_member(capsys: pytest.CaptureFixture[
     assert "report004" in out and "params=1,787,841" in out
 
 
-def test_classifier_command_reports_accuracy_and_where_it_is_cached(classifier, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+def test_classifier_command_reports_accuracy_and_which_weights(classifier, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
     assert main(["classifier"]) == 0
     out = capsys.readouterr().out
-    assert "(from the cache)" in out and f"{classifier.test_accuracy:.2%}" in out and str(classifier.path) in out
+    assert "(shipped with the harness)" in out and f"{classifier.test_accuracy:.2%}" in out and str(classifier.path) in out
 
 
 def test_speed_reports_gflops_against_the_measured_peak(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

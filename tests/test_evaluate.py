@@ -8,7 +8,7 @@ from harness.cli import main
 from harness.data import Mnist
 from harness.errors import ConfigError, DataError
 from harness.evaluate import evaluate, parse_metrics
-from harness.metrics.classifier import LoadedClassifier
+from harness.metrics.reference import LoadedClassifier
 from harness.presets import resolve_config
 from harness.samplefile import load_samples, save_samples
 from harness.train import train

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from harness.data import Mnist, bundled_mnist_path
+from harness.data import Mnist, Split, bundled_mnist_path
 from harness.errors import ConfigError
 from harness.metrics.classes import class_metrics, mean_pairwise_distance
-from harness.metrics.classifier import LoadedClassifier, load_or_train, predict, training_epochs
+from harness.metrics import reference
+from harness.metrics.classifier import ReferenceClassifier, fit
+from harness.metrics.reference import LoadedClassifier, accuracy_on, load_or_train, predict, training_epochs
 from harness.metrics.features import MNIST_EXTRACTOR, extract_features
 from harness.metrics.fidelity import fidelity
 from harness.metrics.speed import best_rate
@@ -32,30 +34,79 @@ def noisy(images: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
     return (x.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
-def test_reference_classifier_reaches_99_percent_and_is_cached(classifier: LoadedClassifier, mnist: Mnist) -> None:
-    assert classifier.test_accuracy >= (0.99 if training_epochs() >= 3 else 0.985)  # 3 epochs: 99.44% measured
+def test_the_shipped_classifier_is_this_recipes_and_reaches_99_percent(classifier: LoadedClassifier,
+                                                                       mnist: Mnist) -> None:
+    shipped = sorted(p.name for p in reference.SHIPPED_DIR.glob("*.pt"))
+    assert shipped == [reference.weights_name(bundled_mnist_path())], (
+        f"harness/metrics/weights holds {shipped}, not the weights of this recipe and data: "
+        f"run `{reference.SHIP_COMMAND}` and commit that folder")
+    assert classifier.origin == "shipped" and classifier.path.parent == reference.SHIPPED_DIR
+    assert classifier.test_accuracy >= 0.99  # 3 epochs
     again = load_or_train(mnist, bundled_mnist_path(), progress=False)
-    assert not again.trained_now and again.test_accuracy == classifier.test_accuracy
+    assert again.origin == "shipped" and again.test_accuracy == classifier.test_accuracy
 
 
-def test_a_corrupt_cache_is_retrained_not_trusted(classifier: LoadedClassifier, mnist: Mnist, tmp_path: Path,
+def test_fit_learns_digits_in_48_steps(mnist: Mnist, mnist_1k: Mnist) -> None:
+    """The recipe really trains: a fresh network from 48 batches of real digits (the shipped one had 1,170)."""
+    model = fit(Split(mnist.train.images[:48 * 128], mnist.train.labels[:48 * 128]), progress=False, epochs=1)
+    assert accuracy_on(model, mnist_1k.test) > 0.8  # 32 steps: 82%, 64 steps: 95%
+
+
+@pytest.fixture(scope="module")
+def mnist_1k(mnist: Mnist) -> Mnist:
+    """MNIST with only the first 1,000 test digits, for tests that need some classifier's accuracy, not its value."""
+    return Mnist(mnist.train, mnist.val, Split(mnist.test.images[:1000], mnist.test.labels[:1000]))
+
+
+@pytest.fixture
+def nothing_shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty shipped folder and cache, as after a change to the recipe: the classifier is trained into the cache."""
+    monkeypatch.setattr(reference, "SHIPPED_DIR", tmp_path / "weights")
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_a_corrupt_cache_is_retrained_not_trusted(classifier: LoadedClassifier, mnist_1k: Mnist, nothing_shipped: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
-    import harness.metrics.classifier as module
-
     calls = []
-    monkeypatch.setattr(module, "fit", lambda train, progress, epochs: calls.append(epochs) or classifier.model)
-    target = tmp_path / classifier.path.name
+    monkeypatch.setattr(reference, "fit", lambda train, progress, epochs: calls.append(epochs) or classifier.model)
+    target = nothing_shipped / classifier.path.name
+    nothing_shipped.mkdir()
     target.write_bytes(b"truncated")
-    reloaded = load_or_train(mnist, bundled_mnist_path(), progress=False)
-    assert calls == [training_epochs()] and reloaded.trained_now
-    assert torch.load(target, weights_only=True)["test_accuracy"] == pytest.approx(classifier.test_accuracy)
+    reloaded = load_or_train(mnist_1k, bundled_mnist_path(), progress=False)
+    assert calls == [training_epochs()] and reloaded.trained_now and reloaded.path == target
+    assert torch.load(target, weights_only=True)["test_accuracy"] == reloaded.test_accuracy > 0.98
+    assert load_or_train(mnist_1k, bundled_mnist_path(), progress=False).origin == "cache"
+
+
+def test_an_unreadable_shipped_file_is_an_error_not_another_judge(mnist: Mnist, nothing_shipped: Path) -> None:
+    reference.SHIPPED_DIR.mkdir()
+    (reference.SHIPPED_DIR / reference.weights_name(bundled_mnist_path())).write_bytes(b"a git-lfs pointer")
+    with pytest.raises(ConfigError, match=r"shipped reference classifier .* is unreadable .*git checkout -- .*"
+                                          r"harness classifier --ship"):
+        load_or_train(mnist, bundled_mnist_path(), progress=False)
+    assert not nothing_shipped.exists()  # nothing was trained in its place
+
+
+def test_ship_writes_the_weights_under_their_key_and_retires_the_old(mnist_1k: Mnist, nothing_shipped: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    reference.SHIPPED_DIR.mkdir()
+    (reference.SHIPPED_DIR / "classifier-0123456789abcdef.pt").write_bytes(b"an older recipe's weights")
+    monkeypatch.setattr(reference, "fit", lambda train, progress, epochs: ReferenceClassifier().eval())
+    shipped = reference.ship(mnist_1k, bundled_mnist_path(), progress=False)
+    assert [p.name for p in reference.SHIPPED_DIR.iterdir()] == [reference.weights_name(bundled_mnist_path())]
+    loaded = load_or_train(mnist_1k, bundled_mnist_path(), progress=False)
+    assert loaded.origin == "shipped" and loaded.path == shipped.path
+    assert loaded.test_accuracy == shipped.test_accuracy < 0.5  # an untrained network, measured on the test digits
+    monkeypatch.setenv("HARNESS_CLASSIFIER_EPOCHS", "1")
+    with pytest.raises(ConfigError, match="only the default 3-epoch classifier is shipped; unset HARNESS_CLASSIFIER_EPOCHS"):
+        reference.ship(mnist_1k, bundled_mnist_path(), progress=False)
 
 
 def test_accuracy_on_real_test_digits_matches_the_classifiers_own(classifier: LoadedClassifier, mnist: Mnist) -> None:
     probs, feats = predict(classifier.model, mnist.test.images)
     m = class_metrics(probs, feats, mnist.test.labels, feats, mnist.test.labels)
-    assert m["class_acc"] == pytest.approx(classifier.test_accuracy, abs=1e-6)
+    assert m["class_acc"] == pytest.approx(classifier.test_accuracy, abs=3e-4)  # other CPUs may round 1-2 digits apart
     assert all(v["diversity_ratio"] == pytest.approx(1.0) for v in m["per_digit"].values())
 
 
@@ -145,24 +196,21 @@ def test_the_matmul_peak_is_its_fastest_window_not_the_mean_over_a_slow_spell() 
     assert one_window == 15.0  # 6 calls in 4 s: a single window reads the spell into the peak
 
 
-def test_workers_starting_together_train_the_classifier_once(mnist: Mnist, tmp_path: Path,
+def test_workers_starting_together_train_the_classifier_once(mnist_1k: Mnist, nothing_shipped: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
     import time
 
-    import harness.metrics.classifier as module
-
-    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
     calls = []
 
     def slow_fit(train, progress, epochs):  # noqa: ANN001, ANN202: holds the lock while the other worker asks
         calls.append(epochs)
         time.sleep(0.5)
-        return module.ReferenceClassifier().eval()
+        return ReferenceClassifier().eval()
 
-    monkeypatch.setattr(module, "fit", slow_fit)
+    monkeypatch.setattr(reference, "fit", slow_fit)
     loaded = []
-    workers = [threading.Thread(target=lambda: loaded.append(load_or_train(mnist, bundled_mnist_path(), False)))
+    workers = [threading.Thread(target=lambda: loaded.append(load_or_train(mnist_1k, bundled_mnist_path(), False)))
                for _ in range(2)]
     for w in workers:
         w.start()

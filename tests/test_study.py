@@ -14,7 +14,7 @@ import torch
 from harness import devices, generate, objective
 from harness.cli import main
 from harness.errors import ConfigError
-from harness.metrics.classifier import LoadedClassifier
+from harness.metrics.reference import LoadedClassifier
 from harness.report import write_report
 from harness.spec import load_spec
 from harness.study import open_study, run_study

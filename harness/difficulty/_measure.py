@@ -15,7 +15,7 @@ from ..checkpoint import TrainedModel
 from ..config import EvalConfig, config_hash
 from ..files import atomic_write
 from ..generate import generate, grid_labels, to_uint8
-from ..metrics.classifier import LoadedClassifier, predict
+from ..metrics.reference import LoadedClassifier, predict
 from ..metrics.features import MNIST_EXTRACTOR, extract_features
 from ..metrics.speed import timed
 from ._recognition import RecognitionRecorder, classifier_verdicts

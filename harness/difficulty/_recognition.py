@@ -12,7 +12,8 @@ from torch import Tensor
 
 from ..diffusion import Diffusion
 from ..generate import to_uint8
-from ..metrics.classifier import ReferenceClassifier, predict
+from ..metrics.classifier import ReferenceClassifier
+from ..metrics.reference import predict
 from ..samplers import Step
 from ._bootstrap import Resampler, curve_statistic, stacked
 

@@ -18,7 +18,7 @@ from ..errors import HarnessError
 from ..evaluate import reference_features
 from ..files import sweep_partial_files
 from ..locks import folder_lock
-from ..metrics.classifier import LoadedClassifier, load_or_train
+from ..metrics.reference import LoadedClassifier, load_or_train
 from ..objective import shared_run_dir
 from ..train import train
 from ._bootstrap import Estimate, Resampler

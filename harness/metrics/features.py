@@ -31,7 +31,8 @@ class MnistClassifierFeatures(FeatureExtractorBase):
                  **kwargs: object) -> None:
         super().__init__(name, features_list)
         if feature_extractor_weights_path is None:
-            raise ConfigError("the harness-mnist feature extractor needs the cached classifier file (run `harness classifier`)")
+            raise ConfigError("the harness-mnist feature extractor needs the reference classifier's weights file "
+                              "(`harness classifier` prints where it is)")
         self.model = ReferenceClassifier()
         state = torch.load(feature_extractor_weights_path, map_location="cpu", weights_only=True)
         self.model.load_state_dict(state["model"])

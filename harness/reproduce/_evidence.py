@@ -15,7 +15,7 @@ from ..data import bundled_mnist_path, load_mnist
 from ..diffusion import Diffusion
 from ..difficulty import DifficultyConfig, DifficultyResult, run_difficulty, write_difficulty
 from ..difficulty._forward import ForwardResult, forward_recognition
-from ..metrics.classifier import load_or_train
+from ..metrics.reference import load_or_train
 from ..metrics.speed import measure_sampling
 from ..presets import resolve_config
 from ..report import trials_frame, write_report

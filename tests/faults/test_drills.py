@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from harness.metrics.classifier import LoadedClassifier
+from harness.metrics.reference import LoadedClassifier
 from harness.reliability import report_drill, train_drill
 from harness.spec import load_spec
 from harness.study import run_study
