@@ -113,10 +113,10 @@ def test_accuracy_on_real_test_digits_matches_the_classifiers_own(classifier: Lo
 def test_fid_of_held_out_real_digits_is_near_zero_and_kid_of_a_set_with_itself_is_zero(
         classifier: LoadedClassifier, mnist: Mnist, test_features: torch.Tensor) -> None:
     test = test_features
-    val = features(mnist.val.images[:5000], classifier)
-    real = fidelity(val, test, {"fid", "kid", "prc"})
-    bad = fidelity(features(noisy(mnist.val.images[:5000], 0.5), classifier), test, {"fid"})
-    assert real["fid"] < 0.02 * bad["fid"]
+    val = features(mnist.val.images[:2000], classifier)
+    real = fidelity(val, test, {"fid", "prc"})
+    bad = fidelity(features(noisy(mnist.val.images[:2000], 0.5), classifier), test, {"fid"})
+    assert real["fid"] < 0.02 * bad["fid"]  # 0.002 measured (8.4 against 4,216)
     assert real["precision"] > 0.8 and real["recall"] > 0.8  # k=3 manifolds of two real samples overlap ~85-90%
     assert abs(fidelity(test[:3000], test[:3000], {"kid"})["kid"]) < 1e-3 * bad["fid"]
 
@@ -124,8 +124,8 @@ def test_fid_of_held_out_real_digits_is_near_zero_and_kid_of_a_set_with_itself_i
 def test_fid_rises_monotonically_with_added_noise(classifier: LoadedClassifier, mnist: Mnist,
                                                  test_features: torch.Tensor) -> None:
     test = test_features
-    fids = [fidelity(features(noisy(mnist.val.images[:3000], s), classifier), test, {"fid"})["fid"]
-            for s in (0.0, 0.1, 0.2, 0.4, 0.8)]
+    fids = [fidelity(features(noisy(mnist.val.images[:1000], s), classifier), test, {"fid"})["fid"]
+            for s in (0.0, 0.1, 0.2, 0.4, 0.8)]  # 15, 310, 1446, 3427, 5847 measured
     assert fids == sorted(fids) and fids[-1] > 10 * fids[0]
 
 
@@ -145,9 +145,9 @@ def test_kid_adapts_its_subset_size_to_small_sets(classifier: LoadedClassifier, 
 
 
 def test_metrics_are_deterministic(classifier: LoadedClassifier, mnist: Mnist, test_features: torch.Tensor) -> None:
-    a = features(mnist.val.images[:1000], classifier)
-    b = features(mnist.val.images[:1000], classifier)
-    ref = test_features[:2000]
+    a = features(mnist.val.images[:500], classifier)
+    b = features(mnist.val.images[:500], classifier)
+    ref = test_features[:1000]
     assert fidelity(a, ref, {"fid", "kid", "prc"}) == fidelity(b, ref, {"fid", "kid", "prc"})
 
 
