@@ -75,6 +75,21 @@ def test_classifier_command_reports_accuracy_and_which_weights(classifier, capsy
     assert "(shipped with the harness)" in out and f"{classifier.test_accuracy:.2%}" in out and str(classifier.path) in out
 
 
+def test_classifier_ship_writes_the_weights_folder_and_says_to_commit_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.metrics import reference
+    from harness.metrics.classifier import ReferenceClassifier
+
+    monkeypatch.setattr(reference, "SHIPPED_DIR", tmp_path / "weights")
+    monkeypatch.setattr(reference, "fit", lambda train, progress, epochs: ReferenceClassifier().eval())  # the recipe: test_metrics
+    assert main(["classifier", "--ship"]) == 0
+    [written] = (tmp_path / "weights").glob("classifier-*.pt")
+    assert f"shipped: {written} (" in capsys.readouterr().out
+    assert main(["classifier"]) == 0
+    out = capsys.readouterr().out
+    assert "(shipped with the harness)" in out and str(written) in out
+
+
 def test_speed_reports_gflops_against_the_measured_peak(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     # --results: the default would overwrite the user's own results/perf/speed.json with a smoke figure
     assert main(["speed", "--budget", "smoke", "--steps", "2", "--results", str(tmp_path)]) == 0
