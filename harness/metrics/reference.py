@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import inspect
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -102,7 +102,7 @@ def ship(data: Mnist, data_file: Path, progress: bool = True) -> LoadedClassifie
     for stale in SHIPPED_DIR.glob("classifier-*.pt"):
         if stale != path:
             stale.unlink()
-    return LoadedClassifier(loaded.model, loaded.test_accuracy, path, "shipped")
+    return replace(loaded, origin="shipped")
 
 
 def _train_into(path: Path, data: Mnist, progress: bool) -> LoadedClassifier:
