@@ -17,7 +17,8 @@ from torch_fidelity.utils import create_feature_extractor
 
 from ..data import to_model_range
 from ..errors import ConfigError
-from .classifier import FEATURE_DIM, ReferenceClassifier
+from .classifier import FEATURE_DIM
+from .reference import network_from
 
 MNIST_EXTRACTOR = "harness-mnist"
 INCEPTION = "inception-v3-compat"
@@ -33,10 +34,7 @@ class MnistClassifierFeatures(FeatureExtractorBase):
         if feature_extractor_weights_path is None:
             raise ConfigError("the harness-mnist feature extractor needs the reference classifier's weights file "
                               "(`harness classifier` prints where it is)")
-        self.model = ReferenceClassifier()
-        state = torch.load(feature_extractor_weights_path, map_location="cpu", weights_only=True)
-        self.model.load_state_dict(state["model"])
-        self.model.eval()
+        self.model = network_from(torch.load(feature_extractor_weights_path, map_location="cpu", weights_only=True))
 
     @staticmethod
     def get_provided_features_list() -> tuple[str, ...]:

@@ -124,9 +124,14 @@ def _read_shipped(path: Path) -> LoadedClassifier:
 def _read(path: Path, origin: str) -> LoadedClassifier:
     """The classifier saved at `path` (FileNotFoundError, or another error for an unreadable file)."""
     state = torch.load(path, map_location="cpu", weights_only=True)
+    return LoadedClassifier(network_from(state), float(state["test_accuracy"]), path, origin)
+
+
+def network_from(state: dict) -> ReferenceClassifier:
+    """The network, in eval mode, of a weights file's contents (shipped, cached or just trained)."""
     model = ReferenceClassifier()
     model.load_state_dict(state["model"])
-    return LoadedClassifier(model.eval(), float(state["test_accuracy"]), path, origin)
+    return model.eval()
 
 
 @torch.inference_mode()
