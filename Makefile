@@ -73,7 +73,7 @@ BENCH_MEDIAN = for i in 1 2 3; do $(BENCH_SUITE) --benchmark-json=results/perf/b
               $(BIN)/harness bench-median results/perf/bench-run1.json results/perf/bench-run2.json \
               results/perf/bench-run3.json --out $(BENCH_JSON)
 
-bench: install  ## the pytest-benchmark suite once, compared with tests/benchmarks/baseline.json (calibration units)
+bench: install  ## the pytest-benchmark suite once, compared with this class of machine's baseline in tests/benchmarks/baselines/ (calibration units)
 	$(BENCH_RUN)
 	$(BIN)/harness bench-compare $(BENCH_JSON)
 	$(BIN)/harness perf-report
@@ -83,9 +83,9 @@ bench-check: install  ## the suite 3 times; exit 1 with a table when a median fi
 	$(BIN)/harness bench-compare $(BENCH_JSON) --check
 	$(BIN)/python -m pytest -q tests/benchmarks/test_quality_guard.py
 
-bench-baseline: install  ## re-record tests/benchmarks/baseline.json on this machine, median of 3 runs (commit it)
+bench-baseline: install  ## re-record this class of machine's baseline in tests/benchmarks/baselines/, median of 3 runs (commit it)
 	mkdir -p results/perf && $(BENCH_MEDIAN)
-	cp $(BENCH_JSON) tests/benchmarks/baseline.json
+	$(BIN)/harness bench-baseline $(BENCH_JSON)
 
 bench-peers: install  ## the harness against diffusers' UNet2DModel, same network and data -> results/perf/peers.md: make bench-peers [BUDGET=quick]
 	$(BIN)/harness peers --budget $(BUDGET)

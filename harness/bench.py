@@ -3,41 +3,24 @@
 Every benchmark's median is divided by the median of the calibration matmul timed right before and after
 it (tests/benchmarks/test_speed.py stores it in the benchmark's extra_info), so a figure compares across
 machines and noisy neighbours, whose speed drifts within one run; a figure more than `tolerance` slower
-than the baseline's is a regression.
+than the baseline's is a regression. The calibration evens out clock speed and load, not instruction sets,
+so each class of machine (architecture and widest SIMD level) has a baseline of its own in `BASELINES`.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from .errors import ConfigError
+from .files import write_json
 
 CALIBRATION_KEY = "calibration_s"  # extra_info of each benchmark: the calibration matmul's median seconds around it
 TOLERANCE = 0.25  # a normalised figure 25% slower than the baseline fails bench-check
-CALIBRATION_N = 512  # side of the calibration matmul (0.27 GFLOP)
-
-
-def calibration_operands() -> tuple[torch.Tensor, torch.Tensor]:
-    """The calibration matmul's two fixed (512, 512) fp32 operands."""
-    return tuple(torch.randn(CALIBRATION_N, CALIBRATION_N, generator=torch.Generator().manual_seed(k)) for k in (0, 1))
-
-
-def calibration_seconds(reps: int = 30) -> float:
-    """Median seconds of the calibration matmul over `reps` runs (about 0.1 s on 2 cores)."""
-    a, b = calibration_operands()
-    torch.mm(a, b)  # first call: allocation and BLAS warm-up
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        torch.mm(a, b)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+BASELINES = Path("tests/benchmarks/baselines")  # the committed baselines, one <machine class>.json per class
+# torch's AVX512 CPU kernels and numpy's AVX512_SKX loops need all four; below them both fall back to AVX2
+_AVX512_FLAGS = frozenset({"avx512f", "avx512bw", "avx512dq", "avx512vl"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +56,45 @@ def _read_run(path: Path) -> tuple[dict, dict[str, float], dict[str, float]]:
         raise ConfigError(f"{path}: {missing[0]} has no extra_info.{CALIBRATION_KEY} (the calibration matmul timed "
                           f"around it); record it with this suite: `make bench`, or `make bench-baseline` for the baseline")
     return record, {name: s / units[name] for name, s in seconds.items()}, seconds
+
+
+def machine_class(record: dict) -> str:
+    """The class of machine a pytest-benchmark record was measured on: its architecture and widest SIMD level
+    ('x86_64-avx512', 'x86_64-avx2', 'x86_64', 'aarch64', ...), from the cpu flags pytest-benchmark records.
+
+    Figures in calibration units differ between classes by the instruction set alone: numpy vectorises the
+    float64 power of KID's cubic kernel only with AVX-512, so the FID/KID benchmark reads 2.2x the AVX-512
+    host's figure on an AVX2 host, where the network's figures read 14-27% faster."""
+    info = record.get("machine_info") or {}
+    cpu = info.get("cpu") or {}
+    arch = str(cpu.get("arch_string_raw") or info.get("machine") or "unknown").lower()
+    flags = {str(f).lower() for f in cpu.get("flags") or []}
+    if arch not in ("x86_64", "amd64"):  # the SIMD levels below are x86's
+        return arch
+    level = "avx512" if _AVX512_FLAGS <= flags else "avx2" if {"avx2", "fma"} <= flags else ""
+    return f"{arch}-{level}" if level else arch
+
+
+def baseline_for(current: Path, baseline: Path) -> Path:
+    """`baseline` when it is a file; when a folder, its baseline for the class of machine `current` ran on."""
+    if not baseline.is_dir():
+        return baseline
+    kind = machine_class(_read_run(current)[0])
+    path = baseline / f"{kind}.json"
+    if not path.is_file():
+        have = ", ".join(sorted(p.stem for p in baseline.glob("*.json"))) or "none"
+        raise ConfigError(f"{current} was measured on a class of machine ({kind}) with no baseline in {baseline}/ "
+                          f"(it holds: {have}); a baseline from another class would read instruction-set differences "
+                          f"as regressions. Record this class's with `make bench-baseline` and commit {path}")
+    return path
+
+
+def record_baseline(run: Path, folder: Path = BASELINES) -> Path:
+    """Store `run` (a checked pytest-benchmark file) as the baseline of its class of machine: folder/<class>.json."""
+    record = _read_run(run)[0]
+    path = folder / f"{machine_class(record)}.json"
+    write_json(path, record)
+    return path
 
 
 def median_run(paths: list[Path]) -> dict:
@@ -113,18 +135,21 @@ def comparison_table(rows: list[Comparison], tolerance: float = TOLERANCE) -> st
     return "\n".join(lines)
 
 
-def bench_lines(rows: list[Comparison], current: Path, command: str, tolerance: float = TOLERANCE) -> list[str]:
-    """Markdown: the machine (as pytest-benchmark recorded it), the command, what the units mean, the table."""
+def bench_lines(rows: list[Comparison], current: Path, baseline: Path, command: str,
+                tolerance: float = TOLERANCE) -> list[str]:
+    """Markdown: the machine (as pytest-benchmark recorded it), the command, the baseline, what the units mean,
+    the table."""
     info = json.loads(Path(current).read_text()).get("machine_info", {})
     cpu = info.get("cpu", {})
     machine = (f"{cpu.get('brand_raw', info.get('processor', '?'))}, {cpu.get('count', '?')} logical cores, "
                f"{info.get('system', '?')} {info.get('release', '')}, Python {info.get('python_version', '?')}")
-    return [f"Measured on {machine}, by `{command}`.", "",
+    return [f"Measured on {machine}, by `{command}`; compared with `{baseline}`.", "",
             f"Medians of pytest-benchmark rounds; calibration units divide each by the median of a fixed "
             f"512 x 512 fp32 matmul timed right before and after it. A change above +{tolerance:.0%} fails `make bench-check`.",
             "", comparison_table(rows, tolerance)]
 
 
-def perf_markdown(rows: list[Comparison], current: Path, command: str, tolerance: float = TOLERANCE) -> str:
+def perf_markdown(rows: list[Comparison], current: Path, baseline: Path, command: str,
+                  tolerance: float = TOLERANCE) -> str:
     """`bench-compare --report`: the benchmarks alone, as markdown."""
-    return "\n".join(["# Benchmarks", "", *bench_lines(rows, current, command, tolerance), ""])
+    return "\n".join(["# Benchmarks", "", *bench_lines(rows, current, baseline, command, tolerance), ""])

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .allocator import keep_freed_memory
+from .bench import BASELINES
 from .config import RunConfig, load_yaml, with_overrides
 from .errors import ConfigError, HarnessError, Interrupted
 from .presets import BUDGETS, PRESETS, resolve_config
@@ -308,23 +309,34 @@ def cmd_perf_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_compare(args: argparse.Namespace) -> int:
-    from .bench import compare, comparison_table, perf_markdown, regressions
+    from .bench import baseline_for, compare, comparison_table, perf_markdown, regressions
 
     if args.tolerance <= 0:
         raise ConfigError(f"--tolerance must be > 0 (0.25 = 25% slower fails), got {args.tolerance}")
-    rows = compare(Path(args.current), Path(args.baseline))
+    current = Path(args.current)
+    baseline = baseline_for(current, Path(args.baseline))
+    rows = compare(current, baseline)
+    print(f"{current} against {baseline}")
     print(comparison_table(rows, args.tolerance))
     if args.report:
         from .files import write_text
 
-        write_text(args.report, perf_markdown(rows, Path(args.current), "make bench", args.tolerance))
+        write_text(args.report, perf_markdown(rows, current, baseline, "make bench", args.tolerance))
         print(f"-> {args.report}")
     slow = regressions(rows, args.tolerance)
     if slow:
-        print(f"{len(slow)} benchmark(s) more than {args.tolerance:.0%} slower than {args.baseline} in calibration "
+        print(f"{len(slow)} benchmark(s) more than {args.tolerance:.0%} slower than {baseline} in calibration "
               f"units: {', '.join(r.name for r in slow)}", file=sys.stderr)
         return 1 if args.check else 0
-    print(f"no benchmark more than {args.tolerance:.0%} slower than {args.baseline}")
+    print(f"no benchmark more than {args.tolerance:.0%} slower than {baseline}")
+    return 0
+
+
+def cmd_bench_baseline(args: argparse.Namespace) -> int:
+    from .bench import record_baseline
+
+    print(f"-> {record_baseline(Path(args.run), Path(args.into))} (commit it: bench-check compares this class of "
+          f"machine with it)")
     return 0
 
 
@@ -446,11 +458,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     bc = sub.add_parser("bench-compare", help="a pytest-benchmark JSON against the committed baseline, in calibration units")
     bc.add_argument("current", help="the JSON `make bench` wrote (results/perf/bench.json)")
-    bc.add_argument("--baseline", default="tests/benchmarks/baseline.json")
+    bc.add_argument("--baseline", default=str(BASELINES),
+                    help="a baseline file, or a folder of them, one per class of machine: the run's class picks "
+                         "(default: %(default)s)")
     bc.add_argument("--tolerance", type=float, default=0.25, help="relative slow-down that counts as a regression")
     bc.add_argument("--check", action="store_true", help="exit 1 when any benchmark regressed")
     bc.add_argument("--report", help="also write the table with the machine's description to this markdown file")
     bc.set_defaults(func=cmd_bench_compare)
+
+    bb = sub.add_parser("bench-baseline", help="store a benchmark run as the committed baseline of its class of machine")
+    bb.add_argument("run", help="the run to keep (make bench-baseline: the median of three, results/perf/bench.json)")
+    bb.add_argument("--into", default=str(BASELINES), help="the baselines folder (default: %(default)s)")
+    bb.set_defaults(func=cmd_bench_baseline)
 
     bm = sub.add_parser("bench-median", help="several runs of the benchmark suite as one: each benchmark's median run")
     bm.add_argument("runs", nargs="+", help="pytest-benchmark JSON files of the same suite")
@@ -459,7 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("perf-report", help="gather bench, speed, peers and the sampler study into results/perf/report.md")
     pr.add_argument("--results", default="results", help="results root (its perf/ holds bench.json, speed.json, peers.json)")
-    pr.add_argument("--baseline", default="tests/benchmarks/baseline.json", help="the benchmark baseline to compare with")
+    pr.add_argument("--baseline", default=str(BASELINES),
+                    help="the benchmark baseline to compare with, or a folder of them per class of machine "
+                         "(default: %(default)s)")
     pr.add_argument("--sampler-study", help="the sampler study's folder (default: <results>/sampler)")
     pr.set_defaults(func=cmd_perf_report)
 

@@ -25,7 +25,7 @@ from harness.perf import write_perf_report
 from harness.presets import resolve_config
 from harness.unet import count_parameters
 
-BASELINE = Path(__file__).parent / "benchmarks" / "baseline.json"
+BASELINES = Path(__file__).parent / "benchmarks" / "baselines"
 
 
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])
@@ -171,5 +171,5 @@ def test_the_side_by_side_run_writes_every_figure_with_its_ratio(tmp_path: Path,
     record = json.loads((tmp_path / "perf" / "peers.json").read_text())  # the perf report's input
     assert record["command"] == "harness peers --budget smoke" and "logical cores" in record["machine"]
     assert pd.DataFrame(record["rows"])["ratio"].tolist() == pytest.approx(table["ratio"].tolist())
-    perf = write_perf_report(tmp_path, BASELINE, tmp_path / "sampler").read_text()
+    perf = write_perf_report(tmp_path, BASELINES, tmp_path / "sampler").read_text()
     assert "by `harness peers --budget smoke` (`make bench-peers`)" in perf and "| training images/s (" in perf

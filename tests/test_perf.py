@@ -19,11 +19,11 @@ from harness.spec import load_spec
 from harness.study import run_study
 
 ROOT = Path(__file__).parent.parent
-BASELINE = ROOT / "tests" / "benchmarks" / "baseline.json"
+BASELINES = ROOT / "tests" / "benchmarks" / "baselines"  # one per class of machine; perf-report picks
 
 
 def report(results: Path, *extra: str) -> str:
-    assert main(["perf-report", "--results", str(results), "--baseline", str(BASELINE), *extra]) == 0
+    assert main(["perf-report", "--results", str(results), "--baseline", str(BASELINES), *extra]) == 0
     return (results / "perf" / "report.md").read_text()
 
 
@@ -40,12 +40,24 @@ def test_the_bench_and_train_step_sections_come_from_their_commands_files(tmp_pa
     speed = json.loads((tmp_path / "perf" / "speed.json").read_text())
     assert speed["command"].startswith("harness speed --preset baseline --budget smoke --steps 1")
     assert speed["fraction_of_peak"] == pytest.approx(speed["gflops"] / speed["peak_gflops"])
-    shutil.copy(BASELINE, tmp_path / "perf" / "bench.json")  # a real pytest-benchmark run: every change is +0%
+    # a real pytest-benchmark run, recorded on an AVX2 host: its own class's baseline, so every change is +0%
+    shutil.copy(BASELINES / "x86_64-avx2.json", tmp_path / "perf" / "bench.json")
     text = report(tmp_path)
+    assert "compared with `" in text and "x86_64-avx2.json`" in text
     assert f"| achieved | {speed['gflops']:.1f} GFLOP/s |" in text and "target >= 50%) |" in text
     assert f"{speed['parameters']:,} parameters" in text and "logical cores" in text
     assert "| test_train_step | " in text and "| +0% | ok |" in text and "REGRESSED" not in text
     assert (tmp_path / "perf" / "bench.png").is_file()
+
+
+def test_a_bench_run_from_a_class_of_machine_without_a_baseline_says_how_to_record_one(tmp_path: Path) -> None:
+    run = json.loads((BASELINES / "x86_64-avx2.json").read_text())
+    run["machine_info"]["cpu"]["arch_string_raw"] = "aarch64"
+    (tmp_path / "perf").mkdir()
+    (tmp_path / "perf" / "bench.json").write_text(json.dumps(run))
+    text = report(tmp_path)  # the rest of the report is still written
+    assert "a class of machine (aarch64) with no baseline" in text and "make bench-baseline" in text
+    assert "| test_train_step |" not in text and not (tmp_path / "perf" / "bench.png").exists()
 
 
 @pytest.mark.skipif(not native_bf16(torch.device("cpu")), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")

@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from ..bench import TOLERANCE, Comparison, bench_lines, compare
+from ..bench import TOLERANCE, Comparison, baseline_for, bench_lines, compare
 from ..devices import machine
 from ..errors import ConfigError
 from ..files import write_text
@@ -70,12 +70,16 @@ def _read(section: _Section) -> list[str]:
 
 
 def _bench(perf: Path, baseline: Path) -> list[str]:
+    try:
+        baseline = baseline_for(perf / BENCH_FILE, baseline)
+    except ConfigError as e:  # no baseline for this class of machine: the report says so and how to record one
+        return [str(e)]
     rows = compare(perf / BENCH_FILE, baseline)
-    _bench_plot(rows, perf / "bench.png")
-    return [*bench_lines(rows, perf / BENCH_FILE, "make bench"), "", "![change against the baseline](bench.png)"]
+    _bench_plot(rows, perf / "bench.png", baseline)
+    return [*bench_lines(rows, perf / BENCH_FILE, baseline, "make bench"), "", "![change against the baseline](bench.png)"]
 
 
-def _bench_plot(rows: list[Comparison], path: Path) -> Path:
+def _bench_plot(rows: list[Comparison], path: Path, baseline: Path) -> Path:
     """Each benchmark's change against the baseline in calibration units; the tolerance dotted."""
     frame = pd.DataFrame({"benchmark": [r.name.removeprefix("test_") for r in rows],
                           "change (%)": [100 * r.change for r in rows]})
@@ -83,7 +87,7 @@ def _bench_plot(rows: list[Comparison], path: Path) -> Path:
     sns.barplot(data=frame, y="benchmark", x="change (%)", color="steelblue", ax=ax)
     ax.axvline(100 * TOLERANCE, color="red", linestyle=":", linewidth=1)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_title("change against tests/benchmarks/baseline.json, calibration units (red: fails bench-check)")
+    ax.set_title(f"change against {baseline.name}, calibration units (red: fails bench-check)")
     return save_figure(fig, path)
 
 

@@ -12,7 +12,8 @@ import pytest
 import torch
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from harness.bench import CALIBRATION_KEY, CALIBRATION_N, calibration_operands, calibration_seconds
+from harness.bench import CALIBRATION_KEY
+from harness.calibration import CALIBRATION_N, calibration_operands, calibration_seconds
 from harness.checkpoint import build_model
 from harness.config import DataConfig
 from harness.data import load_mnist
