@@ -65,13 +65,17 @@ reproduce: install  ## a verdict on every claim of the reports -> results/reprod
 reliability: install  ## every bad input and random-kill drills -> results/reliability.md (~10 min): make reliability [KILLS=4]
 	$(BIN)/harness reliability --kills $(or $(KILLS),4)
 
-BENCH_JSON := results/perf/bench.json
-BENCH_SUITE = $(BIN)/python -m pytest tests/benchmarks -q --benchmark-enable --benchmark-only
+# where the suite's network work runs: make bench BENCH_DEVICE=cuda on a GPU machine (-> bench-cuda.json)
+BENCH_DEVICE ?= cpu
+BENCH_NAME  := results/perf/bench$(if $(filter cuda,$(BENCH_DEVICE)),-cuda)
+BENCH_JSON  := $(BENCH_NAME).json
+BENCH_SUITE = $(BIN)/python -m pytest tests/benchmarks -q --benchmark-enable --benchmark-only --bench-device $(BENCH_DEVICE)
 BENCH_RUN   = mkdir -p results/perf && $(BENCH_SUITE) --benchmark-json=$(BENCH_JSON)
 # the gate and the baseline take each benchmark from the median of 3 runs: one run's figure can swing by 60%
-BENCH_MEDIAN = for i in 1 2 3; do $(BENCH_SUITE) --benchmark-json=results/perf/bench-run$$i.json || exit 1; done && \
-              $(BIN)/harness bench-median results/perf/bench-run1.json results/perf/bench-run2.json \
-              results/perf/bench-run3.json --out $(BENCH_JSON)
+BENCH_MEDIAN = for i in 1 2 3; do $(BENCH_SUITE) --benchmark-json=$(BENCH_NAME)-run$$i.json || exit 1; done && \
+              $(BIN)/harness bench-median $(BENCH_NAME)-run1.json $(BENCH_NAME)-run2.json \
+              $(BENCH_NAME)-run3.json --out $(BENCH_JSON)
+HAS_CUDA = $(BIN)/python -c "import sys, torch; sys.exit(not torch.cuda.is_available())"
 
 bench: install  ## the pytest-benchmark suite once, compared with this class of machine's baseline in tests/benchmarks/baselines/ (calibration units)
 	$(BENCH_RUN)
@@ -93,6 +97,8 @@ bench-peers: install  ## the harness against diffusers' UNet2DModel, same networ
 perf: install  ## every performance figure in one run -> results/perf/report.md (~105 min at quick on 2 cores: peers 42, sampler study 57): make perf [BUDGET=quick]
 	$(BIN)/harness speed --preset baseline --budget $(BUDGET) --steps 20
 	$(BENCH_RUN)
+	if $(HAS_CUDA); then $(MAKE) --no-print-directory bench BENCH_DEVICE=cuda; \
+	else echo "no CUDA device visible: make perf leaves out the suite's CUDA run (make bench BENCH_DEVICE=cuda)"; fi
 	$(BIN)/harness peers --budget $(BUDGET)
 	$(BIN)/harness ablate ablations/sampler.yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET))
 	$(BIN)/harness perf-report $(if $(filter-out quick,$(BUDGET)),--sampler-study results/sampler-$(BUDGET))

@@ -10,6 +10,7 @@ so each class of machine (architecture and widest SIMD level) has a baseline of 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,12 +61,15 @@ def _read_run(path: Path) -> tuple[dict, dict[str, float], dict[str, float]]:
 
 def machine_class(record: dict) -> str:
     """The class of machine a pytest-benchmark record was measured on: its architecture and widest SIMD level
-    ('x86_64-avx512', 'x86_64-avx2', 'x86_64', 'aarch64', ...), from the cpu flags pytest-benchmark records.
+    ('x86_64-avx512', 'x86_64-avx2', 'x86_64', 'aarch64', ...), from the cpu flags pytest-benchmark records;
+    for a run on CUDA (make bench BENCH_DEVICE=cuda) the GPU the suite recorded ('cuda-nvidia-h200').
 
     Figures in calibration units differ between classes by the instruction set alone: numpy vectorises the
     float64 power of KID's cubic kernel only with AVX-512, so the FID/KID benchmark reads 2.2x the AVX-512
     host's figure on an AVX2 host, where the network's figures read 14-27% faster."""
     info = record.get("machine_info") or {}
+    if info.get("cuda_device"):  # tests/conftest.py records it for --bench-device cuda
+        return "cuda-" + re.sub(r"[^a-z0-9]+", "-", str(info["cuda_device"]).lower()).strip("-")
     cpu = info.get("cpu") or {}
     arch = str(cpu.get("arch_string_raw") or info.get("machine") or "unknown").lower()
     flags = {str(f).lower() for f in cpu.get("flags") or []}

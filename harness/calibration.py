@@ -1,5 +1,5 @@
-"""The benchmarks' calibration kernel: a fixed fp32 matmul, timed around each benchmark (harness.bench divides
-every figure by it, so that a comparison holds on a slower or busier machine)."""
+"""The benchmarks' calibration kernel: a fixed fp32 matmul on the device the suite runs on, timed around each
+benchmark (harness.bench divides every figure by it, so that a comparison holds on a slower or busier machine)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,31 @@ import time
 
 import torch
 
+from .metrics.speed import synchronize
+
 CALIBRATION_N = 512  # side of the calibration matmul (0.27 GFLOP)
 
 
-def calibration_operands() -> tuple[torch.Tensor, torch.Tensor]:
-    """The calibration matmul's two fixed (512, 512) fp32 operands."""
-    return tuple(torch.randn(CALIBRATION_N, CALIBRATION_N, generator=torch.Generator().manual_seed(k)) for k in (0, 1))
+def calibration_operands(device: torch.device = torch.device("cpu")) -> tuple[torch.Tensor, torch.Tensor]:
+    """The calibration matmul's two fixed (512, 512) fp32 operands, drawn on the CPU (the same values everywhere)."""
+    return tuple(torch.randn(CALIBRATION_N, CALIBRATION_N, generator=torch.Generator().manual_seed(k)).to(device)
+                 for k in (0, 1))
 
 
-def calibration_seconds(reps: int = 30) -> float:
-    """Median seconds of the calibration matmul over `reps` runs (about 0.1 s on 2 cores)."""
-    a, b = calibration_operands()
-    torch.mm(a, b)  # first call: allocation and BLAS warm-up
+def calibration_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The calibration kernel itself, finished: on CUDA the clock must cover the queued work."""
+    out = torch.mm(a, b)
+    synchronize(a.device)
+    return out
+
+
+def calibration_seconds(device: torch.device = torch.device("cpu"), reps: int = 30) -> float:
+    """Median seconds of the calibration matmul on `device` over `reps` runs (about 0.1 s on 2 cores)."""
+    a, b = calibration_operands(device)
+    calibration_matmul(a, b)  # first call: allocation and BLAS (or cuBLAS) warm-up
     times = []
     for _ in range(reps):
         start = time.perf_counter()
-        torch.mm(a, b)
+        calibration_matmul(a, b)
         times.append(time.perf_counter() - start)
     return statistics.median(times)

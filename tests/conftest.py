@@ -15,8 +15,22 @@ from harness.data import Mnist, load_mnist
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... under pytest -n; None otherwise
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--bench-device", default="cpu", choices=("cpu", "cuda"),
+                     help="where tests/benchmarks runs its network work (make bench BENCH_DEVICE=cuda); default cpu")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     keep_freed_memory()  # as `harness` does: the suite and its benchmarks run the product's allocation path
+    if config.getoption("--bench-device") == "cuda" and not torch.cuda.is_available():
+        raise pytest.UsageError("--bench-device cuda: torch sees no CUDA device here (torch.cuda.is_available() is "
+                                "False); run the suite on this machine's CPU with --bench-device cpu (make bench)")
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-benchmark hook: it records the GPU its CUDA figures came from
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
+    if config.getoption("--bench-device") == "cuda":
+        machine_info["cuda_device"] = torch.cuda.get_device_name(0)
 
 
 @pytest.fixture(scope="session")

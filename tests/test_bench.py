@@ -4,14 +4,18 @@ does not, and each class of machine is held against its own baseline."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from harness.bench import CALIBRATION_KEY, compare, machine_class, regressions
 from harness.cli import main
 
-BASELINES = Path(__file__).parent / "benchmarks" / "baselines"
+ROOT = Path(__file__).parent.parent
+BASELINES = ROOT / "tests" / "benchmarks" / "baselines"
 BASELINE = BASELINES / "x86_64-avx512.json"  # the file the synthetic runs below are scaled from
 AVX2 = BASELINES / "x86_64-avx2.json"
 
@@ -49,6 +53,16 @@ def test_each_committed_baseline_covers_the_suite_and_is_picked_for_its_own_clas
 def test_the_class_of_machine_is_its_architecture_and_widest_simd_level(flags: list[str], kind: str) -> None:
     assert machine_class({"machine_info": {"cpu": {"arch_string_raw": "x86_64", "flags": flags}}}) == kind
     assert machine_class({"machine_info": {"machine": "aarch64", "cpu": {}}}) == "aarch64"
+    on_gpu = {"machine_info": {"cuda_device": "NVIDIA H200", "cpu": {"arch_string_raw": "x86_64", "flags": flags}}}
+    assert machine_class(on_gpu) == "cuda-nvidia-h200"  # a --bench-device cuda run is held against its GPU's
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal where torch sees no CUDA device")
+def test_the_suite_on_cuda_without_a_gpu_is_one_clear_usage_error() -> None:
+    run = subprocess.run([sys.executable, "-m", "pytest", "tests/benchmarks", "-q", "-p", "no:cacheprovider",
+                          "--bench-device", "cuda"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 4  # pytest's usage error: nothing ran
+    assert "--bench-device cuda: torch sees no CUDA device" in run.stderr and "--bench-device cpu" in run.stderr
 
 
 def test_across_classes_the_instruction_set_alone_reads_as_a_regression() -> None:

@@ -29,7 +29,8 @@ def report(results: Path, *extra: str) -> str:
 
 def test_an_empty_results_folder_names_every_missing_measurement_and_its_command(tmp_path: Path) -> None:
     text = report(tmp_path)
-    for command, file in [("make bench", "bench.json"), ("harness speed --preset baseline --budget quick", "speed.json"),
+    for command, file in [("make bench", "bench.json"), ("make bench BENCH_DEVICE=cuda", "bench-cuda.json"),
+                          ("harness speed --preset baseline --budget quick", "speed.json"),
                           ("make bench-peers", "peers.json"), ("make ablate STUDY=sampler", "summary.csv")]:
         assert f"Not measured yet: `{command}` writes {tmp_path}" in text and file in text
     assert "logical cores" in text and "CUDA device:" in text
@@ -48,6 +49,21 @@ def test_the_bench_and_train_step_sections_come_from_their_commands_files(tmp_pa
     assert f"{speed['parameters']:,} parameters" in text and "logical cores" in text
     assert "| test_train_step | " in text and "| +0% | ok |" in text and "REGRESSED" not in text
     assert (tmp_path / "perf" / "bench.png").is_file()
+
+
+def test_a_cuda_run_of_the_suite_has_its_own_section_against_its_gpu_s_baseline(tmp_path: Path) -> None:
+    run = json.loads((BASELINES / "x86_64-avx2.json").read_text())
+    run["machine_info"]["cuda_device"] = "NVIDIA H200"  # as tests/conftest.py records it under --bench-device cuda
+    (tmp_path / "perf").mkdir()
+    (tmp_path / "perf" / "bench-cuda.json").write_text(json.dumps(run))
+    baselines = tmp_path / "baselines"
+    assert main(["bench-baseline", str(tmp_path / "perf" / "bench-cuda.json"), "--into", str(baselines)]) == 0
+    assert main(["perf-report", "--results", str(tmp_path), "--baseline", str(baselines)]) == 0
+    text = (tmp_path / "perf" / "report.md").read_text()
+    cuda = text.split("## The same benchmarks on CUDA")[1].split("## ")[0]
+    assert "by `make bench BENCH_DEVICE=cuda`" in cuda and "cuda-nvidia-h200.json`" in cuda and "| +0% | ok |" in cuda
+    assert "![change against the baseline](bench-cuda.png)" in cuda and (tmp_path / "perf" / "bench-cuda.png").is_file()
+    assert "Not measured yet: `make bench` writes" in text  # the CPU run is its own section
 
 
 def test_a_bench_run_from_a_class_of_machine_without_a_baseline_says_how_to_record_one(tmp_path: Path) -> None:

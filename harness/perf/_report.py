@@ -22,6 +22,7 @@ from ._sampler import reference, sampler_goal, sampler_plot, sampler_rows, sampl
 from ._speedfile import SPEED_FILE, train_speed_lines
 
 BENCH_FILE = "bench.json"  # in results/perf/, written by `make bench`
+CUDA_BENCH_FILE = "bench-cuda.json"  # the same suite on the GPU: `make bench BENCH_DEVICE=cuda`
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,10 @@ def write_perf_report(results: Path, baseline: Path, sampler_study: Path) -> Pat
     perf = results / "perf"
     perf.mkdir(parents=True, exist_ok=True)
     sections = [
-        _Section("Benchmarks and the regression gate", perf / BENCH_FILE, "make bench", lambda: _bench(perf, baseline)),
+        _Section("Benchmarks and the regression gate", perf / BENCH_FILE, "make bench",
+                 lambda: _bench(perf / BENCH_FILE, baseline, "make bench")),
+        _Section("The same benchmarks on CUDA", perf / CUDA_BENCH_FILE, "make bench BENCH_DEVICE=cuda",
+                 lambda: _bench(perf / CUDA_BENCH_FILE, baseline, "make bench BENCH_DEVICE=cuda")),
         _Section("A training step against this machine's fp32 matmul peak", perf / SPEED_FILE,
                  "harness speed --preset baseline --budget quick", lambda: train_speed_lines(perf / SPEED_FILE)),
         _Section("Peers side by side: diffusers' UNet2DModel and schedulers", perf / PEERS_FILE, "make bench-peers",
@@ -69,14 +73,15 @@ def _read(section: _Section) -> list[str]:
                           f"writes it (`make perf` remakes every one)") from None
 
 
-def _bench(perf: Path, baseline: Path) -> list[str]:
+def _bench(run: Path, baseline: Path, command: str) -> list[str]:
+    """A benchmark run's table against its class's baseline, and its plot beside it (bench.png, bench-cuda.png)."""
     try:
-        baseline = baseline_for(perf / BENCH_FILE, baseline)
+        baseline = baseline_for(run, baseline)
     except ConfigError as e:  # no baseline for this class of machine: the report says so and how to record one
         return [str(e)]
-    rows = compare(perf / BENCH_FILE, baseline)
-    _bench_plot(rows, perf / "bench.png", baseline)
-    return [*bench_lines(rows, perf / BENCH_FILE, baseline, "make bench"), "", "![change against the baseline](bench.png)"]
+    rows = compare(run, baseline)
+    plot = _bench_plot(rows, run.with_suffix(".png"), baseline)
+    return [*bench_lines(rows, run, baseline, command), "", f"![change against the baseline]({plot.name})"]
 
 
 def _bench_plot(rows: list[Comparison], path: Path, baseline: Path) -> Path:

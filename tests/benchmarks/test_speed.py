@@ -1,85 +1,107 @@
 """The pytest-benchmark suite (`make bench`): each figure is also read relative to a fixed fp32 matmul timed
 right before and after it (`calibrated`; harness.bench normalises by it); `test_calibration_matmul` times that
 matmul as a benchmark of its own. Under `make test` every benchmark runs once, as a plain test of the code
-path it times."""
+path it times.
+
+`--bench-device cuda` (make bench BENCH_DEVICE=cuda) runs the network's benchmarks and the calibration on the GPU,
+each call finished by a synchronize so that the clock covers its queued work; FID/KID and data loading are CPU
+code in the product and stay there."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import pytest
 import torch
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.bench import CALIBRATION_KEY
-from harness.calibration import CALIBRATION_N, calibration_operands, calibration_seconds
+from harness.calibration import CALIBRATION_N, calibration_matmul, calibration_operands, calibration_seconds
 from harness.checkpoint import build_model
 from harness.config import DataConfig
 from harness.data import load_mnist
 from harness.diffusion import Diffusion
 from harness.generate import generate, grid_labels
 from harness.metrics.fidelity import fidelity
-from harness.metrics.speed import train_step
+from harness.metrics.speed import synchronize, train_step
 from harness.presets import resolve_config
 from harness.train import Batches
 
 CFG = resolve_config("baseline", "smoke")  # the smoke network (width x 0.25) at batch 32: seconds, not minutes
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def device(request: pytest.FixtureRequest) -> torch.device:
+    return torch.device(request.config.getoption("--bench-device"))
 
 
 @pytest.fixture(autouse=True)
-def calibrated(benchmark: BenchmarkFixture) -> Iterator[None]:
+def calibrated(benchmark: BenchmarkFixture, device: torch.device) -> Iterator[None]:
     """A shared VM's speed drifts within one run: one calibration at the start would misread later figures
     (a +50% false alarm was seen that way), so each benchmark is divided by the calibration around it."""
     if benchmark.disabled:  # under `make test` the suite runs once, as plain tests
         yield
         return
-    before = calibration_seconds()
+    before = calibration_seconds(device)
     yield
-    benchmark.extra_info[CALIBRATION_KEY] = (before * calibration_seconds()) ** 0.5  # geometric mean
+    benchmark.extra_info[CALIBRATION_KEY] = (before * calibration_seconds(device)) ** 0.5  # geometric mean
+
+
+def finished(work: Callable[[], T], device: torch.device) -> Callable[[], T]:
+    """`work`, returning only once the device has done it (CUDA queues work and returns at once)."""
+    def call() -> T:
+        out = work()
+        synchronize(device)
+        return out
+    return call
 
 
 @pytest.fixture(scope="module")
-def model() -> torch.nn.Module:
+def model(device: torch.device) -> torch.nn.Module:
     torch.manual_seed(0)
-    return build_model(CFG).eval()
+    return build_model(CFG).to(device).eval()
 
 
-def test_calibration_matmul(benchmark: BenchmarkFixture) -> None:
-    a, b = calibration_operands()
-    out = benchmark(torch.mm, a, b)
-    assert out.shape == (CALIBRATION_N, CALIBRATION_N)
+def test_calibration_matmul(benchmark: BenchmarkFixture, device: torch.device) -> None:
+    a, b = calibration_operands(device)
+    out = benchmark(calibration_matmul, a, b)
+    assert out.shape == (CALIBRATION_N, CALIBRATION_N) and out.device.type == device.type
 
 
-def test_train_step(benchmark: BenchmarkFixture) -> None:
-    step, model = train_step(CFG, torch.device("cpu"))
+def test_train_step(benchmark: BenchmarkFixture, device: torch.device) -> None:
+    step, model = train_step(CFG, device)
     before = [p.detach().clone() for p in model.parameters()]
-    benchmark(step)
+    benchmark(finished(step, device))
     # the zero-initialised output conv is what the first step can move (no gradient reaches earlier layers yet)
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
 
 
-def test_network_evaluation(benchmark: BenchmarkFixture, model: torch.nn.Module) -> None:
-    x = torch.randn(64, 1, 28, 28)  # (B, C, H, W)
-    t, y = torch.randint(0, 1000, (64,)), torch.randint(0, 10, (64,))
+def test_network_evaluation(benchmark: BenchmarkFixture, model: torch.nn.Module, device: torch.device) -> None:
+    x = torch.randn(64, 1, 28, 28, device=device)  # (B, C, H, W)
+    t, y = torch.randint(0, 1000, (64,), device=device), torch.randint(0, 10, (64,), device=device)
 
     @torch.inference_mode()
     def forward() -> torch.Tensor:
         return model(x, t, y)
 
-    assert benchmark(forward).shape == x.shape
+    assert benchmark(finished(forward, device)).shape == x.shape
 
 
 @pytest.mark.parametrize("guidance", [1.0, 3.0], ids=["ddim", "cfg"])
-def test_ddim_sample_of_a_batch(benchmark: BenchmarkFixture, model: torch.nn.Module, guidance: float) -> None:
+def test_ddim_sample_of_a_batch(benchmark: BenchmarkFixture, model: torch.nn.Module, device: torch.device,
+                                guidance: float) -> None:
     """20 digits, 10 DDIM steps; w=3 batches the conditional and unconditional passes into one call."""
     cfg = resolve_config("baseline", "smoke", ["sample.steps=10", f"sample.guidance={guidance}"]).sample
     labels = grid_labels(2)
 
     def sample() -> torch.Tensor:
-        return generate(model, Diffusion(CFG.diffusion), cfg, labels, 28, torch.Generator().manual_seed(0))
+        generator = torch.Generator(device=device).manual_seed(0)
+        return generate(model, Diffusion(CFG.diffusion), cfg, labels, 28, generator)
 
-    images = benchmark(sample)
+    images = benchmark(finished(sample, device))
     assert images.shape == (20, 1, 28, 28) and bool(torch.isfinite(images).all())
 
 
