@@ -66,7 +66,7 @@ def machine_class(record: dict) -> str:
 
     Figures in calibration units differ between classes by the instruction set alone: numpy vectorises the
     float64 power of KID's cubic kernel only with AVX-512, so the FID/KID benchmark reads 2.2x the AVX-512
-    host's figure on an AVX2 host, where the network's figures read 14-27% faster."""
+    host's figure on an AVX2 host, where the network's figures read 5-27% faster."""
     info = record.get("machine_info") or {}
     if info.get("cuda_device"):  # tests/conftest.py records it for --bench-device cuda
         return "cuda-" + re.sub(r"[^a-z0-9]+", "-", str(info["cuda_device"]).lower()).strip("-")
@@ -146,10 +146,12 @@ def bench_lines(rows: list[Comparison], current: Path, baseline: Path, command: 
     info = json.loads(Path(current).read_text()).get("machine_info", {})
     cpu = info.get("cpu", {})
     machine = (f"{cpu.get('brand_raw', info.get('processor', '?'))}, {cpu.get('count', '?')} logical cores, "
-               f"{info.get('system', '?')} {info.get('release', '')}, Python {info.get('python_version', '?')}")
+               f"{info.get('system', '?')} {info.get('release', '')}, Python {info.get('python_version', '?')}"
+               + (f", CUDA device {info['cuda_device']}" if info.get("cuda_device") else ""))
     return [f"Measured on {machine}, by `{command}`; compared with `{baseline}`.", "",
             f"Medians of pytest-benchmark rounds; calibration units divide each by the median of a fixed "
-            f"512 x 512 fp32 matmul timed right before and after it. A change above +{tolerance:.0%} fails `make bench-check`.",
+            f"512 x 512 fp32 matmul on the suite's device, timed right before and after it. A change above "
+            f"+{tolerance:.0%} fails `make bench-check`.",
             "", comparison_table(rows, tolerance)]
 
 

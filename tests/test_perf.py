@@ -61,7 +61,7 @@ def test_a_cuda_run_of_the_suite_has_its_own_section_against_its_gpu_s_baseline(
     assert main(["perf-report", "--results", str(tmp_path), "--baseline", str(baselines)]) == 0
     text = (tmp_path / "perf" / "report.md").read_text()
     cuda = text.split("## The same benchmarks on CUDA")[1].split("## ")[0]
-    assert "by `make bench BENCH_DEVICE=cuda`" in cuda and "cuda-nvidia-h200.json`" in cuda and "| +0% | ok |" in cuda
+    assert "CUDA device NVIDIA H200, by `make bench BENCH_DEVICE=cuda`" in cuda and "cuda-nvidia-h200.json`" in cuda and "| +0% | ok |" in cuda
     assert "![change against the baseline](bench-cuda.png)" in cuda and (tmp_path / "perf" / "bench-cuda.png").is_file()
     assert "Not measured yet: `make bench` writes" in text  # the CPU run is its own section
 
