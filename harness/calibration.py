@@ -4,11 +4,10 @@ benchmark (harness.bench divides every figure by it, so that a comparison holds 
 from __future__ import annotations
 
 import statistics
-import time
 
 import torch
 
-from .metrics.speed import synchronize
+from .metrics.speed import timed
 
 CALIBRATION_N = 512  # side of the calibration matmul (0.27 GFLOP)
 
@@ -19,20 +18,8 @@ def calibration_operands(device: torch.device = torch.device("cpu")) -> tuple[to
                  for k in (0, 1))
 
 
-def calibration_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """The calibration kernel itself, finished: on CUDA the clock must cover the queued work."""
-    out = torch.mm(a, b)
-    synchronize(a.device)
-    return out
-
-
 def calibration_seconds(device: torch.device = torch.device("cpu"), reps: int = 30) -> float:
     """Median seconds of the calibration matmul on `device` over `reps` runs (about 0.1 s on 2 cores)."""
     a, b = calibration_operands(device)
-    calibration_matmul(a, b)  # first call: allocation and BLAS (or cuBLAS) warm-up
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        calibration_matmul(a, b)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    timed(device, lambda: torch.mm(a, b))  # first call: allocation and BLAS (or cuBLAS) warm-up
+    return statistics.median(timed(device, lambda: torch.mm(a, b))[1] for _ in range(reps))

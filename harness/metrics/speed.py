@@ -148,6 +148,16 @@ def timed(device: torch.device, work: Callable[[], T]) -> tuple[T, float]:
     return result, time.perf_counter() - t0
 
 
+def finished(work: Callable[[], T], device: torch.device) -> Callable[[], T]:
+    """`work`, returning only once the device has done it (CUDA queues work and returns at once): for a timer
+    that calls it, as pytest-benchmark does."""
+    def call() -> T:
+        out = work()
+        synchronize(device)
+        return out
+    return call
+
+
 def synchronize(device: torch.device) -> None:
     """Wait for the device's queued work, so a clock reading covers it (CUDA runs asynchronously)."""
     if device.type == "cuda":

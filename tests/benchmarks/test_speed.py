@@ -10,27 +10,25 @@ code in the product and stay there."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 import torch
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.bench import CALIBRATION_KEY
-from harness.calibration import CALIBRATION_N, calibration_matmul, calibration_operands, calibration_seconds
+from harness.calibration import CALIBRATION_N, calibration_operands, calibration_seconds
 from harness.checkpoint import build_model
 from harness.config import DataConfig
 from harness.data import load_mnist
 from harness.diffusion import Diffusion
 from harness.generate import generate, grid_labels
 from harness.metrics.fidelity import fidelity
-from harness.metrics.speed import synchronize, train_step
+from harness.metrics.speed import finished, train_step
 from harness.presets import resolve_config
 from harness.train import Batches
 
 CFG = resolve_config("baseline", "smoke")  # the smoke network (width x 0.25) at batch 32: seconds, not minutes
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -50,15 +48,6 @@ def calibrated(benchmark: BenchmarkFixture, device: torch.device) -> Iterator[No
     benchmark.extra_info[CALIBRATION_KEY] = (before * calibration_seconds(device)) ** 0.5  # geometric mean
 
 
-def finished(work: Callable[[], T], device: torch.device) -> Callable[[], T]:
-    """`work`, returning only once the device has done it (CUDA queues work and returns at once)."""
-    def call() -> T:
-        out = work()
-        synchronize(device)
-        return out
-    return call
-
-
 @pytest.fixture(scope="module")
 def model(device: torch.device) -> torch.nn.Module:
     torch.manual_seed(0)
@@ -67,7 +56,7 @@ def model(device: torch.device) -> torch.nn.Module:
 
 def test_calibration_matmul(benchmark: BenchmarkFixture, device: torch.device) -> None:
     a, b = calibration_operands(device)
-    out = benchmark(calibration_matmul, a, b)
+    out = benchmark(finished(lambda: torch.mm(a, b), device))
     assert out.shape == (CALIBRATION_N, CALIBRATION_N) and out.device.type == device.type
 
 
