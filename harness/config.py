@@ -21,6 +21,7 @@ from .errors import ConfigError
 CONDITIONING = ("every_block", "bottleneck")  # where the (time + class) embedding enters the U-Net
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16")
+FULL_INTERVAL = (0.0, 1.0)  # sample.guidance_interval's default: guidance at every step
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class SampleConfig:
     eta: float = 0.0  # DDIM stochasticity: 0 deterministic, 1 = DDPM posterior variance
     spacing: str = "uniform"  # which timesteps the sampler visits: uniform | quadratic | leading
     guidance: float = 3.0  # classifier-free guidance scale w: 0 unconditional, 1 plain conditional
+    guidance_interval: tuple[float, ...] = FULL_INTERVAL  # [lo, hi] of t/T where w applies; elsewhere one conditional pass
     grid_per_class: int = 10  # samples per digit in samples.png
     batch_size: int = 256  # images per sampling batch (a guided step runs twice as many through the network)
     use_ema: bool = True  # sample with the EMA weights when the run kept them
@@ -147,10 +149,22 @@ class SampleConfig:
         require(self.steps >= 1, "sample.steps", "must be >= 1", self.steps)
         require(self.eta >= 0.0, "sample.eta", "must be >= 0", self.eta)
         require(self.guidance >= 0.0, "sample.guidance", "must be >= 0 (0 unconditional, 1 conditional)", self.guidance)
+        _check_guidance_interval(self.guidance_interval, self.guidance)
         require(self.grid_per_class >= 1, "sample.grid_per_class", "must be >= 1", self.grid_per_class)
         require(self.batch_size >= 1, "sample.batch_size", "must be >= 1", self.batch_size)
         require(self.eval_batch >= 0, "sample.eval_batch", "must be >= 0 (0: the device's best)", self.eval_batch)
         require(self.precision in PRECISIONS, "sample.precision", f"must be one of {', '.join(PRECISIONS)}", self.precision)
+
+
+def _check_guidance_interval(interval: tuple[float, ...], guidance: float) -> None:
+    name = "sample.guidance_interval"
+    require(len(interval) == 2, name, "must be [lo, hi], two fractions of T", list(interval))
+    lo, hi = interval
+    require(0.0 <= lo < hi <= 1.0, name, "must have 0 <= lo < hi <= 1 (fractions of T; [0, 1] guides every step)",
+            list(interval))
+    # outside the interval a step runs the conditional pass (w = 1): with w = 0 that would mix in conditioning
+    require(guidance != 0.0 or interval == FULL_INTERVAL, name, "must be [0, 1] when sample.guidance is 0 (unconditional "
+            "sampling has no guidance to limit)", list(interval))
 
 
 CLIP_TEMPLATES = ("a photo of the digit {d}", "a blurry image of the digit {d}", "a clear handwritten {d}")
@@ -233,7 +247,7 @@ def with_overrides(cfg: RunConfig, overrides: list[str], sections: tuple[str, ..
 EXECUTION_ONLY = (("sample", "compile"), ("sample", "eval_batch"))
 # Fields added after runs were cached that do change results: hashed only when set away from their default,
 # so a run made before the field existed (at what is now its default) keeps its folder.
-HASHED_WHEN_SET = (("sample", "precision"), ("train", "cpu_bf16"))
+HASHED_WHEN_SET = (("sample", "precision"), ("sample", "guidance_interval"), ("train", "cpu_bf16"))
 
 
 def config_hash(cfg: RunConfig) -> str:

@@ -17,7 +17,7 @@ from .devices import resolve_device
 from .errors import ConfigError
 from .cache import cache_dir, file_digest
 from .files import atomic_write, write_json
-from .generate import grid_labels, to_uint8
+from .generate import grid_labels, network_passes, to_uint8
 from .grid import save_grid
 from .metrics.classes import class_metrics
 from .metrics.reference import LoadedClassifier, load_or_train, predict
@@ -174,9 +174,12 @@ def reference_features(classifier: LoadedClassifier, data: Mnist) -> torch.Tenso
 
 def _speed(trained: TrainedModel, run_dir: Path, timed: SampleSpeed | None) -> dict[str, Any]:
     s = timed or measure_sampling(trained.model, trained.diffusion, trained.cfg, per_class=10)
+    conditional = getattr(trained.model, "class_embed", None) is not None
+    passes = network_passes(trained.cfg.sample, trained.diffusion.timesteps, conditional)  # images through the network
     out: dict[str, Any] = {"sampling_images_per_s": s.images_per_s, "ms_per_network_evaluation": s.ms_per_evaluation,
                            "network_evaluations_per_sample": s.evaluations_per_sample,
-                           "guided_passes_per_evaluation": 2 if 0 < trained.cfg.sample.guidance != 1 else 1,
+                           "network_passes_per_sample": passes,
+                           "guided_passes_per_evaluation": passes / trained.cfg.sample.steps,  # 1 to 2
                            "sampling_images_timed": s.images, "parameters": count_parameters(trained.model)}
     train_result = run_dir / "train_result.json"
     if train_result.is_file():

@@ -1,3 +1,4 @@
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -10,7 +11,7 @@ from harness.config import DiffusionConfig, RunConfig, SampleConfig
 from harness.devices import native_bf16
 from harness.diffusion import Diffusion
 from harness.errors import ConfigError, NumericalError
-from harness.generate import generate, guided_denoiser
+from harness.generate import generate, guided_at, guided_denoiser, network_passes
 from harness.samplers import SAMPLERS, SPACINGS, Denoiser, Step
 
 T = 20
@@ -168,6 +169,56 @@ def test_guidance_0_is_unconditional_and_1_is_conditional_with_one_pass(w: float
     net.register_forward_hook(lambda m, inp, out: calls.append(inp[2].tolist()))
     guided_denoiser(net, diffusion, labels, guidance=w)(x, torch.full((4,), 10))
     assert calls == [[label] * 4 if label is not None else labels.tolist()]
+
+
+def test_a_guidance_interval_guides_inside_it_and_runs_the_conditional_pass_alone_outside() -> None:
+    diffusion, x, labels = setup()  # T = 20: the interval [0.25, 0.5] holds t = 5..10
+    net, calls = AffineNet().double(), []
+    net.register_forward_hook(lambda m, inp, out: calls.append(inp[2].tolist()))
+    denoise = guided_denoiser(net, diffusion, labels, guidance=3.0, clip_x0=False, interval=(0.25, 0.5))
+    guided, plain = [labels.tolist() + [10] * 4], [labels.tolist()]  # one batched call of both passes, or one pass
+    with torch.no_grad():
+        for t in (4, 5, 10, 11):
+            calls.clear()
+            _, eps = denoise(x, torch.full((4,), t))
+            assert calls == (guided if t in (5, 10) else plain)
+            cond = net(x, torch.full((4,), t), labels)
+            uncond = net(x, torch.full((4,), t), torch.full_like(labels, 10))
+            torch.testing.assert_close(eps, uncond + 3.0 * (cond - uncond) if t in (5, 10) else cond)
+
+
+@pytest.mark.parametrize("t, expected", [(0, False), (249, False), (250, True), (600, True), (601, False), (999, False)])
+def test_guided_at_is_the_closed_interval_of_t_over_T(t: int, expected: bool) -> None:
+    assert guided_at(t, 1000, (0.25, 0.6)) is expected
+    assert guided_at(t, 1000, (0.0, 1.0))
+
+
+@pytest.mark.parametrize("guidance, interval, passes", [(3.0, (0.0, 1.0), 100), (3.0, (0.0, 0.5), 75),
+                                                         (3.0, (0.5, 1.0), 75), (1.0, (0.0, 0.5), 50)])
+def test_network_passes_count_two_per_guided_step(guidance: float, interval: tuple[float, float], passes: int) -> None:
+    # uniform spacing of 50 steps over T = 1000 visits t = 999, 979, ..., 0: 25 of them in each half
+    cfg = SampleConfig(steps=50, guidance=guidance, guidance_interval=interval)
+    assert network_passes(cfg, 1000) == passes
+    assert network_passes(cfg, 1000, conditional=False) == 50
+
+
+def test_generate_with_a_guidance_interval_calls_the_network_with_one_pass_outside_it() -> None:
+    diffusion = Diffusion(DiffusionConfig(timesteps=T))
+    net, calls = AffineNet(), []
+    net.register_forward_hook(lambda m, inp, out: calls.append(inp[0].shape[0]))
+    cfg = SampleConfig(steps=4, batch_size=3, guidance_interval=(0.0, 0.5))  # visits t = 19, 13, 6, 0
+    generate(net, diffusion, cfg, torch.arange(3), 2, torch.Generator().manual_seed(0))
+    assert calls == [3, 3, 6, 6]
+    assert sum(calls) == 3 * network_passes(cfg, T)
+
+
+@pytest.mark.parametrize("interval, guidance, rule", [((0.5, 0.2), 3.0, "0 <= lo < hi <= 1"),
+                                                      ((0.0, 1.5), 3.0, "0 <= lo < hi <= 1"),
+                                                      ((0.2,), 3.0, "two fractions of T"),
+                                                      ((0.2, 0.5), 0.0, "when sample.guidance is 0")])
+def test_a_bad_guidance_interval_names_the_field_and_the_rule(interval: tuple, guidance: float, rule: str) -> None:
+    with pytest.raises(ConfigError, match=rf"sample\.guidance_interval .*{re.escape(rule)}"):
+        SampleConfig(guidance=guidance, guidance_interval=interval)
 
 
 def test_generate_is_reproducible_and_in_range() -> None:
