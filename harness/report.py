@@ -119,7 +119,8 @@ def _first_factor_order(spec: StudySpec) -> list[str]:
 
 def _grids(done: pd.DataFrame, factors: list[str], folder: Path) -> list[tuple[str, Path]]:
     """The first seed's sample grid of each variant (at most 8), in the order `done` lists them."""
-    first = done.drop_duplicates(subset=factors) if factors else done.head(1)
+    # as text: a list-valued factor (model.attention_resolutions, sample.guidance_interval) is not hashable
+    first = done[~done[factors].astype(str).duplicated()] if factors else done.head(1)
     return [(_variant(row, factors), folder / "trials" / f"{int(row['trial']):04d}" / "samples.png")
             for _, row in first.iterrows()][:8]
 
