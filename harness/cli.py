@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from .allocator import keep_freed_memory
 from .bench import BASELINES
-from .config import RunConfig, load_yaml, with_overrides
+from .config import FULL_INTERVAL, RunConfig, load_yaml, with_overrides
 from .errors import ConfigError, HarnessError, Interrupted
 from .presets import BUDGETS, PRESETS, resolve_config
 
@@ -56,7 +56,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     cfg = with_overrides(trained.cfg, [
         f"sample.sampler={args.sampler}", f"sample.steps={args.steps}", f"sample.guidance={args.guidance}",
         f"sample.eta={args.eta}", f"sample.spacing={args.spacing}", f"sample.batch_size={args.batch_size}",
-        f"sample.precision={args.precision}"], ("sample",))
+        f"sample.precision={args.precision}", f"sample.guidance_interval={list(args.guidance_interval)}"], ("sample",))
     _warn(cfg)
     labels = grid_labels(args.per_class)
     g = torch.Generator(device=device).manual_seed(args.seed)
@@ -65,7 +65,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     out = Path(args.out)
     save_samples(out, torch.from_numpy(images), labels)
-    print(f"{len(images)} samples ({cfg.sample.sampler}, {cfg.sample.steps} steps, w={cfg.sample.guidance}) "
+    lo, hi = cfg.sample.guidance_interval
+    where = "" if (lo, hi) == FULL_INTERVAL else f" at t/T in [{lo:g}, {hi:g}]"
+    print(f"{len(images)} samples ({cfg.sample.sampler}, {cfg.sample.steps} steps, w={cfg.sample.guidance}{where}) "
           f"in {seconds:.1f} s ({len(images) / seconds:.1f} images/s) -> {out}")
     return 0
 
@@ -255,7 +257,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_peers(args: argparse.Namespace) -> int:
     from .peers import run_peers
 
-    path = run_peers(args.budget, Path(args.results), progress=not args.quiet, compiled=not args.eager_only)
+    interval = {"interval": None} if args.no_guidance_interval else (
+        {"interval": tuple(args.guidance_interval)} if args.guidance_interval else {})  # {}: run_peers' default
+    path = run_peers(args.budget, Path(args.results), progress=not args.quiet, compiled=not args.eager_only,
+                     **interval)
     print(Path(path).read_text())
     print(f"-> {path}")
     return 0
@@ -300,11 +305,12 @@ def cmd_reliability(args: argparse.Namespace) -> int:
 
 
 def cmd_perf_report(args: argparse.Namespace) -> int:
-    from .perf import SAMPLER_STUDY, write_perf_report
+    from .perf import INTERVAL_STUDY, SAMPLER_STUDY, write_perf_report
 
     results = Path(args.results)
     study = Path(args.sampler_study) if args.sampler_study else results / SAMPLER_STUDY
-    print(f"-> {write_perf_report(results, Path(args.baseline), study)}")
+    interval = Path(args.interval_study) if args.interval_study else results / INTERVAL_STUDY
+    print(f"-> {write_perf_report(results, Path(args.baseline), study, interval)}")
     return 0
 
 
@@ -382,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sampler", default="ddim")
     s.add_argument("--steps", type=int, default=50)
     s.add_argument("--guidance", type=float, default=3.0)
+    s.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"), default=[0.0, 1.0],
+                   help="guide only where t/T lies in [LO, HI]; the other steps run the conditional pass alone "
+                        "(default 0 1: every step)")
     s.add_argument("--eta", type=float, default=0.0)
     s.add_argument("--spacing", default="uniform")
     s.add_argument("--per-class", type=int, default=100)
@@ -447,6 +456,11 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--quiet", action="store_true", help="no progress bars")
     pe.add_argument("--eager-only", action="store_true",
                     help="leave out the torch.compile sampling rows (saves compiling both networks: 1-2 min on a CPU)")
+    pe.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"),
+                    help="the harness also draws guiding only where t/T lies in [LO, HI] (sample.guidance_interval), "
+                         "judged and timed beside the peer (default: harness.peers.GUIDANCE_INTERVAL, the interval "
+                         "ablations/guidance_interval.yaml measured)")
+    pe.add_argument("--no-guidance-interval", action="store_true", help="leave out the limited-guidance rows")
     pe.set_defaults(func=cmd_peers)
 
     rl = sub.add_parser("reliability", help="try every bad input and kill drills; write results/reliability.md")
@@ -476,12 +490,13 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--out", required=True, help="where to write the combined JSON (e.g. results/perf/bench.json)")
     bm.set_defaults(func=cmd_bench_median)
 
-    pr = sub.add_parser("perf-report", help="gather bench, speed, peers and the sampler study into results/perf/report.md")
+    pr = sub.add_parser("perf-report", help="gather bench, speed, peers and the sampler and guidance-interval studies into results/perf/report.md")
     pr.add_argument("--results", default="results", help="results root (its perf/ holds bench.json, speed.json, peers.json)")
     pr.add_argument("--baseline", default=str(BASELINES),
                     help="the benchmark baseline to compare with, or a folder of them per class of machine "
                          "(default: %(default)s)")
     pr.add_argument("--sampler-study", help="the sampler study's folder (default: <results>/sampler)")
+    pr.add_argument("--interval-study", help="the guidance-interval study's folder (default: <results>/guidance_interval)")
     pr.set_defaults(func=cmd_perf_report)
 
     cl = sub.add_parser("classifier", help="show the reference MNIST classifier (shipped, else cached, else trained now)")

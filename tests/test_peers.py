@@ -18,7 +18,7 @@ from harness.diffusion import Diffusion
 from harness.errors import ConfigError, MissingExtra
 from harness.peers import load_diffusers, peer_schedulers, peer_unet, run_peers
 from harness.peers import _compare
-from harness.peers._compare import LIKE_ROUNDS, Judged, Speeds, _batch_speeds, _table
+from harness.peers._compare import LIKE_ROUNDS, LIMITED, Judged, Speeds, _batch_speeds, _table
 from harness.peers._sample import sample_peer, sample_peer_as_shipped
 from harness.peers._train import train_peer
 from harness.perf import write_perf_report
@@ -67,6 +67,14 @@ def test_without_diffusers_the_message_says_how_to_install_it(monkeypatch: pytes
 def test_an_unknown_budget_fails_before_any_training(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["peers", "--budget", "huge", "--results", str(tmp_path)]) == 2
     assert "huge" in capsys.readouterr().err and not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("lo, hi", [("0.8", "0.2"), ("0", "1.5")])
+def test_a_bad_guidance_interval_fails_before_any_training(lo: str, hi: str, capsys: pytest.CaptureFixture[str],
+                                                           tmp_path: Path) -> None:
+    assert main(["peers", "--budget", "smoke", "--results", str(tmp_path), "--guidance-interval", lo, hi]) == 2
+    assert "sample.guidance_interval must have 0 <= lo < hi <= 1" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
 
 
 def test_training_counts_steps_and_keeps_the_ema_weights_at_each_time_budget(mnist) -> None:  # noqa: ANN001
@@ -130,6 +138,22 @@ def test_the_speed_rows_pair_each_system_with_its_own_figures() -> None:
     assert len(unsplit) == len(table) - 4 and unsplit["measure"].str.contains("the harness in one network call").any()
 
 
+def test_the_limited_guidance_rows_set_that_draw_against_the_peer_guiding_every_step() -> None:
+    cfg = resolve_config("baseline", "smoke", ["sample.steps=50"])
+    judged = {"harness": Judged(10.0, 0.9, 5.0), LIMITED: Judged(12.5, 0.95, 4.0), "diffusers": Judged(5.0, 0.8, 8.0),
+              "diffusers, equal wall time": Judged(5.0, 0.7, 7.0)}
+    val = {"harness": 0.1, "diffusers": 0.2, "diffusers, equal wall time": 0.3}
+    eager = {"harness": (1.0, 9.0), "diffusers": (2.0, 6.0), LIMITED: (1.0, 15.0)}
+    table = _table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(128, eager, None, None, (0.2, 0.8)), 3)
+    limited = table[table["measure"].str.contains("guiding only at t/T in [0.2, 0.8]", regex=False)]
+    # uniform spacing of 50 steps over T = 1000: 30 of the visited t lie in [200, 800]
+    assert limited["measure"].str.contains("80 network passes per digit, not 100").all()
+    assert limited["ratio"].tolist() == [2.5, 2.5, 0.95 / 0.8, 0.5]
+    assert limited["target_ratio"].tolist()[:2] == [2.0, 2.0] and limited["target_ratio"].isna().tolist()[2:] == [True] * 2
+    plain = _table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(128, eager, None, None, None), 3)
+    assert len(plain) == len(table) - 4
+
+
 @pytest.mark.skipif(not native_bf16(torch.device("cpu")), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
 def test_the_peer_in_bf16_draws_its_fp32_samples_to_bf16_rounding() -> None:
     cfg = resolve_config("baseline", "smoke", ["sample.steps=3"])
@@ -155,12 +179,22 @@ def test_like_for_like_draws_take_turns_and_report_medians(compile: bool, monkey
     assert speeds == {"harness": (first[0], 8 / 2.0), "diffusers": (first[1], 8 / 20.0)} and not draws
 
 
+def test_the_limited_guidance_draw_takes_its_turn_after_the_peer(monkeypatch: pytest.MonkeyPatch) -> None:
+    seconds = [1.0, 10.0, 0.5, 4.0, 40.0, 0.8, 2.0, 20.0, 1.0]  # harness, diffusers, limited; three rounds
+    monkeypatch.setattr(_compare, "timed", lambda device, draw: (None, seconds.pop(0)))
+    ours = type("Trained", (), {"model": None, "diffusion": None})()
+    cfg = resolve_config("baseline", "smoke")
+    speeds = _batch_speeds(ours, None, None, cfg, torch.zeros(8), torch.device("cpu"), 128, interval=(0.2, 0.8))
+    assert speeds == {"harness": (1.0, 4.0), "diffusers": (10.0, 0.4), LIMITED: (0.5, 10.0)} and not seconds
+
+
 @pytest.mark.slow
 def test_the_side_by_side_run_writes_every_figure_with_its_ratio(tmp_path: Path, classifier) -> None:  # noqa: ANN001
     path = run_peers("smoke", tmp_path, progress=False, compiled=False)  # compiling both would cost CI 1-2 min
     table = pd.read_csv(tmp_path / "perf" / "peers.csv")
     bf16_row = native_bf16(torch.device("cpu"))  # like for like in bf16 where the processor has it
-    assert len(table) == 11 + bf16_row and table[["harness", "diffusers", "ratio"]].notna().all().all()
+    assert len(table) == 15 + bf16_row and table[["harness", "diffusers", "ratio"]].notna().all().all()
+    assert table["measure"].str.contains("guiding only at t/T in [0.2, 0.8]", regex=False).sum() == 4
     assert table["measure"].str.contains("both under bf16 autocast").sum() == bf16_row
     assert table.loc[table["measure"].str.startswith("validation MSE"), ["harness", "diffusers"]].gt(0).all().all()
     assert table["ratio"].to_numpy() == pytest.approx((table["harness"] / table["diffusers"]).to_numpy())
@@ -171,5 +205,5 @@ def test_the_side_by_side_run_writes_every_figure_with_its_ratio(tmp_path: Path,
     record = json.loads((tmp_path / "perf" / "peers.json").read_text())  # the perf report's input
     assert record["command"] == "harness peers --budget smoke" and "logical cores" in record["machine"]
     assert pd.DataFrame(record["rows"])["ratio"].tolist() == pytest.approx(table["ratio"].tolist())
-    perf = write_perf_report(tmp_path, BASELINES, tmp_path / "sampler").read_text()
+    perf = write_perf_report(tmp_path, BASELINES, tmp_path / "sampler", tmp_path / "guidance_interval").read_text()
     assert "by `harness peers --budget smoke` (`make bench-peers`)" in perf and "| training images/s (" in perf

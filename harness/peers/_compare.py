@@ -15,12 +15,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..allocator import keep_freed_memory
 from ..checkpoint import TrainedModel, load_trained
-from ..config import RunConfig
+from ..config import FULL_INTERVAL, RunConfig
 from ..data import Mnist, load_mnist
 from ..devices import CPU_EVAL_BATCH, eval_batch, machine, native_bf16, resolve_device
 from ..evaluate import sample_metrics, save_digit_grid
 from ..files import write_json, write_text
-from ..generate import generate, grid_labels, to_uint8
+from ..generate import generate, grid_labels, network_passes, to_uint8
 from ..metrics.speed import timed, timed_generate
 from ..presets import resolve_config
 from ..train import Validator, train
@@ -33,6 +33,10 @@ TRAIN_TARGET = 1.5  # the harness's training images/s over the peer's, at least
 SAMPLE_TARGET = 2.0  # the same for sampling images/s at equal steps and guidance
 JUDGED = {"class_acc", "fid"}
 NOISE_SEED = 0  # both systems' draws start from the same noise
+# the harness's second judged draw guides only where t/T lies in this interval (sample.guidance_interval);
+# ablations/guidance_interval.yaml measures its accuracy and FID against guidance at every step over 3 seeds
+GUIDANCE_INTERVAL = (0.2, 0.8)
+LIMITED = "harness, guidance interval"  # that draw's system name
 PEERS_FILE = "peers.json"  # in results/perf/: the table's rows with the machine and the command (the perf report's input)
 
 
@@ -48,6 +52,7 @@ class Speeds:
     eager: BatchSpeeds | None  # eager, like for like; None when `split` is None (the judged draws already are)
     compiled: BatchSpeeds | None  # under sample.compile=true; None when not asked for
     bf16: BatchSpeeds | None = None  # eager under sample.precision=bf16; None without native bf16 (devices)
+    interval: tuple[float, ...] | None = None  # the harness's limited guidance (LIMITED); None: not drawn
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,14 @@ class Judged:
 
 
 def run_peers(budget: str = "quick", results: Path = Path("results"), progress: bool = True,
-              compiled: bool = True) -> Path:
+              compiled: bool = True, interval: tuple[float, ...] | None = GUIDANCE_INTERVAL) -> Path:
     """Train the baseline at `budget` with the harness and as diffusers' UNet2DModel + schedulers, time both,
-    judge both (and, when `compiled`, time both sampling under torch.compile); write results/perf/peers.md
-    and peers.csv and return the former."""
+    judge both (and, when `compiled`, time both sampling under torch.compile; with an `interval`, the harness
+    also guiding only there); write results/perf/peers.md and peers.csv and return the former."""
     keep_freed_memory()  # as `harness` runs (already set there; called from Python it was not): peers.md says so
     cfg = resolve_config("baseline", budget)
+    # a bad interval fails here (SampleConfig's check), not after the trainings
+    limited = replace(cfg, sample=replace(cfg.sample, guidance_interval=interval)) if interval is not None else None
     _, ddim = peer_schedulers(cfg)  # without diffusers this fails now, not after the harness's training
     device = resolve_device(cfg.train.device)
     data = load_mnist(cfg.data)
@@ -78,6 +85,9 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
     labels = grid_labels(cfg.eval.samples_per_class)
     ours_images, ours_speed = timed_generate(ours.model, ours.diffusion, cfg, labels, _generator(device))
     judged = {"harness": _judge(ours_images, ours_speed.images_per_s, labels, data, cfg, out / "peers_harness.png")}
+    if limited is not None:
+        images, speed = timed_generate(ours.model, ours.diffusion, limited, labels, _generator(device))
+        judged[LIMITED] = _judge(images, speed.images_per_s, labels, data, cfg, None)
     judged["diffusers"] = _judge_peer(peer.model, cfg, labels, data, out / "peers_diffusers.png")
     snap_steps, snap_model = peer.snapshots[wall]
     finished = snap_steps == peer.steps  # the peer's last weights are also its weights at the harness's time
@@ -85,7 +95,7 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
                                             _judge_peer(snap_model, cfg, labels, data, None))
     split = eval_batch(cfg.sample.eval_batch, device)
     one_batch = labels[:cfg.sample.batch_size]
-    like_speeds = _batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split) if split else None
+    like_speeds = _batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split, interval=interval) if split else None
     compiled_speeds = (_batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split, compile=True)
                        if compiled else None)
     bf16_speeds = (_batch_speeds(ours, peer.model, ddim, cfg, one_batch, device, split, precision="bf16")
@@ -97,7 +107,7 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
                                              validate(PeerNetwork(snap_model), amp=False))
     gflop = (_gflop_per_image(ours.model, cfg, device), _gflop_per_image(peer_network, cfg, device))
     table = _table(cfg, ours_run.images_per_s, peer.images_per_s, count_parameters(ours.model), peer.parameters,
-                   gflop, val_mse, judged, Speeds(split, like_speeds, compiled_speeds, bf16_speeds), snap_steps)
+                   gflop, val_mse, judged, Speeds(split, like_speeds, compiled_speeds, bf16_speeds, interval), snap_steps)
     minutes = (time.monotonic() - started) / 60
     write_text(out / "peers.csv", table.to_csv(index=False))
     write_json(out / PEERS_FILE, {"budget": budget, "machine": machine(device), "command": f"harness peers --budget {budget}",
@@ -127,15 +137,20 @@ def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: Mnist, cfg
 
 
 def _batch_speeds(ours: TrainedModel, peer: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor,
-                  device: torch.device, split: int | None, compile: bool = False, precision: str = "fp32") -> BatchSpeeds:
+                  device: torch.device, split: int | None, compile: bool = False, precision: str = "fp32",
+                  interval: tuple[float, ...] | None = None) -> BatchSpeeds:
     """Per system, both in network calls of at most `split` images and in `precision` (like for like), LIKE_ROUNDS
     draws of `labels` with the systems taking turns, so a drift in the machine's speed reaches both; under
-    `compile` a first draw each compiles the network before the rounds. Per system: (seconds of its first draw,
-    median images/s)."""
-    sample = replace(cfg.sample, compile=compile, eval_batch=split or 0, precision=precision)
+    `compile` a first draw each compiles the network before the rounds. With an `interval`, the harness guiding
+    only there (LIMITED) takes its turn too. Per system: (seconds of its first draw, median images/s)."""
+    sample = replace(cfg.sample, compile=compile, eval_batch=split or 0, precision=precision,
+                     guidance_interval=FULL_INTERVAL)  # as diffusers guides: at every step
     size = cfg.data.image_size
     draws = {"harness": lambda: generate(ours.model, ours.diffusion, sample, labels, size, _generator(device)),
              "diffusers": lambda: sample_peer(peer, ddim, sample, labels, size, _generator(device), split)}
+    if interval is not None:
+        limited = replace(sample, guidance_interval=interval)
+        draws[LIMITED] = lambda: generate(ours.model, ours.diffusion, limited, labels, size, _generator(device))
     compiling = {name: timed(device, draw)[1] for name, draw in draws.items()} if compile else {}
     seconds: dict[str, list[float]] = {name: [] for name in draws}
     for _ in range(LIKE_ROUNDS):
@@ -170,11 +185,13 @@ def _table(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: in
         (f"{sampling}; eager, as each ships: the harness in {calls}, diffusers' pipelines one call per step in a fresh process)",
          h.images_per_s, p.images_per_s, SAMPLE_TARGET),
         *_speed_rows(f"{sampling}; both in {calls}", speeds),
+        *_limited_speed_rows(cfg, sampling, calls, judged, speeds),
         (f"{val}, equal steps", val_mse["harness"], val_mse["diffusers"], None),
         (f"{val}, equal wall time (peer after {snap_steps} steps)", val_mse["harness"],
          val_mse["diffusers, equal wall time"], None),
         ("classifier accuracy, equal steps", h.class_acc, p.class_acc, None),
         ("FID (classifier features), equal steps", h.fid, p.fid, None),
+        *_limited_quality_rows(cfg, judged, speeds.interval),
         (f"classifier accuracy, equal wall time (peer after {snap_steps} steps)", h.class_acc, w.class_acc, None),
         (f"FID (classifier features), equal wall time (peer after {snap_steps} steps)", h.fid, w.fid, None),
     ]
@@ -201,6 +218,40 @@ def _speed_rows(sampling: str, speeds: Speeds) -> list[tuple]:
     return rows
 
 
+def _limited_speed_rows(cfg: RunConfig, sampling: str, calls: str, judged: dict[str, Judged],
+                        speeds: Speeds) -> list[tuple]:
+    """The harness guiding only in `speeds.interval` against the peer guiding every step: as each ships (the
+    judged draws), and in network calls of the same size."""
+    if speeds.interval is None:
+        return []
+    limited = _limited_label(cfg, speeds.interval)
+    rows = [(f"{sampling}; eager, as each ships, {limited}, diffusers guiding every step)",
+             judged[LIMITED].images_per_s, judged["diffusers"].images_per_s, SAMPLE_TARGET)]
+    if speeds.eager and LIMITED in speeds.eager:
+        rows.append((f"{sampling}; both in {calls}, eager, {limited}: like for like but for the interval)",
+                     speeds.eager[LIMITED][1], speeds.eager["diffusers"][1], SAMPLE_TARGET))
+    return rows
+
+
+def _limited_quality_rows(cfg: RunConfig, judged: dict[str, Judged], interval: tuple[float, ...] | None) -> list[tuple]:
+    """Accuracy and FID of the harness's draw guided only in `interval`, against the peer's at every step."""
+    if interval is None:
+        return []
+    limited, peer = judged[LIMITED], judged["diffusers"]
+    where = f"equal steps, {_limited_label(cfg, interval)}"
+    return [(f"classifier accuracy, {where}", limited.class_acc, peer.class_acc, None),
+            (f"FID (classifier features), {where}", limited.fid, peer.fid, None)]
+
+
+def _limited_label(cfg: RunConfig, interval: tuple[float, ...]) -> str:
+    lo, hi = interval
+    limited = replace(cfg.sample, guidance_interval=interval)
+    every = replace(cfg.sample, guidance_interval=FULL_INTERVAL)
+    T = cfg.diffusion.timesteps
+    return (f"the harness guiding only at t/T in [{lo:g}, {hi:g}] (sample.guidance_interval: "
+            f"{network_passes(limited, T)} network passes per digit, not {network_passes(every, T)})")
+
+
 def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.device, wall: float, snap_steps: int,
               minutes: float) -> str:
     lines = ["# The harness against diffusers, side by side", "",
@@ -224,6 +275,12 @@ def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.de
               f"rows draw one batch of {cfg.sample.batch_size} with the peer split the same way, like for like, "
               f"{LIKE_ROUNDS} times each with the systems taking turns; images/s are the medians. Both run in this one "
               f"process, so neither pays page faults the other does not."]
+    if table["measure"].str.contains("sample.guidance_interval").any():
+        lines += ["", "The rows 'guiding only at t/T in [lo, hi]' draw the same digits with guidance limited to part of "
+                  "the reverse process (Kynkäänniemi et al. 2024): the other steps run the conditional pass alone, "
+                  "so fewer images go through the network. 'At equal quality' is read from their accuracy and FID rows "
+                  "beside the peer's; `make ablate STUDY=guidance_interval` measures the interval against guidance at "
+                  "every step over 3 seeds. The peer guides at every step, as diffusers' pipelines do."]
     if table["measure"].str.contains("torch.compile").any():
         lines += ["", "The torch.compile rows draw that batch with `sample.compile=true` (inductor, one compile for "
                   "every batch size): a first call compiles the network and its seconds are listed; the rounds follow."]
