@@ -101,7 +101,8 @@ perf: install  ## every performance figure in one run -> results/perf/report.md 
 	else echo "no CUDA device visible: make perf leaves out the suite's CUDA run (make bench BENCH_DEVICE=cuda)"; fi
 	$(BIN)/harness peers --budget $(BUDGET)
 	$(BIN)/harness ablate ablations/sampler.yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET))
-	$(BIN)/harness perf-report $(if $(filter-out quick,$(BUDGET)),--sampler-study results/sampler-$(BUDGET))
+	$(BIN)/harness ablate ablations/guidance_interval.yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET))
+	$(BIN)/harness perf-report $(if $(filter-out quick,$(BUDGET)),--sampler-study results/sampler-$(BUDGET) --interval-study results/guidance_interval-$(BUDGET))
 
 clean:  ## remove .venv and caches (results/ is kept)
 	rm -rf $(VENV) .pytest_cache .benchmarks

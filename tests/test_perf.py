@@ -13,7 +13,7 @@ import torch
 
 from harness.cli import main
 from harness.devices import native_bf16
-from harness.perf import sampler_goal, sampler_rows
+from harness.perf import interval_rows, sampler_goal, sampler_rows
 from harness.report import write_report
 from harness.spec import load_spec
 from harness.study import run_study
@@ -31,7 +31,8 @@ def test_an_empty_results_folder_names_every_missing_measurement_and_its_command
     text = report(tmp_path)
     for command, file in [("make bench", "bench.json"), ("make bench BENCH_DEVICE=cuda", "bench-cuda.json"),
                           ("harness speed --preset baseline --budget quick", "speed.json"),
-                          ("make bench-peers", "peers.json"), ("make ablate STUDY=sampler", "summary.csv")]:
+                          ("make bench-peers", "peers.json"), ("make ablate STUDY=sampler", "summary.csv"),
+                          ("make ablate STUDY=guidance_interval", "summary.csv")]:
         assert f"Not measured yet: `{command}` writes {tmp_path}" in text and file in text
     assert "logical cores" in text and "CUDA device:" in text
 
@@ -139,3 +140,38 @@ def test_the_sampler_section_from_a_real_study_of_the_shipped_kind(tmp_path: Pat
     assert "| dpmpp_2m | 10 | 10 | 1 |" in text and f"Goal (FID within 10% of DDPM-1000's at <= 20 evaluations): " \
         f"{sampler_goal(rows)}." in text
     assert (tmp_path / "perf" / "sampler.png").is_file()
+
+
+def interval_summary(fids: dict[str, float]) -> pd.DataFrame:
+    """A summary.csv's columns for the given intervals (as the study writes them) -> FID; passes from the text."""
+    passes = {"[0.0, 1.0]": 100, "[0.2, 0.8]": 80, "[0.0, 0.5]": 75}
+    rows = [{"sample.guidance_interval": i, "seeds": 3, "fid": f, "fid_ci95_low": f - 1, "fid_ci95_high": f + 1,
+             "class_acc": 0.9, "class_acc_ci95_low": 0.8, "class_acc_ci95_high": 1.0,
+             "speed_network_passes_per_sample": passes[i], "speed_sampling_images_per_s": 500 / passes[i]}
+            for i, f in fids.items()]
+    return pd.DataFrame(rows)
+
+
+def test_the_interval_rows_hold_each_fid_against_guidance_at_every_step() -> None:
+    rows = interval_rows(interval_summary({"[0.2, 0.8]": 9.0, "[0.0, 1.0]": 10.0, "[0.0, 0.5]": 12.0}))
+    assert rows["interval"].tolist() == [[0.0, 1.0], [0.2, 0.8], [0.0, 0.5]] and rows["passes"].tolist() == [100, 80, 75]
+    assert rows["fid_over_full"].tolist() == pytest.approx([1.0, 0.9, 1.2])
+    with pytest.raises(ValueError, match=r"no point sample.guidance_interval=\[0.0, 1.0\]"):
+        interval_rows(interval_summary({"[0.2, 0.8]": 9.0}))
+    with pytest.raises(ValueError, match="lacks speed_network_passes_per_sample"):
+        interval_rows(interval_summary({"[0.0, 1.0]": 9.0}).drop(columns="speed_network_passes_per_sample"))
+
+
+def test_the_interval_section_from_a_real_study_of_the_shipped_kind(tmp_path: Path) -> None:
+    # ablations/guidance_interval.yaml at the smoke budget, one seed, 10 DDIM steps and 2 digits per class: seconds
+    spec = load_spec(ROOT / "ablations" / "guidance_interval.yaml").at_budget("smoke")
+    points = [{"sample.guidance_interval": i, "sample.steps": 10, "eval.samples_per_class": 2}
+              for i in ([0.0, 1.0], [0.2, 0.8])]
+    spec = dataclasses.replace(spec, seeds=spec.seeds[:1], vary=points)
+    folder = tmp_path / spec.name
+    write_report(run_study(spec, tmp_path, progress=False), spec, folder)
+    rows = interval_rows(pd.read_csv(folder / "summary.csv"))
+    # 10 uniform steps over T visit 6 in [0.2, 0.8] (t/T = 0.78 ... 0.22): 16 passes instead of 20
+    assert rows["passes"].tolist() == [20, 16] and rows["fid"].gt(0).all() and rows["fid_over_full"].iloc[0] == 1.0
+    text = report(tmp_path, "--interval-study", str(folder))
+    assert "| [0, 1] | 20 | 1 |" in text and "| [0.2, 0.8] | 16 | 1 |" in text and "guidance in an interval" in text

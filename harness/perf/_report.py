@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..files import write_text
 from ..peers import PEERS_FILE, peers_table
 from ..plots import save_figure
+from ._interval import interval_rows, interval_table
 from ._sampler import reference, sampler_goal, sampler_plot, sampler_rows, sampler_table
 from ._speedfile import SPEED_FILE, train_speed_lines
 
@@ -33,9 +34,9 @@ class _Section:
     lines: Callable[[], list[str]]  # the section's markdown, read from `source`
 
 
-def write_perf_report(results: Path, baseline: Path, sampler_study: Path) -> Path:
-    """Gather results/perf/{bench,speed,peers}.json and the sampler study into results/perf/report.md
-    (plots beside it); a piece not measured yet is named with the command that measures it."""
+def write_perf_report(results: Path, baseline: Path, sampler_study: Path, interval_study: Path) -> Path:
+    """Gather results/perf/{bench,speed,peers}.json, the sampler study and the guidance-interval study into
+    results/perf/report.md (plots beside it); a piece not measured yet is named with the command that measures it."""
     perf = results / "perf"
     perf.mkdir(parents=True, exist_ok=True)
     sections = [
@@ -49,6 +50,8 @@ def write_perf_report(results: Path, baseline: Path, sampler_study: Path) -> Pat
                  lambda: _peers(perf)),
         _Section("Fewer network evaluations at equal quality: DDPM, DDIM, DPM-Solver++ 2M", sampler_study / "summary.csv",
                  "make ablate STUDY=sampler", lambda: _sampler(sampler_study, perf)),
+        _Section("Fewer network passes at equal quality: guidance in an interval of t", interval_study / "summary.csv",
+                 "make ablate STUDY=guidance_interval", lambda: _interval(interval_study)),
     ]
     cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none visible here"
     lines = ["# Performance", "",
@@ -101,6 +104,14 @@ def _peers(perf: Path) -> list[str]:
     return [f"Measured on {peers['machine']} by `{peers['command']}` (`make bench-peers`) in {peers['minutes']:.1f} "
             f"min; the method is in `peers.md`.", "", *peers_table(pd.DataFrame(peers["rows"])), "",
             "Samples, one row per digit: harness ![harness](peers_harness.png) diffusers ![diffusers](peers_diffusers.png)"]
+
+
+def _interval(study: Path) -> list[str]:
+    rows = interval_rows(pd.read_csv(study / "summary.csv"))
+    return [f"The study `{study}` (`harness ablate ablations/guidance_interval.yaml`: DDIM 50 steps at w = 3 on one "
+            f"trained network per seed; its own `report.md` has the per-digit figures). Outside the interval a step "
+            f"runs the conditional pass alone, so a digit costs fewer network passes; the peers section times such a "
+            f"draw against diffusers guiding every step.", "", *interval_table(rows)]
 
 
 def _sampler(study: Path, perf: Path) -> list[str]:

@@ -58,12 +58,13 @@ def sampler_table(rows: pd.DataFrame) -> list[str]:
              f"{REFERENCE} | classifier accuracy [95% CI] | sampling images/s |", "|---|---|---|---|---|---|---|---|"]
     for _, r in rows.iterrows():
         lines.append(f"| {r['sampler']} | {r['steps']:.0f} | {r['evaluations']:.0f} | {r['seeds']:.0f} | "
-                     f"{_ci(r, 'fid')} | {r['fid_over_reference']:.2f}x | {_ci(r, 'class_acc')} | "
+                     f"{ci_text(r, 'fid')} | {r['fid_over_reference']:.2f}x | {ci_text(r, 'class_acc')} | "
                      f"{r.get('speed_sampling_images_per_s', float('nan')):.3g} |")
     return lines
 
 
-def _ci(row: pd.Series, metric: str) -> str:
+def ci_text(row: pd.Series, metric: str) -> str:
+    """'mean [low, high]' of a summary row's metric."""
     return interval_text(row[metric], row[f"{metric}_ci95_low"], row[f"{metric}_ci95_high"])
 
 
