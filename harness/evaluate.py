@@ -17,7 +17,7 @@ from .devices import resolve_device
 from .errors import ConfigError
 from .cache import cache_dir, file_digest
 from .files import atomic_write, write_json
-from .generate import grid_labels, network_passes, to_uint8
+from .generate import grid_labels, is_conditional, network_passes, to_uint8
 from .grid import save_grid
 from .metrics.classes import class_metrics
 from .metrics.reference import LoadedClassifier, load_or_train, predict
@@ -174,8 +174,7 @@ def reference_features(classifier: LoadedClassifier, data: Mnist) -> torch.Tenso
 
 def _speed(trained: TrainedModel, run_dir: Path, timed: SampleSpeed | None) -> dict[str, Any]:
     s = timed or measure_sampling(trained.model, trained.diffusion, trained.cfg, per_class=10)
-    conditional = getattr(trained.model, "class_embed", None) is not None
-    passes = network_passes(trained.cfg.sample, trained.diffusion.timesteps, conditional)  # images through the network
+    passes = network_passes(trained.cfg.sample, trained.diffusion.timesteps, is_conditional(trained.model))  # images through the network
     out: dict[str, Any] = {"sampling_images_per_s": s.images_per_s, "ms_per_network_evaluation": s.ms_per_evaluation,
                            "network_evaluations_per_sample": s.evaluations_per_sample,
                            "network_passes_per_sample": passes,

@@ -68,7 +68,7 @@ def guided_denoiser(model: nn.Module, diffusion: Diffusion, labels: Tensor, guid
     and eps recomputed from it. A network without a class embedding runs its one pass. The network sees
     at most `max_batch` images per call (None: no limit). Guidance applies at the steps whose t lies in
     `interval` (fractions of T, `guided_at`); the others run the conditional pass alone."""
-    conditional = getattr(model, "class_embed", None) is not None
+    conditional = is_conditional(model)
     guided = guided_network(model, labels, guidance, conditional, amp, max_batch)
     plain = guided_network(model, labels, 1.0, conditional, amp, max_batch) if interval != FULL_INTERVAL else guided
 
@@ -82,6 +82,11 @@ def guided_denoiser(model: nn.Module, diffusion: Diffusion, labels: Tensor, guid
         return x0, eps
 
     return denoise
+
+
+def is_conditional(model: nn.Module) -> bool:
+    """Whether `model` takes a class label (has a class embedding): only then can guidance run two passes."""
+    return getattr(model, "class_embed", None) is not None
 
 
 def guided_at(t: int, timesteps: int, interval: tuple[float, ...]) -> bool:

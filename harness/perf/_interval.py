@@ -25,7 +25,8 @@ def interval_rows(summary: pd.DataFrame) -> pd.DataFrame:
     if missing := sorted(needed - set(summary.columns)):
         raise ValueError(f"the study's summary.csv lacks {', '.join(missing)}; run ablations/guidance_interval.yaml "
                          f"(its metrics include fid, class_acc and speed)")
-    rows = summary.assign(interval=summary[FACTOR].map(_interval), passes=summary[PASSES])
+    rows = summary.copy()  # one block: read_csv's hundreds of columns would make each assign warn
+    rows = rows.assign(interval=rows[FACTOR].map(_interval), passes=rows[PASSES])
     full = rows[rows["interval"].map(lambda i: i == EVERY_STEP)]
     if full.empty:
         raise ValueError(f"the study has no point {FACTOR}={EVERY_STEP} (guidance at every step) to compare with")
