@@ -94,7 +94,7 @@ bench-baseline: install  ## re-record this class of machine's baseline in tests/
 bench-peers: install  ## the harness against diffusers' UNet2DModel, same network and data -> results/perf/peers.md: make bench-peers [BUDGET=quick]
 	$(BIN)/harness peers --budget $(BUDGET)
 
-perf: install  ## every performance figure in one run -> results/perf/report.md (~105-150 min at quick on 2 cores: peers 42-59, sampler study 57-88): make perf [BUDGET=quick]
+perf: install  ## every performance figure in one run -> results/perf/report.md (at quick on 2 cores ~105-150 min before the guidance-interval study: peers 42-64, sampler study 57-88; that study 23 more on the AVX2 host): make perf [BUDGET=quick]
 	$(BIN)/harness speed --preset baseline --budget $(BUDGET) --steps 20
 	$(BENCH_RUN)
 	if $(HAS_CUDA); then $(MAKE) --no-print-directory bench BENCH_DEVICE=cuda; \
