@@ -255,12 +255,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_peers(args: argparse.Namespace) -> int:
-    from .peers import run_peers
+    from .peers import GUIDANCE_INTERVAL, run_peers
 
-    interval = {"interval": None} if args.no_guidance_interval else (
-        {"interval": tuple(args.guidance_interval)} if args.guidance_interval else {})  # {}: run_peers' default
+    interval = None if args.no_guidance_interval else tuple(args.guidance_interval or GUIDANCE_INTERVAL)
     path = run_peers(args.budget, Path(args.results), progress=not args.quiet, compiled=not args.eager_only,
-                     **interval)
+                     interval=interval)
     print(Path(path).read_text())
     print(f"-> {path}")
     return 0
@@ -388,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sampler", default="ddim")
     s.add_argument("--steps", type=int, default=50)
     s.add_argument("--guidance", type=float, default=3.0)
-    s.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"), default=[0.0, 1.0],
+    s.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"), default=list(FULL_INTERVAL),
                    help="guide only where t/T lies in [LO, HI]; the other steps run the conditional pass alone "
                         "(default 0 1: every step)")
     s.add_argument("--eta", type=float, default=0.0)
@@ -456,11 +455,12 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--quiet", action="store_true", help="no progress bars")
     pe.add_argument("--eager-only", action="store_true",
                     help="leave out the torch.compile sampling rows (saves compiling both networks: 1-2 min on a CPU)")
-    pe.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"),
+    limited = pe.add_mutually_exclusive_group()
+    limited.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"),
                     help="the harness also draws guiding only where t/T lies in [LO, HI] (sample.guidance_interval), "
                          "judged and timed beside the peer (default: harness.peers.GUIDANCE_INTERVAL, the interval "
                          "ablations/guidance_interval.yaml measured)")
-    pe.add_argument("--no-guidance-interval", action="store_true", help="leave out the limited-guidance rows")
+    limited.add_argument("--no-guidance-interval", action="store_true", help="leave out the limited-guidance rows")
     pe.set_defaults(func=cmd_peers)
 
     rl = sub.add_parser("reliability", help="try every bad input and kill drills; write results/reliability.md")
