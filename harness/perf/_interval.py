@@ -10,12 +10,13 @@ import json
 
 import pandas as pd
 
+from ..config import FULL_INTERVAL
 from ._sampler import ci_text
 
 INTERVAL_STUDY = "guidance_interval"  # its folder under results/ at its own budget
 FACTOR = "sample.guidance_interval"
 PASSES = "speed_network_passes_per_sample"  # images through the network per digit: two at a guided step
-EVERY_STEP = [0.0, 1.0]  # the reference: guidance at every step
+EVERY_STEP = list(FULL_INTERVAL)  # the reference, as summary.csv reads back: guidance at every step
 
 
 def interval_rows(summary: pd.DataFrame) -> pd.DataFrame:
