@@ -255,14 +255,30 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_peers(args: argparse.Namespace) -> int:
-    from .peers import GUIDANCE_INTERVAL, run_peers
+    from .peers import run_peers
 
-    interval = None if args.no_guidance_interval else tuple(args.guidance_interval or GUIDANCE_INTERVAL)
     path = run_peers(args.budget, Path(args.results), progress=not args.quiet, compiled=not args.eager_only,
-                     interval=interval)
+                     interval=_peers_interval(args))
     print(Path(path).read_text())
     print(f"-> {path}")
     return 0
+
+
+def cmd_peers_quality(args: argparse.Namespace) -> int:
+    from .peers import run_peer_quality
+
+    path = run_peer_quality(args.budget, args.seeds, Path(args.results), per_class=args.per_class,
+                            interval=_peers_interval(args), progress=not args.quiet)
+    print(Path(path).read_text())
+    print(f"-> {path}")
+    return 0
+
+
+def _peers_interval(args: argparse.Namespace) -> tuple[float, ...] | None:
+    """--guidance-interval LO HI, none with --no-guidance-interval, else harness.peers.GUIDANCE_INTERVAL."""
+    from .peers import GUIDANCE_INTERVAL
+
+    return None if args.no_guidance_interval else tuple(args.guidance_interval or GUIDANCE_INTERVAL)
 
 
 def _difficulty_config(args: argparse.Namespace):  # noqa: ANN202 (a DifficultyConfig; imported lazily)
@@ -369,6 +385,19 @@ def _difficulty_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
+
+def _add_peers_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments `harness peers` and `harness peers-quality` share."""
+    parser.add_argument("--budget", default="quick", help=f"one of {', '.join(BUDGETS.names())} (default quick)")
+    parser.add_argument("--results", default="results", help="results root folder")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    limited = parser.add_mutually_exclusive_group()
+    limited.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"),
+                         help="the harness also draws guiding only where t/T lies in [LO, HI] (sample.guidance_interval), "
+                              "judged beside the peer (default: harness.peers.GUIDANCE_INTERVAL, the interval "
+                              "ablations/guidance_interval.yaml measured)")
+    limited.add_argument("--no-guidance-interval", action="store_true", help="leave out the limited-guidance draw")
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="harness", description="Benchmark and ablation harness for class-conditional diffusion on MNIST")
     sub = p.add_subparsers(dest="command", required=True)
@@ -450,18 +479,19 @@ def build_parser() -> argparse.ArgumentParser:
     rp2.set_defaults(func=cmd_reproduce)
 
     pe = sub.add_parser("peers", help="the harness against diffusers' UNet2DModel + schedulers; results/perf/peers.md")
-    pe.add_argument("--budget", default="quick", help=f"one of {', '.join(BUDGETS.names())} (default quick)")
-    pe.add_argument("--results", default="results", help="results root folder")
-    pe.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_peers_arguments(pe)
     pe.add_argument("--eager-only", action="store_true",
                     help="leave out the torch.compile sampling rows (saves compiling both networks: 1-2 min on a CPU)")
-    limited = pe.add_mutually_exclusive_group()
-    limited.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"),
-                    help="the harness also draws guiding only where t/T lies in [LO, HI] (sample.guidance_interval), "
-                         "judged and timed beside the peer (default: harness.peers.GUIDANCE_INTERVAL, the interval "
-                         "ablations/guidance_interval.yaml measured)")
-    limited.add_argument("--no-guidance-interval", action="store_true", help="leave out the limited-guidance rows")
     pe.set_defaults(func=cmd_peers)
+
+    pq = sub.add_parser("peers-quality", help="the harness's and the diffusers peer's judged quality over training "
+                                              "seeds, paired; results/perf/peers_quality.md")
+    _add_peers_arguments(pq)
+    pq.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+                    help="training seeds, one peer trained per seed; seeds an earlier run recorded are read back "
+                         "(default: 0 1 2)")
+    pq.add_argument("--per-class", type=int, default=50, help="digits of each class judged per seed (default 50)")
+    pq.set_defaults(func=cmd_peers_quality)
 
     rl = sub.add_parser("reliability", help="try every bad input and kill drills; write results/reliability.md")
     rl.add_argument("--kills", type=int, default=4, help="random kills per drill (default 4)")

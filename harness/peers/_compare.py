@@ -18,20 +18,19 @@ from ..checkpoint import TrainedModel, load_trained
 from ..config import FULL_INTERVAL, RunConfig
 from ..data import Mnist, load_mnist
 from ..devices import CPU_EVAL_BATCH, eval_batch, machine, native_bf16, resolve_device
-from ..evaluate import sample_metrics, save_digit_grid
 from ..files import write_json, write_text
-from ..generate import generate, grid_labels, network_passes, to_uint8
+from ..generate import generate, grid_labels, network_passes
 from ..metrics.speed import timed, timed_generate
 from ..presets import resolve_config
 from ..train import Validator, train
 from ..unet import count_parameters
 from ._diffusers import PeerNetwork, peer_schedulers
+from ._judging import judge
 from ._sample import sample_peer, sample_peer_as_shipped
 from ._train import train_peer
 
 TRAIN_TARGET = 1.5  # the harness's training images/s over the peer's, at least
 SAMPLE_TARGET = 2.0  # the same for sampling images/s at equal steps and guidance
-JUDGED = {"class_acc", "fid"}
 NOISE_SEED = 0  # both systems' draws start from the same noise
 # the harness's second judged draw guides only where t/T lies in this interval (sample.guidance_interval);
 # ablations/guidance_interval.yaml measures its accuracy and FID against guidance at every step over 3 seeds
@@ -128,12 +127,8 @@ def _judge_peer(model: nn.Module, cfg: RunConfig, labels: Tensor, data: Mnist, g
 
 def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: Mnist, cfg: RunConfig,
            grid: Path | None) -> Judged:
-    digits = to_uint8(images).cpu()
-    if grid is not None:
-        save_digit_grid(digits, labels, cfg.sample.grid_per_class, grid)
-    m: dict = {"per_digit": {}}
-    sample_metrics(m, JUDGED, digits, labels, data, cfg.eval)
-    return Judged(images_per_s, m["class_acc"], m["fid"])
+    quality = judge(images, labels, data, cfg, grid)
+    return Judged(images_per_s, quality.class_acc, quality.fid)
 
 
 def _batch_speeds(ours: TrainedModel, peer: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor,
