@@ -6,10 +6,11 @@ STAMP  := $(VENV)/.installed
 BUDGET  ?= quick
 PRESET  ?= baseline
 WORKERS ?= 1
+SEEDS   ?= 0 1 2
 
 .DEFAULT_GOAL := help
 STUDY  ?= skip
-.PHONY: help install run test train components presets ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline bench-peers perf clean
+.PHONY: help install run test train components presets ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline bench-peers bench-peers-quality perf clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -94,6 +95,9 @@ bench-baseline: install  ## re-record this class of machine's baseline in tests/
 bench-peers: install  ## the harness against diffusers' UNet2DModel, same network and data -> results/perf/peers.md: make bench-peers [BUDGET=quick]
 	$(BIN)/harness peers --budget $(BUDGET)
 
+bench-peers-quality: install  ## the harness's and the peer's accuracy and FID over training seeds, paired -> results/perf/peers_quality.md: make bench-peers-quality [BUDGET=quick] [SEEDS="0 1 2"]
+	$(BIN)/harness peers-quality --budget $(BUDGET) --seeds $(SEEDS)
+
 perf: install  ## every performance figure in one run -> results/perf/report.md (at quick on 2 cores ~105-150 min before the guidance-interval study: peers 42-64, sampler study 57-88; that study 23 more on the AVX2 host): make perf [BUDGET=quick]
 	$(BIN)/harness speed --preset baseline --budget $(BUDGET) --steps 20
 	$(BENCH_RUN)
@@ -102,6 +106,7 @@ perf: install  ## every performance figure in one run -> results/perf/report.md 
 	$(BIN)/harness peers --budget $(BUDGET)
 	$(BIN)/harness ablate ablations/sampler.yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET))
 	$(BIN)/harness ablate ablations/guidance_interval.yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET))
+	$(BIN)/harness peers-quality --budget $(BUDGET) --seeds $(SEEDS)
 	$(BIN)/harness perf-report $(if $(filter-out quick,$(BUDGET)),--sampler-study results/sampler-$(BUDGET) --interval-study results/guidance_interval-$(BUDGET))
 
 clean:  ## remove .venv and caches (results/ is kept)

@@ -520,7 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--out", required=True, help="where to write the combined JSON (e.g. results/perf/bench.json)")
     bm.set_defaults(func=cmd_bench_median)
 
-    pr = sub.add_parser("perf-report", help="gather bench, speed, peers and the sampler and guidance-interval studies into results/perf/report.md")
+    pr = sub.add_parser("perf-report", help="gather bench, speed, peers, peers-quality and the sampler and guidance-interval studies into results/perf/report.md")
     pr.add_argument("--results", default="results", help="results root (its perf/ holds bench.json, speed.json, peers.json)")
     pr.add_argument("--baseline", default=str(BASELINES),
                     help="the benchmark baseline to compare with, or a folder of them per class of machine "

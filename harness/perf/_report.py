@@ -16,7 +16,7 @@ from ..bench import TOLERANCE, Comparison, baseline_for, bench_lines, compare
 from ..devices import machine
 from ..errors import ConfigError
 from ..files import write_text
-from ..peers import PEERS_FILE, peers_table
+from ..peers import PEERS_FILE, QUALITY_FILE, peers_table, quality_lines
 from ..plots import save_figure
 from ._interval import interval_rows, interval_table
 from ._sampler import reference, sampler_goal, sampler_plot, sampler_rows, sampler_table
@@ -35,7 +35,7 @@ class _Section:
 
 
 def write_perf_report(results: Path, baseline: Path, sampler_study: Path, interval_study: Path) -> Path:
-    """Gather results/perf/{bench,speed,peers}.json, the sampler study and the guidance-interval study into
+    """Gather results/perf/{bench,speed,peers,peers_quality}.json, the sampler study and the guidance-interval study into
     results/perf/report.md (plots beside it); a piece not measured yet is named with the command that measures it."""
     perf = results / "perf"
     perf.mkdir(parents=True, exist_ok=True)
@@ -48,6 +48,8 @@ def write_perf_report(results: Path, baseline: Path, sampler_study: Path, interv
                  "harness speed --preset baseline --budget quick", lambda: train_speed_lines(perf / SPEED_FILE)),
         _Section("Peers side by side: diffusers' UNet2DModel and schedulers", perf / PEERS_FILE, "make bench-peers",
                  lambda: _peers(perf)),
+        _Section("Quality beside the peer over training seeds", perf / QUALITY_FILE, "make bench-peers-quality",
+                 lambda: _peer_quality(perf / QUALITY_FILE)),
         _Section("Fewer network evaluations at equal quality: DDPM, DDIM, DPM-Solver++ 2M", sampler_study / "summary.csv",
                  "make ablate STUDY=sampler", lambda: _sampler(sampler_study, perf)),
         _Section("Fewer network passes at equal quality: guidance in an interval of t", interval_study / "summary.csv",
@@ -104,6 +106,14 @@ def _peers(perf: Path) -> list[str]:
     return [f"Measured on {peers['machine']} by `{peers['command']}` (`make bench-peers`) in {peers['minutes']:.1f} "
             f"min; the method is in `peers.md`.", "", *peers_table(pd.DataFrame(peers["rows"])), "",
             "Samples, one row per digit: harness ![harness](peers_harness.png) diffusers ![diffusers](peers_diffusers.png)"]
+
+
+def _peer_quality(path: Path) -> list[str]:
+    quality = json.loads(path.read_text())
+    return [f"Measured on {quality['machine']} by `{quality['command']}` (`make bench-peers-quality`) in "
+            f"{quality['minutes']:.1f} min; the method and the per-seed figures are in `peers_quality.md`. A difference "
+            f"is harness - diffusers, paired by seed; 'no difference shown' means its 95% CI holds 0.", "",
+            *quality_lines(pd.DataFrame(quality["rows"]))]
 
 
 def _interval(study: Path) -> list[str]:
