@@ -27,6 +27,7 @@ from ..devices import eval_batch, machine, resolve_device
 from ..errors import ConfigError
 from ..files import write_json, write_text
 from ..generate import generate, grid_labels
+from ..locks import folder_lock
 from ..objective import shared_run_dir
 from ..presets import resolve_config
 from ..stats import interval_text, mean_ci95
@@ -88,8 +89,9 @@ def _seed_record(base: RunConfig, cfg: RunConfig, seed: int, interval: tuple[flo
     device = resolve_device(cfg.train.device)
     data = load_mnist(cfg.data)
     run_dir = shared_run_dir(results, _with_seed(base, seed))
-    train(_with_seed(base, seed), run_dir, progress)  # returns at once where that run is already finished
-    ours = load_trained(run_dir, device=device)
+    with folder_lock(run_dir, "harness peers-quality"):  # a study's worker may be training the same run
+        train(_with_seed(base, seed), run_dir, progress)  # returns at once where that run is already finished
+        ours = load_trained(run_dir, device=device)
     peer = train_peer(seeded, data, device, progress=progress).model
     labels, size = grid_labels(cfg.eval.samples_per_class), cfg.data.image_size
     _, ddim = peer_schedulers(cfg)
