@@ -274,8 +274,9 @@ def _markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.de
         lines += ["", "The rows 'guiding only at t/T in [lo, hi]' draw the same digits with guidance limited to part of "
                   "the reverse process (Kynkäänniemi et al. 2024): the other steps run the conditional pass alone, "
                   "so fewer images go through the network. 'At equal quality' is read from their accuracy and FID rows "
-                  "beside the peer's; `make ablate STUDY=guidance_interval` measures the interval against guidance at "
-                  "every step over 3 seeds. The peer guides at every step, as diffusers' pipelines do."]
+                  "beside the peer's, one trained pair each; `make bench-peers-quality` judges both over training seeds, "
+                  "and `make ablate STUDY=guidance_interval` measures the interval against guidance at every step "
+                  "over 3 seeds. The peer guides at every step, as diffusers' pipelines do."]
     if table["measure"].str.contains("torch.compile").any():
         lines += ["", "The torch.compile rows draw that batch with `sample.compile=true` (inductor, one compile for "
                   "every batch size): a first call compiles the network and its seconds are listed; the rounds follow."]
