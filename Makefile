@@ -98,7 +98,7 @@ bench-peers: install  ## the harness against diffusers' UNet2DModel, same networ
 bench-peers-quality: install  ## the harness's and the peer's accuracy and FID over training seeds, paired -> results/perf/peers_quality.md: make bench-peers-quality [BUDGET=quick] [SEEDS="0 1 2"]
 	$(BIN)/harness peers-quality --budget $(BUDGET) --seeds $(SEEDS)
 
-perf: install  ## every performance figure in one run -> results/perf/report.md (at quick on 2 cores ~105-150 min before the guidance-interval study: peers 42-64, sampler study 57-88; that study 23 more on the AVX2 host): make perf [BUDGET=quick]
+perf: install  ## every performance figure in one run -> results/perf/report.md (at quick on 2 cores ~105-150 min before the guidance-interval study: peers 42-64, sampler study 57-88; that study 23 more on the AVX2 host, the peers' quality over 3 seeds 85 more): make perf [BUDGET=quick]
 	$(BIN)/harness speed --preset baseline --budget $(BUDGET) --steps 20
 	$(BENCH_RUN)
 	if $(HAS_CUDA); then $(MAKE) --no-print-directory bench BENCH_DEVICE=cuda; \
