@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from harness.cli import main
-from harness.peers import quality_table, run_peer_quality, verdict
+from harness.peers import quality_table, run_peer_quality, run_time, verdict
 from harness.peers import _quality
 from harness.perf import write_perf_report
 from harness.stats import mean_ci95
@@ -59,6 +59,12 @@ def test_every_harness_draw_is_held_against_the_peer() -> None:
     assert table.query("system != 'harness' and metric == 'fid'")["difference"].item() == pytest.approx(5.0)
 
 
+def test_the_run_time_names_the_seeds_it_drew() -> None:
+    assert run_time(38.44, [3]).startswith("in 38.4 min, drawing seed 3 (")
+    assert run_time(84.6, [0, 1, 2]).startswith("in 84.6 min, drawing seeds 0, 1, 2 (")
+    assert run_time(0.01, []).startswith("in 0.0 min, drawing none (")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--seeds", "0", "0"], "one or more distinct training seeds"),
     (["--per-class", "0"], "--per-class is the digits of each class judged per seed"),
@@ -83,7 +89,7 @@ def test_a_real_run_judges_every_seed_and_a_rerun_with_more_seeds_reuses_them(
     text = path.read_text()
     assert "`harness peers-quality --budget smoke --seeds 0 --per-class 2`" in text and "| 0 | " in text
     assert "guiding only at t/T in [0.2, 0.8]" in text and "logical cores" in text
-    assert "one seed: no interval, run more seeds" in text
+    assert "one seed: no interval, run more seeds" in text and "min, drawing seed 0 (any other seed read back" in text
     before = json.loads((tmp_path / "perf" / "peers_quality.json").read_text())["records"]
     run_peer_quality("smoke", [0, 1], tmp_path, per_class=2, progress=False)
     after = json.loads((tmp_path / "perf" / "peers_quality.json").read_text())
@@ -95,3 +101,4 @@ def test_a_real_run_judges_every_seed_and_a_rerun_with_more_seeds_reuses_them(
     perf = write_perf_report(tmp_path, BASELINES, tmp_path / "sampler", tmp_path / "guidance_interval").read_text()
     assert "## Quality beside the peer over training seeds" in perf
     assert "by `harness peers-quality --budget smoke --seeds 0 1 --per-class 2` (`make bench-peers-quality`)" in perf
+    assert "min, drawing seed 1 (any other seed" in perf and "| guiding only at t/T in [0.2, 0.8] | FID" in perf

@@ -65,6 +65,7 @@ def run_peer_quality(budget: str = "quick", seeds: Sequence[int] = (0, 1, 2), re
     perf = results / "perf"
     (perf / QUALITY_FOLDER).mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    drawn = [seed for seed in seeds if not _record_path(results, cfg, seed, interval).is_file()]
     records = [_seed_record(base, cfg, seed, interval, results, progress) for seed in seeds]
     table = quality_table(records)
     minutes = (time.monotonic() - started) / 60
@@ -72,9 +73,9 @@ def run_peer_quality(budget: str = "quick", seeds: Sequence[int] = (0, 1, 2), re
     command = f"harness peers-quality --budget {budget} --seeds {' '.join(map(str, seeds))} --per-class {per_class}"
     write_text(perf / "peers_quality.csv", table.to_csv(index=False))
     write_json(perf / QUALITY_FILE, {"budget": budget, "machine": machine(device), "command": command, "minutes": minutes,
-                                     "per_class": per_class, "records": records, "rows": table.to_dict("records")})
+                                     "drawn": drawn, "per_class": per_class, "records": records, "rows": table.to_dict("records")})
     path = perf / "peers_quality.md"
-    write_text(path, _markdown(table, records, cfg, budget, machine(device), command, minutes))
+    write_text(path, _markdown(table, records, cfg, budget, machine(device), command, run_time(minutes, drawn)))
     return path
 
 
@@ -82,8 +83,7 @@ def _seed_record(base: RunConfig, cfg: RunConfig, seed: int, interval: tuple[flo
                  progress: bool) -> dict:
     """One seed's judged quality per system: read back when an earlier run recorded it, else trained and drawn."""
     seeded = _with_seed(cfg, seed)
-    tag = "every-step" if interval is None else "interval-{:g}-{:g}".format(*interval)
-    path = results / "perf" / QUALITY_FOLDER / f"seed{seed}-{config_hash(seeded)}-{tag}.json"
+    path = _record_path(results, cfg, seed, interval)
     if path.is_file():
         return json.loads(path.read_text())
     device = resolve_device(cfg.train.device)
@@ -108,6 +108,12 @@ def _seed_record(base: RunConfig, cfg: RunConfig, seed: int, interval: tuple[flo
               "digits": len(labels), "systems": systems}
     write_json(path, record)
     return record
+
+
+def _record_path(results: Path, cfg: RunConfig, seed: int, interval: tuple[float, ...] | None) -> Path:
+    """Where one seed's figures are kept: named by the config (digits judged included) and the interval."""
+    tag = "every-step" if interval is None else "interval-{:g}-{:g}".format(*interval)
+    return results / "perf" / QUALITY_FOLDER / f"seed{seed}-{config_hash(_with_seed(cfg, seed))}-{tag}.json"
 
 
 def _with_seed(cfg: RunConfig, seed: int) -> RunConfig:
@@ -144,34 +150,41 @@ def verdict(low: float, high: float, lower_is_better: bool) -> str:
     return "no difference shown"
 
 
-def quality_lines(table: pd.DataFrame) -> list[str]:
-    """Markdown: the table of `quality_table`."""
+def run_time(minutes: float, drawn: list[int]) -> str:
+    """'in M min, drawing seeds ...': the run's time covers only the seeds it drew, not those read back."""
+    what = f"drawing seed{'s' * (len(drawn) != 1)} {', '.join(map(str, drawn))}" if drawn else "drawing none"
+    return f"in {minutes:.1f} min, {what} (any other seed read back from `{QUALITY_FOLDER}/`, recorded by an earlier run)"
+
+
+def quality_lines(table: pd.DataFrame, interval: list[float] | None) -> list[str]:
+    """Markdown: the table of `quality_table`; `interval` names the limited-guidance draw."""
     lines = ["| harness draw | measure | seeds | harness [95% CI] | diffusers [95% CI] | harness - diffusers [95% CI] "
              "| verdict |", "|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         cells = [interval_text(r[p], r[f"{p}_low"], r[f"{p}_high"]) for p in ("harness", PEER, "difference")]
-        lines.append(f"| {_system_label(r['system'])} | {METRIC_NAMES[r['metric']]} | {r['seeds']} | "
+        lines.append(f"| {_system_label(r['system'], interval)} | {METRIC_NAMES[r['metric']]} | {r['seeds']} | "
                      f"{' | '.join(cells)} | {r['verdict']} |")
     return lines
 
 
-def _system_label(system: str) -> str:
-    return "guiding every step" if system == "harness" else "guiding only in the interval"
+def _system_label(system: str, interval: list[float] | None) -> str:
+    if system == "harness" or interval is None:
+        return "guiding every step"
+    return f"guiding only at t/T in [{interval[0]:g}, {interval[1]:g}]"
 
 
 def _markdown(table: pd.DataFrame, records: list[dict], cfg: RunConfig, budget: str, where: str, command: str,
-              minutes: float) -> str:
+              run: str) -> str:
     interval = records[0]["interval"]
     limited = f", and guiding only at t/T in [{interval[0]:g}, {interval[1]:g}]" if interval else ""
     lines = ["# The harness against diffusers over seeds: judged quality", "",
-             f"Measured on {where} by `{command}` in {minutes:.1f} min (seeds recorded by an earlier run are read "
-             f"back from `{QUALITY_FOLDER}/`, not redrawn). For each training seed, the baseline U-Net of the "
+             f"Measured on {where} by `{command}` {run}. For each training seed, the baseline U-Net of the "
              f"`{budget}` budget as the harness trains it (the shared run in results/runs/) and as diffusers' "
              f"`UNet2DModel` trained on the same batches, timesteps and noise (`harness peers` has the method) draw "
              f"{records[0]['digits']} digits each from the same noise: DDIM {cfg.sample.steps} steps, "
              f"w = {cfg.sample.guidance:g}, the harness guiding every step{limited}, the peer every step. Each "
              f"difference is paired by seed; its 95% CI (Student's t over seeds) says which system is better, or "
-             f"that these seeds do not tell. Speed is in `peers.md`.", "", *quality_lines(table), "",
+             f"that these seeds do not tell. Speed is in `peers.md`.", "", *quality_lines(table, interval), "",
              "Per seed:", "", _seed_header(records), _seed_rule(records)]
     for r in records:
         cells = [f"{r['systems'][s][m]:.3g}" for m in sorted(JUDGED) for s in r["systems"]]

@@ -16,7 +16,7 @@ from ..bench import TOLERANCE, Comparison, baseline_for, bench_lines, compare
 from ..devices import machine
 from ..errors import ConfigError
 from ..files import write_text
-from ..peers import PEERS_FILE, QUALITY_FILE, peers_table, quality_lines
+from ..peers import PEERS_FILE, QUALITY_FILE, peers_table, quality_lines, run_time
 from ..plots import save_figure
 from ._interval import interval_rows, interval_table
 from ._sampler import reference, sampler_goal, sampler_plot, sampler_rows, sampler_table
@@ -110,10 +110,10 @@ def _peers(perf: Path) -> list[str]:
 
 def _peer_quality(path: Path) -> list[str]:
     quality = json.loads(path.read_text())
-    return [f"Measured on {quality['machine']} by `{quality['command']}` (`make bench-peers-quality`) in "
-            f"{quality['minutes']:.1f} min; the method and the per-seed figures are in `peers_quality.md`. A difference "
-            f"is harness - diffusers, paired by seed; 'no difference shown' means its 95% CI holds 0.", "",
-            *quality_lines(pd.DataFrame(quality["rows"]))]
+    return [f"Measured on {quality['machine']} by `{quality['command']}` (`make bench-peers-quality`) "
+            f"{run_time(quality['minutes'], quality['drawn'])}; the method and the per-seed figures are in "
+            f"`peers_quality.md`. A difference is harness - diffusers, paired by seed; 'no difference shown' means "
+            f"its 95% CI holds 0.", "", *quality_lines(pd.DataFrame(quality["rows"]), quality["records"][0]["interval"])]
 
 
 def _interval(study: Path) -> list[str]:
