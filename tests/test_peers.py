@@ -120,8 +120,8 @@ def test_split_calls_draw_the_peers_samples_of_one_call() -> None:
 
 def test_the_speed_rows_pair_each_system_with_its_own_figures() -> None:
     cfg = resolve_config("baseline", "smoke")
-    judged = {"harness": Judged(10.0, 0.9, 5.0), "diffusers": Judged(4.0, 0.8, 6.0),
-              "diffusers, equal wall time": Judged(4.0, 0.7, 7.0)}
+    judged = {"harness": Judged(0.9, 5.0, images_per_s=10.0), "diffusers": Judged(0.8, 6.0, images_per_s=4.0),
+              "diffusers, equal wall time": Judged(0.7, 7.0, images_per_s=4.0)}
     val = {"harness": 0.1, "diffusers": 0.2, "diffusers, equal wall time": 0.3}
     eager = {"harness": (12.0, 9.0), "diffusers": (20.0, 6.0)}  # (first call s, median images/s)
     compiled = {"harness": (30.0, 20.0), "diffusers": (60.0, 8.0)}
@@ -140,8 +140,9 @@ def test_the_speed_rows_pair_each_system_with_its_own_figures() -> None:
 
 def test_the_limited_guidance_rows_set_that_draw_against_the_peer_guiding_every_step() -> None:
     cfg = resolve_config("baseline", "smoke", ["sample.steps=50"])
-    judged = {"harness": Judged(10.0, 0.9, 5.0), LIMITED: Judged(12.5, 0.95, 4.0), "diffusers": Judged(5.0, 0.8, 8.0),
-              "diffusers, equal wall time": Judged(5.0, 0.7, 7.0)}
+    judged = {"harness": Judged(0.9, 5.0, images_per_s=10.0), LIMITED: Judged(0.95, 4.0, images_per_s=12.5),
+              "diffusers": Judged(0.8, 8.0, images_per_s=5.0),
+              "diffusers, equal wall time": Judged(0.7, 7.0, images_per_s=5.0)}
     val = {"harness": 0.1, "diffusers": 0.2, "diffusers, equal wall time": 0.3}
     eager = {"harness": (1.0, 9.0), "diffusers": (2.0, 6.0), LIMITED: (1.0, 15.0)}
     table = _table(cfg, 100.0, 50.0, 1, 2, (0.1, 0.2), val, judged, Speeds(128, eager, None, None, (0.2, 0.8)), 3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +25,7 @@ from ..presets import resolve_config
 from ..train import Validator, train
 from ..unet import count_parameters
 from ._diffusers import PeerNetwork, peer_schedulers
-from ._judging import judge
+from ._judging import Quality, judge
 from ._sample import sample_peer, sample_peer_as_shipped
 from ._train import train_peer
 
@@ -55,10 +55,10 @@ class Speeds:
 
 
 @dataclass(frozen=True)
-class Judged:
+class Judged(Quality):
+    """A draw's judged quality and the sampling throughput it was drawn at."""
+
     images_per_s: float  # sampling throughput of these digits
-    class_acc: float  # the reference classifier reads the intended digit
-    fid: float  # FID in the reference classifier's feature space, against the 10k test digits
 
 
 def run_peers(budget: str = "quick", results: Path = Path("results"), progress: bool = True,
@@ -127,8 +127,7 @@ def _judge_peer(model: nn.Module, cfg: RunConfig, labels: Tensor, data: Mnist, g
 
 def _judge(images: Tensor, images_per_s: float, labels: Tensor, data: Mnist, cfg: RunConfig,
            grid: Path | None) -> Judged:
-    quality = judge(images, labels, data, cfg, grid)
-    return Judged(images_per_s, quality.class_acc, quality.fid)
+    return Judged(**asdict(judge(images, labels, data, cfg, grid)), images_per_s=images_per_s)
 
 
 def _batch_speeds(ours: TrainedModel, peer: nn.Module, ddim: object, cfg: RunConfig, labels: Tensor,

@@ -21,8 +21,8 @@ import torch
 from torch import Tensor
 
 from ..checkpoint import load_trained
-from ..config import RunConfig, config_hash
-from ..data import load_mnist
+from ..config import RunConfig, SampleConfig, config_hash
+from ..data import Mnist, load_mnist
 from ..devices import eval_batch, machine, resolve_device
 from ..errors import ConfigError
 from ..files import write_json, write_text
@@ -59,14 +59,19 @@ def run_peer_quality(budget: str = "quick", seeds: Sequence[int] = (0, 1, 2), re
         raise ConfigError(f"--per-class is the digits of each class judged per seed: a positive whole number (got {per_class})")
     base = resolve_config("baseline", budget)
     cfg = replace(base, eval=replace(base.eval, samples_per_class=per_class))
-    if interval is not None:  # a bad interval fails here (SampleConfig's check), not after a training
-        replace(cfg.sample, guidance_interval=interval)
+    # a bad interval fails here (SampleConfig's check), not after a training
+    limited = None if interval is None else replace(cfg.sample, guidance_interval=interval)
     peer_schedulers(cfg)  # without diffusers this fails now, not after the harness's training
     perf = results / "perf"
     (perf / QUALITY_FOLDER).mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    drawn = [seed for seed in seeds if not _record_path(results, cfg, seed, interval).is_file()]
-    records = [_seed_record(base, cfg, seed, interval, results, progress) for seed in seeds]
+    paths = {seed: _record_path(results, cfg, seed, interval) for seed in seeds}
+    drawn = [seed for seed, path in paths.items() if not path.is_file()]
+    if drawn:
+        data = load_mnist(cfg.data)
+        for seed in drawn:
+            _draw_seed(base, cfg, seed, limited, data, results, progress, paths[seed])
+    records = [json.loads(path.read_text()) for path in paths.values()]  # in the order of `seeds`
     table = quality_table(records)
     minutes = (time.monotonic() - started) / 60
     device = resolve_device(cfg.train.device)
@@ -79,35 +84,31 @@ def run_peer_quality(budget: str = "quick", seeds: Sequence[int] = (0, 1, 2), re
     return path
 
 
-def _seed_record(base: RunConfig, cfg: RunConfig, seed: int, interval: tuple[float, ...] | None, results: Path,
-                 progress: bool) -> dict:
-    """One seed's judged quality per system: read back when an earlier run recorded it, else trained and drawn."""
-    seeded = _with_seed(cfg, seed)
-    path = _record_path(results, cfg, seed, interval)
-    if path.is_file():
-        return json.loads(path.read_text())
+def _draw_seed(base: RunConfig, cfg: RunConfig, seed: int, limited: SampleConfig | None, data: Mnist, results: Path,
+               progress: bool, path: Path) -> None:
+    """Train (or reuse) both networks of one seed, judge each system's digits (the harness guiding every step and,
+    with `limited`, only in its interval) and write the record to `path`."""
     device = resolve_device(cfg.train.device)
-    data = load_mnist(cfg.data)
     run_dir = shared_run_dir(results, _with_seed(base, seed))
     with folder_lock(run_dir, "harness peers-quality"):  # a study's worker may be training the same run
         train(_with_seed(base, seed), run_dir, progress)  # returns at once where that run is already finished
         ours = load_trained(run_dir, device=device)
+    seeded = _with_seed(cfg, seed)
     peer = train_peer(seeded, data, device, progress=progress).model
     labels, size = grid_labels(cfg.eval.samples_per_class), cfg.data.image_size
     _, ddim = peer_schedulers(cfg)
     draws: dict[str, Draw] = {"harness": lambda g: generate(ours.model, ours.diffusion, cfg.sample, labels, size, g)}
-    if interval is not None:
-        limited = replace(cfg.sample, guidance_interval=interval)
+    if limited is not None:
         draws[LIMITED] = lambda g: generate(ours.model, ours.diffusion, limited, labels, size, g)
     draws[PEER] = lambda g: sample_peer(peer, ddim, cfg.sample, labels, size, g, eval_batch(cfg.sample.eval_batch, device))
     systems = {}
     for name, draw in draws.items():
         noise = torch.Generator(device=device).manual_seed(seed)  # every system from the same noise
         systems[name] = asdict(judge(draw(noise), labels, data, cfg))
-    record = {"seed": seed, "config_hash": config_hash(seeded), "interval": None if interval is None else list(interval),
-              "digits": len(labels), "systems": systems}
+    interval = None if limited is None else list(limited.guidance_interval)
+    record = {"seed": seed, "config_hash": config_hash(seeded), "interval": interval, "digits": len(labels),
+              "systems": systems}
     write_json(path, record)
-    return record
 
 
 def _record_path(results: Path, cfg: RunConfig, seed: int, interval: tuple[float, ...] | None) -> Path:
