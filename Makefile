@@ -83,9 +83,9 @@ bench: install  ## the pytest-benchmark suite once, compared with this class of 
 	$(BIN)/harness bench-compare $(BENCH_JSON)
 	$(BIN)/harness perf-report
 
-bench-check: install  ## the suite 3 times; exit 1 with a table when a median figure is >25% slower; plus the quality guard
-	mkdir -p results/perf && $(BENCH_MEDIAN)
-	$(BIN)/harness bench-compare $(BENCH_JSON) --check
+bench-check: install  ## the suite 3 times; exit 1 with a table when a median figure is >25% slower than the baseline; plus the quality guard. make bench-check BASE=origin/main: that revision's suite run here in turns is the baseline (for CI)
+	$(if $(BASE),$(BIN)/harness bench-against $(BASE) --check --device $(BENCH_DEVICE),\
+	  mkdir -p results/perf && $(BENCH_MEDIAN) && $(BIN)/harness bench-compare $(BENCH_JSON) --check)
 	$(BIN)/python -m pytest -q tests/benchmarks/test_quality_guard.py
 
 bench-baseline: install  ## re-record this class of machine's baseline in tests/benchmarks/baselines/, median of 3 runs (commit it)

@@ -330,19 +330,39 @@ def cmd_perf_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_compare(args: argparse.Namespace) -> int:
-    from .bench import baseline_for, compare, comparison_table, perf_markdown, regressions
+    from .bench import baseline_for
 
-    if args.tolerance <= 0:
-        raise ConfigError(f"--tolerance must be > 0 (0.25 = 25% slower fails), got {args.tolerance}")
+    _check_tolerance(args.tolerance)
     current = Path(args.current)
-    baseline = baseline_for(current, Path(args.baseline))
+    return _bench_verdict(current, baseline_for(current, Path(args.baseline)), args)
+
+
+def cmd_bench_against(args: argparse.Namespace) -> int:
+    from .bench_against import AGAINST_FOLDER, bench_against
+
+    _check_tolerance(args.tolerance)
+    out = Path(args.results) / "perf" / AGAINST_FOLDER
+    base, head = bench_against(args.rev, out, args.runs, args.device, args.k)
+    return _bench_verdict(head, base, args)
+
+
+def _check_tolerance(tolerance: float) -> None:
+    if tolerance <= 0:
+        raise ConfigError(f"--tolerance must be > 0 (0.25 = 25% slower fails), got {tolerance}")
+
+
+def _bench_verdict(current: Path, baseline: Path, args: argparse.Namespace) -> int:
+    """Print the table of `current` against `baseline` (and write it to args.report); with args.check, exit
+    status 1 when a benchmark regressed."""
+    from .bench import compare, comparison_table, perf_markdown, regressions
+
     rows = compare(current, baseline)
     print(f"{current} against {baseline}")
     print(comparison_table(rows, args.tolerance))
     if args.report:
         from .files import write_text
 
-        write_text(args.report, perf_markdown(rows, current, baseline, "make bench", args.tolerance))
+        write_text(args.report, perf_markdown(rows, current, baseline, args.command_name, args.tolerance))
         print(f"-> {args.report}")
     slow = regressions(rows, args.tolerance)
     if slow:
@@ -351,6 +371,12 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
         return 1 if args.check else 0
     print(f"no benchmark more than {args.tolerance:.0%} slower than {baseline}")
     return 0
+
+
+def _add_verdict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tolerance", type=float, default=0.25, help="relative slow-down that counts as a regression")
+    parser.add_argument("--check", action="store_true", help="exit 1 when any benchmark regressed")
+    parser.add_argument("--report", help="also write the table with the machine's description to this markdown file")
 
 
 def cmd_bench_baseline(args: argparse.Namespace) -> int:
@@ -505,10 +531,18 @@ def build_parser() -> argparse.ArgumentParser:
     bc.add_argument("--baseline", default=str(BASELINES),
                     help="a baseline file, or a folder of them, one per class of machine: the run's class picks "
                          "(default: %(default)s)")
-    bc.add_argument("--tolerance", type=float, default=0.25, help="relative slow-down that counts as a regression")
-    bc.add_argument("--check", action="store_true", help="exit 1 when any benchmark regressed")
-    bc.add_argument("--report", help="also write the table with the machine's description to this markdown file")
-    bc.set_defaults(func=cmd_bench_compare)
+    _add_verdict_arguments(bc)
+    bc.set_defaults(func=cmd_bench_compare, command_name="make bench")
+
+    ba = sub.add_parser("bench-against", help="the benchmark suite of a base revision and of this checkout, in turns "
+                                              "on this machine, compared in calibration units (make bench-check BASE=REV)")
+    ba.add_argument("rev", help="the base revision: a branch, tag or commit of this checkout (e.g. origin/main)")
+    ba.add_argument("--runs", type=int, default=3, help="runs of the suite per revision, medians compared (default 3)")
+    ba.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where the suite's network work runs")
+    ba.add_argument("-k", help="only the benchmarks this pytest -k expression picks (e.g. 'train_step or calibration')")
+    ba.add_argument("--results", default="results", help="results root: the runs land in its perf/against/")
+    _add_verdict_arguments(ba)
+    ba.set_defaults(func=cmd_bench_against, command_name="harness bench-against")
 
     bb = sub.add_parser("bench-baseline", help="store a benchmark run as the committed baseline of its class of machine")
     bb.add_argument("run", help="the run to keep (make bench-baseline: the median of three, results/perf/bench.json)")

@@ -1,0 +1,94 @@
+"""`harness bench-against REV` (`make bench-check BASE=REV`): the benchmark suite of a base revision and of this
+checkout, run in turns on this one machine and compared in calibration units.
+
+A committed baseline holds on the machine it was recorded on. Two hosts of one class can differ in how fast a
+matmul runs beside a convolution: on two 2-core AVX2 "AMD EPYC" VMs of this project, whose cpu flags read the same,
+the calibration matmul took 3.9 ms on one and 1.8-3.3 ms on the other while the training step took 65 and 51-75 ms,
+so against the committed baseline five of seven figures read 28-69% slower with no code changed. Measuring the base revision on the same
+machine in the same job, as a CI gate should, leaves only the code's own change. Each revision runs its own suite;
+benchmarks are matched by name.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .bench import median_run
+from .errors import ConfigError, HarnessError
+from .files import write_json
+
+AGAINST_FOLDER = "against"  # in results/perf/: each revision's runs and their medians
+RUNS = 3  # runs of the suite per revision; the medians are compared (one run's figure can swing by 60%)
+
+
+def bench_against(rev: str, out: Path, runs: int = RUNS, device: str = "cpu", select: str | None = None,
+                  repo: Path = Path(".")) -> tuple[Path, Path]:
+    """Run the suite of `rev` (checked out into a temporary git worktree) and of the checkout at `repo` (with its
+    uncommitted changes) `runs` times each, taking turns so that a drift in the machine's speed reaches both;
+    with `select`, only the benchmarks pytest's `-k` expression picks. Write each revision's median run to
+    out/base-<commit>.json and out/head.json and return (base, head)."""
+    if runs < 1:
+        raise ConfigError(f"--runs is how often each revision's suite runs: a positive whole number (got {runs})")
+    repo = _work_tree(repo)
+    commit = _commit(repo, rev)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="harness-bench-base-") as tmp:
+        base_tree = Path(tmp) / "tree"
+        _git(repo, "worktree", "add", "--detach", "--quiet", str(base_tree), commit)
+        try:
+            trees = {f"base-{commit[:12]}": base_tree, "head": repo}
+            files: dict[str, list[Path]] = {name: [] for name in trees}
+            for i in range(1, runs + 1):
+                for name, tree in trees.items():
+                    print(f"bench-against: {name} ({tree}), run {i} of {runs}", flush=True)
+                    files[name].append(_run_suite(tree, out / f"{name}-run{i}.json", device, select))
+        finally:
+            _git(repo, "worktree", "remove", "--force", str(base_tree))
+    medians = []
+    for name, paths in files.items():
+        write_json(out / f"{name}.json", median_run(paths))
+        medians.append(out / f"{name}.json")
+    return medians[0], medians[1]
+
+
+def _run_suite(tree: Path, json_path: Path, device: str, select: str | None) -> Path:
+    """One run of `tree`'s benchmark suite, its own `harness` package imported (not the installed checkout's)."""
+    argv = [sys.executable, "-m", "pytest", "tests/benchmarks", "-q", "-p", "no:cacheprovider", "--benchmark-enable",
+            "--benchmark-only", "--bench-device", device, f"--benchmark-json={json_path.resolve()}",
+            *(["-k", select] if select else [])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree.resolve()), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(argv, cwd=tree, env=env)
+    if done.returncode != 0:
+        raise HarnessError(f"the benchmark suite of {tree} failed (pytest exit {done.returncode}; its output is "
+                           f"above): nothing to compare")
+    return json_path
+
+
+def _work_tree(repo: Path) -> Path:
+    """The root of the git checkout holding `repo`, or a message saying this needs one."""
+    try:
+        return Path(_git(repo, "rev-parse", "--show-toplevel"))
+    except HarnessError:
+        raise ConfigError(f"bench-against checks out a base revision beside this one: it needs a git checkout, and "
+                          f"{repo.resolve()} is not in one; compare with a committed baseline instead: "
+                          f"make bench-check") from None
+
+
+def _commit(repo: Path, rev: str) -> str:
+    """The full commit id `rev` names in `repo`, or a message naming what would be right."""
+    try:
+        return _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    except HarnessError:
+        raise ConfigError(f"BASE={rev} names no commit of {repo}: give a branch, tag or commit it has, e.g. "
+                          f"origin/main or HEAD~1 (a shallow CI clone may need `git fetch origin main` first)") from None
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise HarnessError(f"git {' '.join(args)} failed in {repo}: {done.stderr.strip()}")
+    return done.stdout.strip()
