@@ -10,15 +10,20 @@ so each class of machine (architecture and widest SIMD level) has a baseline of 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
 from .files import write_json
+from .stats import p_greater
 
 CALIBRATION_KEY = "calibration_s"  # extra_info of each benchmark: the calibration matmul's median seconds around it
 TOLERANCE = 0.25  # a normalised figure 25% slower than the baseline fails bench-check
+# with runs of both sides (bench-against), a slower median fails only where the runs' rank test gives p <= ALPHA:
+# one 0.5 ms benchmark read +31% on identical code, its runs overlapping
+ALPHA = 0.05
 BASELINES = Path("tests/benchmarks/baselines")  # the committed baselines, one <machine class>.json per class
 # torch's AVX512 CPU kernels and numpy's AVX512_SKX loops need all four; below them both fall back to AVX2
 _AVX512_FLAGS = frozenset({"avx512f", "avx512bw", "avx512dq", "avx512vl"})
@@ -30,11 +35,18 @@ class Comparison:
     baseline: float  # its median in calibration units, in the baseline run
     current: float  # the same in this run
     seconds: float  # its median in seconds, in this run
+    # one-sided rank-test p that this side's runs are slower than the baseline's (stats.p_greater); None where
+    # there are too few runs for it to reach ALPHA (a committed baseline is one run), so the change alone decides
+    p_slower: float | None = None
 
     @property
     def change(self) -> float:
         """Relative slow-down (+) or speed-up (-) against the baseline."""
         return self.current / self.baseline - 1.0
+
+    def regressed(self, tolerance: float = TOLERANCE) -> bool:
+        """More than `tolerance` slower, and (where runs on both sides allow the test) slower beyond their noise."""
+        return self.change > tolerance and (self.p_slower is None or self.p_slower <= ALPHA)
 
 
 def normalised_medians(path: Path) -> tuple[dict[str, float], dict[str, float]]:
@@ -117,15 +129,27 @@ def median_run(paths: list[Path]) -> dict:
     return {**runs[0][0], "benchmarks": entries, "median_of": [str(p) for p in paths]}
 
 
-def compare(current: Path, baseline: Path) -> list[Comparison]:
-    """Every benchmark present in both runs, in the baseline's order."""
+def compare(current: Path, baseline: Path, runs: tuple[list[Path], list[Path]] | None = None) -> list[Comparison]:
+    """Every benchmark present in both files, in the baseline's order; with `runs` (the runs `current` and
+    `baseline` are the medians of), each with the rank test of its runs."""
     now, seconds = normalised_medians(current)
     before, _ = normalised_medians(baseline)
-    return [Comparison(name, before[name], now[name], seconds[name]) for name in before if name in now]
+    p_slower = _rank_tests(*runs) if runs else {}
+    return [Comparison(name, before[name], now[name], seconds[name], p_slower.get(name)) for name in before if name in now]
+
+
+def _rank_tests(current: list[Path], baseline: list[Path]) -> dict[str, float]:
+    """Per benchmark in every run: p that the current runs are slower than the baseline's, in calibration units;
+    empty where so few runs cannot reach ALPHA."""
+    if 1 / math.comb(len(current) + len(baseline), len(current)) > ALPHA:
+        return {}
+    now, before = ([normalised_medians(p)[0] for p in paths] for paths in (current, baseline))
+    names = set.intersection(*(set(figures) for figures in [*now, *before]))
+    return {name: p_greater([f[name] for f in now], [f[name] for f in before]) for name in names}
 
 
 def regressions(rows: list[Comparison], tolerance: float = TOLERANCE) -> list[Comparison]:
-    return [r for r in rows if r.change > tolerance]
+    return [r for r in rows if r.regressed(tolerance)]
 
 
 def comparison_table(rows: list[Comparison], tolerance: float = TOLERANCE) -> str:
@@ -133,7 +157,8 @@ def comparison_table(rows: list[Comparison], tolerance: float = TOLERANCE) -> st
     lines = ["| benchmark | median now | now (calibration units) | baseline | change | verdict |",
              "|---|---|---|---|---|---|"]
     for r in rows:
-        verdict = "REGRESSED" if r.change > tolerance else "ok"
+        verdict = ("REGRESSED" if r.regressed(tolerance) else
+                   f"ok (runs overlap: p = {r.p_slower:.2f})" if r.change > tolerance else "ok")
         lines.append(f"| {r.name} | {r.seconds * 1000:.2f} ms | {r.current:.2f} | {r.baseline:.2f} | "
                      f"{r.change:+.0%} | {verdict} |")
     return "\n".join(lines)

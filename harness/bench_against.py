@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from .bench import median_run
@@ -25,12 +26,22 @@ AGAINST_FOLDER = "against"  # in results/perf/: each revision's runs and their m
 RUNS = 3  # runs of the suite per revision; the medians are compared (one run's figure can swing by 60%)
 
 
+@dataclass(frozen=True)
+class Measured:
+    """Both sides' runs of the suite, and each side's median run (harness.bench.median_run)."""
+
+    base: Path  # out/base-<commit>.json
+    head: Path  # out/head.json
+    base_runs: list[Path]  # out/base-<commit>-run<i>.json
+    head_runs: list[Path]  # out/head-run<i>.json
+
+
 def bench_against(rev: str, out: Path, runs: int = RUNS, device: str = "cpu", select: str | None = None,
-                  repo: Path = Path(".")) -> tuple[Path, Path]:
+                  repo: Path = Path(".")) -> Measured:
     """Run the suite of `rev` (checked out into a temporary git worktree) and of the checkout at `repo` (with its
     uncommitted changes) `runs` times each, taking turns so that a drift in the machine's speed reaches both;
     with `select`, only the benchmarks pytest's `-k` expression picks. Write each revision's median run to
-    out/base-<commit>.json and out/head.json and return (base, head)."""
+    out/base-<commit>.json and out/head.json."""
     if runs < 1:
         raise ConfigError(f"--runs is how often each revision's suite runs: a positive whole number (got {runs})")
     repo = _work_tree(repo)
@@ -48,11 +59,10 @@ def bench_against(rev: str, out: Path, runs: int = RUNS, device: str = "cpu", se
                     files[name].append(_run_suite(tree, out / f"{name}-run{i}.json", device, select))
         finally:
             _git(repo, "worktree", "remove", "--force", str(base_tree))
-    medians = []
     for name, paths in files.items():
         write_json(out / f"{name}.json", median_run(paths))
-        medians.append(out / f"{name}.json")
-    return medians[0], medians[1]
+    (base, base_runs), (head, head_runs) = ((out / f"{name}.json", paths) for name, paths in files.items())
+    return Measured(base, head, base_runs, head_runs)
 
 
 def _run_suite(tree: Path, json_path: Path, device: str, select: str | None) -> Path:

@@ -16,6 +16,7 @@ from .errors import ConfigError, HarnessError, Interrupted
 from .presets import BUDGETS, PRESETS, resolve_config
 
 if TYPE_CHECKING:
+    from .bench import Comparison
     from .spec import StudySpec
 
 GRACE_S = 180.0  # default --grace: harness.study.GRACE_S (not imported here: the light commands skip optuna)
@@ -330,20 +331,21 @@ def cmd_perf_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_compare(args: argparse.Namespace) -> int:
-    from .bench import baseline_for
+    from .bench import baseline_for, compare
 
     _check_tolerance(args.tolerance)
     current = Path(args.current)
-    return _bench_verdict(current, baseline_for(current, Path(args.baseline)), args)
+    baseline = baseline_for(current, Path(args.baseline))
+    return _bench_verdict(compare(current, baseline), current, baseline, args)
 
 
 def cmd_bench_against(args: argparse.Namespace) -> int:
+    from .bench import compare
     from .bench_against import AGAINST_FOLDER, bench_against
 
     _check_tolerance(args.tolerance)
-    out = Path(args.results) / "perf" / AGAINST_FOLDER
-    base, head = bench_against(args.rev, out, args.runs, args.device, args.k)
-    return _bench_verdict(head, base, args)
+    m = bench_against(args.rev, Path(args.results) / "perf" / AGAINST_FOLDER, args.runs, args.device, args.k)
+    return _bench_verdict(compare(m.head, m.base, (m.head_runs, m.base_runs)), m.head, m.base, args)
 
 
 def _check_tolerance(tolerance: float) -> None:
@@ -351,12 +353,11 @@ def _check_tolerance(tolerance: float) -> None:
         raise ConfigError(f"--tolerance must be > 0 (0.25 = 25% slower fails), got {tolerance}")
 
 
-def _bench_verdict(current: Path, baseline: Path, args: argparse.Namespace) -> int:
+def _bench_verdict(rows: list[Comparison], current: Path, baseline: Path, args: argparse.Namespace) -> int:
     """Print the table of `current` against `baseline` (and write it to args.report); with args.check, exit
     status 1 when a benchmark regressed."""
-    from .bench import compare, comparison_table, perf_markdown, regressions
+    from .bench import comparison_table, perf_markdown, regressions
 
-    rows = compare(current, baseline)
     print(f"{current} against {baseline}")
     print(comparison_table(rows, args.tolerance))
     if args.report:

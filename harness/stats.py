@@ -1,7 +1,8 @@
-"""Means with 95% confidence intervals over seeds (Student's t)."""
+"""Means with 95% confidence intervals over seeds (Student's t), and a rank test of two small samples."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -30,3 +31,19 @@ def interval_text(value: float, low: float, high: float) -> str:
     if math.isnan(value):
         return "-"
     return f"{value:.3g} [{low:.3g}, {high:.3g}]" if not math.isnan(low) else f"{value:.3g}"
+
+
+def p_greater(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """One-sided exact p-value that `xs` tend to exceed `ys`: the Mann-Whitney U statistic (Mann & Whitney 1947,
+    U = pairs x > y, ties 1/2) against all splits of the pooled values into groups of their sizes. With 3 and 3 the
+    smallest p is 1/20, reached only when every x exceeds every y."""
+    pooled = [*xs, *ys]
+
+    def u(group: Sequence[int]) -> float:
+        chosen = set(group)
+        rest = [pooled[j] for j in range(len(pooled)) if j not in chosen]
+        return sum((x > y) + 0.5 * (x == y) for x in (pooled[i] for i in group) for y in rest)
+
+    observed = u(range(len(xs)))
+    splits = list(itertools.combinations(range(len(pooled)), len(xs)))
+    return sum(u(split) >= observed - 1e-9 for split in splits) / len(splits)

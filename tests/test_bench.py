@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.bench import CALIBRATION_KEY, compare, machine_class, regressions
+from harness.bench import CALIBRATION_KEY, compare, comparison_table, machine_class, regressions
 from harness.cli import main
 
 ROOT = Path(__file__).parent.parent
@@ -149,3 +149,31 @@ def test_the_median_of_three_runs_outvotes_one_unlucky_run(tmp_path: Path, capsy
     train = {r.name: r for r in compare(out, BASELINE)}["test_train_step"]
     assert train.change == pytest.approx(0.0)  # the entry is the 1.0 run's, whole
     assert json.loads(out.read_text())["median_of"] == runs
+
+
+def runs_of(tmp_path: Path, side: str, factors: list[float]) -> list[Path]:
+    """Runs of the suite whose data-loading figure is the baseline's times each factor."""
+    paths = []
+    for i, factor in enumerate(factors):
+        (tmp_path / f"{side}{i}").mkdir()
+        paths.append(scaled(tmp_path / f"{side}{i}", {"test_data_loading_one_epoch_of_batches": factor}))
+    return paths
+
+
+@pytest.mark.parametrize("head, regressed", [([1.31, 1.30, 1.9], False),  # the runs overlap: noise, not code
+                                             ([1.7, 1.65, 1.8], True)])  # every head run slower: a regression
+def test_with_runs_on_both_sides_a_slower_median_fails_only_beyond_the_runs_noise(
+        tmp_path: Path, head: list[float], regressed: bool) -> None:
+    # the base runs' figures as one bench-against read them on identical code (data loading 0.19-0.31 against 0.27-0.40)
+    base_runs, head_runs = runs_of(tmp_path, "base", [1.0, 1.07, 1.59]), runs_of(tmp_path, "head", head)
+    row = {r.name: r for r in compare(head_runs[0], base_runs[0], (head_runs, base_runs))}[
+        "test_data_loading_one_epoch_of_batches"]
+    assert row.change > 0.25 and row.regressed() is regressed
+    assert ("runs overlap: p = 0.20" in comparison_table([row])) is not regressed
+    assert row.p_slower == pytest.approx(0.2 if not regressed else 0.05)
+
+
+def test_with_one_run_a_side_the_change_alone_decides(tmp_path: Path) -> None:
+    base_runs, head_runs = runs_of(tmp_path, "base", [1.0]), runs_of(tmp_path, "head", [1.3])
+    row = compare(head_runs[0], base_runs[0], (head_runs, base_runs))[-1]
+    assert row.p_slower is None and row.regressed()
