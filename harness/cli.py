@@ -25,6 +25,11 @@ INTERRUPTED = 130  # exit status after Ctrl-C, as a shell reports SIGINT
 
 Command = Callable[[argparse.Namespace], int]
 
+# after a failed check against a committed baseline (harness.bench_against says why)
+OTHER_HOST_HINT = (". If no code changed, this machine may run the calibration matmul and the network at other "
+                   "relative speeds than the baseline's host (two AVX2 hosts of this project read 28-69% apart); "
+                   "`make bench-check BASE=<revision>` measures that revision here, in turns with this checkout")
+
 
 def cmd_train(args: argparse.Namespace) -> int:
     base = load_yaml(args.config) if args.config else None
@@ -336,7 +341,7 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
     _check_tolerance(args.tolerance)
     current = Path(args.current)
     baseline = baseline_for(current, Path(args.baseline))
-    return _bench_verdict(compare(current, baseline), current, baseline, args)
+    return _bench_verdict(compare(current, baseline), current, baseline, args, OTHER_HOST_HINT)
 
 
 def cmd_bench_against(args: argparse.Namespace) -> int:
@@ -353,9 +358,10 @@ def _check_tolerance(tolerance: float) -> None:
         raise ConfigError(f"--tolerance must be > 0 (0.25 = 25% slower fails), got {tolerance}")
 
 
-def _bench_verdict(rows: list[Comparison], current: Path, baseline: Path, args: argparse.Namespace) -> int:
+def _bench_verdict(rows: list[Comparison], current: Path, baseline: Path, args: argparse.Namespace,
+                   hint: str = "") -> int:
     """Print the table of `current` against `baseline` (and write it to args.report); with args.check, exit
-    status 1 when a benchmark regressed."""
+    status 1 when a benchmark regressed, the `hint` after the names."""
     from .bench import comparison_table, perf_markdown, regressions
 
     print(f"{current} against {baseline}")
@@ -368,7 +374,7 @@ def _bench_verdict(rows: list[Comparison], current: Path, baseline: Path, args: 
     slow = regressions(rows, args.tolerance)
     if slow:
         print(f"{len(slow)} benchmark(s) more than {args.tolerance:.0%} slower than {baseline} in calibration "
-              f"units: {', '.join(r.name for r in slow)}", file=sys.stderr)
+              f"units: {', '.join(r.name for r in slow)}{hint}", file=sys.stderr)
         return 1 if args.check else 0
     print(f"no benchmark more than {args.tolerance:.0%} slower than {baseline}")
     return 0

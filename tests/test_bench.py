@@ -103,6 +103,7 @@ def test_a_deliberate_slowdown_fails_bench_check_with_a_table(tmp_path: Path, ca
     out, err = capsys.readouterr()
     assert [line for line in out.splitlines() if "REGRESSED" in line][0].startswith("| test_train_step | ")
     assert "+50%" in out and "test_train_step" in err
+    assert "make bench-check BASE=<revision>" in err  # the remedy where the machine, not the code, differs
     assert main(["bench-compare", str(slow), "--baseline", str(BASELINE)]) == 0  # `make bench` reports, never fails
 
 
