@@ -4,9 +4,9 @@ checkout, run in turns on this one machine and compared in calibration units.
 A committed baseline holds on the machine it was recorded on. Two hosts of one class can differ in how fast a
 matmul runs beside a convolution: on two 2-core AVX2 "AMD EPYC" VMs of this project, whose cpu flags read the same,
 the calibration matmul took 3.9 ms on one and 1.8-3.3 ms on the other while the training step took 65 and 51-75 ms,
-so against the committed baseline five of seven figures read 28-69% slower with no code changed. Measuring the base revision on the same
-machine in the same job, as a CI gate should, leaves only the code's own change. Each revision runs its own suite;
-benchmarks are matched by name.
+so against the committed baseline five of seven figures read 28-69% slower with no code changed. Measuring the
+base revision on the same machine in the same job, as a CI gate should, leaves only the code's own change. Each
+revision runs its own suite; benchmarks are matched by name.
 """
 
 from __future__ import annotations
@@ -47,11 +47,13 @@ def bench_against(rev: str, out: Path, runs: int = RUNS, device: str = "cpu", se
     repo = _work_tree(repo)
     commit = _commit(repo, rev)
     out.mkdir(parents=True, exist_ok=True)
+    base = f"base-{commit[:12]}"
     with tempfile.TemporaryDirectory(prefix="harness-bench-base-") as tmp:
         base_tree = Path(tmp) / "tree"
+        _git(repo, "worktree", "prune")  # forget the worktree of a run that was killed before its clean-up
         _git(repo, "worktree", "add", "--detach", "--quiet", str(base_tree), commit)
         try:
-            trees = {f"base-{commit[:12]}": base_tree, "head": repo}
+            trees = {base: base_tree, "head": repo}
             files: dict[str, list[Path]] = {name: [] for name in trees}
             for i in range(1, runs + 1):
                 for name, tree in trees.items():
@@ -61,8 +63,7 @@ def bench_against(rev: str, out: Path, runs: int = RUNS, device: str = "cpu", se
             _git(repo, "worktree", "remove", "--force", str(base_tree))
     for name, paths in files.items():
         write_json(out / f"{name}.json", median_run(paths))
-    (base, base_runs), (head, head_runs) = ((out / f"{name}.json", paths) for name, paths in files.items())
-    return Measured(base, head, base_runs, head_runs)
+    return Measured(out / f"{base}.json", out / "head.json", files[base], files["head"])
 
 
 def _run_suite(tree: Path, json_path: Path, device: str, select: str | None) -> Path:
@@ -70,7 +71,9 @@ def _run_suite(tree: Path, json_path: Path, device: str, select: str | None) -> 
     argv = [sys.executable, "-m", "pytest", "tests/benchmarks", "-q", "-p", "no:cacheprovider", "--benchmark-enable",
             "--benchmark-only", "--bench-device", device, f"--benchmark-json={json_path.resolve()}",
             *(["-k", select] if select else [])]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree.resolve()), os.environ.get("PYTHONPATH", "")])}
+    # a fresh session: an xdist worker's variables (bench-against run from a test) would switch benchmarks off
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(tree.resolve()), os.environ.get("PYTHONPATH", "")])
     done = subprocess.run(argv, cwd=tree, env=env)
     if done.returncode != 0:
         raise HarnessError(f"the benchmark suite of {tree} failed (pytest exit {done.returncode}; its output is "
