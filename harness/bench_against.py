@@ -11,6 +11,7 @@ revision runs its own suite; benchmarks are matched by name.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,11 +19,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .bench import median_run
+from .bench import Comparison, compare, median_run
 from .errors import ConfigError, HarnessError
 from .files import write_json
 
 AGAINST_FOLDER = "against"  # in results/perf/: each revision's runs and their medians
+AGAINST_FILE = "against.json"  # in that folder: which revision, and which files are whose (the perf report's input)
 RUNS = 3  # runs of the suite per revision; the medians are compared (one run's figure can swing by 60%)
 
 
@@ -30,10 +32,15 @@ RUNS = 3  # runs of the suite per revision; the medians are compared (one run's 
 class Measured:
     """Both sides' runs of the suite, and each side's median run (harness.bench.median_run)."""
 
+    rev: str  # the base revision as given (e.g. origin/main)
     base: Path  # out/base-<commit>.json
     head: Path  # out/head.json
     base_runs: list[Path]  # out/base-<commit>-run<i>.json
     head_runs: list[Path]  # out/head-run<i>.json
+
+    def rows(self) -> list[Comparison]:
+        """Each benchmark of this checkout against the base revision, with the rank test of the runs."""
+        return compare(self.head, self.base, (self.head_runs, self.base_runs))
 
 
 def bench_against(rev: str, out: Path, runs: int = RUNS, device: str = "cpu", select: str | None = None,
@@ -63,7 +70,17 @@ def bench_against(rev: str, out: Path, runs: int = RUNS, device: str = "cpu", se
             _git(repo, "worktree", "remove", "--force", str(base_tree))
     for name, paths in files.items():
         write_json(out / f"{name}.json", median_run(paths))
-    return Measured(out / f"{base}.json", out / "head.json", files[base], files["head"])
+    write_json(out / AGAINST_FILE, {"rev": rev, "commit": commit, "base": base, "runs": runs})
+    return read_measured(out)
+
+
+def read_measured(folder: Path) -> Measured:
+    """The last bench-against run whose files are in `folder` (results/perf/against/)."""
+    record = json.loads((folder / AGAINST_FILE).read_text())
+    base, runs = record["base"], int(record["runs"])
+    return Measured(record["rev"], folder / f"{base}.json", folder / "head.json",
+                    [folder / f"{base}-run{i}.json" for i in range(1, runs + 1)],
+                    [folder / f"head-run{i}.json" for i in range(1, runs + 1)])
 
 
 def _run_suite(tree: Path, json_path: Path, device: str, select: str | None) -> Path:

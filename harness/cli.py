@@ -345,12 +345,11 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_against(args: argparse.Namespace) -> int:
-    from .bench import compare
     from .bench_against import AGAINST_FOLDER, bench_against
 
     _check_tolerance(args.tolerance)
     m = bench_against(args.rev, Path(args.results) / "perf" / AGAINST_FOLDER, args.runs, args.device, args.k)
-    return _bench_verdict(compare(m.head, m.base, (m.head_runs, m.base_runs)), m.head, m.base, args)
+    return _bench_verdict(m.rows(), m.head, m.base, args)
 
 
 def _check_tolerance(tolerance: float) -> None:

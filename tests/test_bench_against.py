@@ -11,6 +11,7 @@ import pytest
 from harness.bench_against import bench_against
 from harness.cli import main
 from harness.errors import ConfigError
+from harness.perf import write_perf_report
 
 ROOT = Path(__file__).parent.parent
 DATA = "data_loading"  # the suite's path on one benchmark of about a second, not the suite's minutes
@@ -52,9 +53,13 @@ def test_a_deliberate_slowdown_in_the_checkout_fails_against_its_base_revision(
     assert "test_data_loading_one_epoch_of_batches" in err
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tree, capture_output=True, text=True).stdout.strip()
     assert {p.name for p in (results / "perf" / "against").iterdir()} == {
-        f"base-{head[:12]}-run1.json", f"base-{head[:12]}.json", "head-run1.json", "head.json"}
+        f"base-{head[:12]}-run1.json", f"base-{head[:12]}.json", "head-run1.json", "head.json", "against.json"}
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=tree, capture_output=True, text=True).stdout
     assert len(worktrees.splitlines()) == 1  # the base revision's checkout is gone again
+    report = write_perf_report(results, tree / "tests" / "benchmarks" / "baselines", results / "none", results / "none")
+    section = report.read_text().split("## The gate against a base revision on this machine")[1].split("\n## ")[0]
+    assert "`make bench-check BASE=HEAD`" in section and "| test_data_loading_one_epoch_of_batches |" in section
+    assert "REGRESSED" in section and "Mann-Whitney" in section
 
 
 def test_a_revision_the_checkout_lacks_is_one_line_and_writes_nothing(

@@ -12,7 +12,8 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from ..bench import TOLERANCE, Comparison, baseline_for, bench_lines, compare
+from ..bench import ALPHA, TOLERANCE, Comparison, baseline_for, bench_lines, compare
+from ..bench_against import AGAINST_FILE, AGAINST_FOLDER, read_measured
 from ..devices import machine
 from ..errors import ConfigError
 from ..files import write_text
@@ -35,13 +36,16 @@ class _Section:
 
 
 def write_perf_report(results: Path, baseline: Path, sampler_study: Path, interval_study: Path) -> Path:
-    """Gather results/perf/{bench,speed,peers,peers_quality}.json, the sampler study and the guidance-interval study into
-    results/perf/report.md (plots beside it); a piece not measured yet is named with the command that measures it."""
+    """Gather results/perf/{bench,speed,peers,peers_quality}.json, against/ (bench-against), the sampler study and
+    the guidance-interval study into results/perf/report.md (plots beside it); a piece not measured yet is named with
+    the command that measures it."""
     perf = results / "perf"
     perf.mkdir(parents=True, exist_ok=True)
     sections = [
         _Section("Benchmarks and the regression gate", perf / BENCH_FILE, "make bench",
                  lambda: _bench(perf / BENCH_FILE, baseline, "make bench")),
+        _Section("The gate against a base revision on this machine", perf / AGAINST_FOLDER / AGAINST_FILE,
+                 "make bench-check BASE=origin/main", lambda: _against(perf / AGAINST_FOLDER)),
         _Section("The same benchmarks on CUDA", perf / CUDA_BENCH_FILE, "make bench BENCH_DEVICE=cuda",
                  lambda: _bench(perf / CUDA_BENCH_FILE, baseline, "make bench BENCH_DEVICE=cuda")),
         _Section("A training step against this machine's fp32 matmul peak", perf / SPEED_FILE,
@@ -87,6 +91,15 @@ def _bench(run: Path, baseline: Path, command: str) -> list[str]:
     rows = compare(run, baseline)
     plot = _bench_plot(rows, run.with_suffix(".png"), baseline)
     return [*bench_lines(rows, run, baseline, command), "", f"![change against the baseline]({plot.name})"]
+
+
+def _against(folder: Path) -> list[str]:
+    """The last bench-against run: this checkout's suite against the base revision's, run in turns here."""
+    m = read_measured(folder)
+    return [*bench_lines(m.rows(), m.head, m.base, f"make bench-check BASE={m.rev}"), "",
+            f"Both sides ran {len(m.head_runs)} times in turns on this machine. With runs on both sides, a median more "
+            f"than {TOLERANCE:.0%} slower fails only where the one-sided exact Mann-Whitney test of the runs gives "
+            f"p <= {ALPHA:g}; 'runs overlap' marks a slower median within the runs' noise."]
 
 
 def _bench_plot(rows: list[Comparison], path: Path, baseline: Path) -> Path:
