@@ -1,10 +1,12 @@
 """`harness bench-compare`: a pytest-benchmark run against the committed baseline, in calibration units.
 
 Every benchmark's median is divided by the median of the calibration matmul timed right before and after
-it (tests/benchmarks/test_speed.py stores it in the benchmark's extra_info), so a figure compares across
-machines and noisy neighbours, whose speed drifts within one run; a figure more than `tolerance` slower
-than the baseline's is a regression. The calibration evens out clock speed and load, not instruction sets,
-so each class of machine (architecture and widest SIMD level) has a baseline of its own in `BASELINES`.
+it (tests/benchmarks/test_speed.py stores it in the benchmark's extra_info), so a figure holds through a
+machine's drift in speed within one run and between runs; a figure more than `tolerance` slower than the
+baseline's is a regression. The calibration evens out clock speed and load, not instruction sets, so each class
+of machine (architecture and widest SIMD level) has a baseline of its own in `BASELINES`; nor does it even out
+every difference between two hosts of one class, which harness.bench_against avoids by measuring the base
+revision on the same machine.
 """
 
 from __future__ import annotations
