@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -237,12 +238,16 @@ def _limited_quality_rows(cfg: RunConfig, judged: dict[str, Judged], interval: t
             (f"FID (classifier features), {where}", limited.fid, peer.fid, None)]
 
 
+def guiding_only(interval: Sequence[float]) -> str:
+    """'guiding only at t/T in [lo, hi]': how every peers table names a draw guided in `interval`."""
+    return "guiding only at t/T in [{:g}, {:g}]".format(*interval)
+
+
 def _limited_label(cfg: RunConfig, interval: tuple[float, ...]) -> str:
-    lo, hi = interval
     limited = replace(cfg.sample, guidance_interval=interval)
     every = replace(cfg.sample, guidance_interval=FULL_INTERVAL)
     T = cfg.diffusion.timesteps
-    return (f"the harness guiding only at t/T in [{lo:g}, {hi:g}] (sample.guidance_interval: "
+    return (f"the harness {guiding_only(interval)} (sample.guidance_interval: "
             f"{network_passes(limited, T)} network passes per digit, not {network_passes(every, T)})")
 
 

@@ -32,7 +32,7 @@ from ..objective import shared_run_dir
 from ..presets import resolve_config
 from ..stats import interval_text, mean_ci95
 from ..train import train
-from ._compare import GUIDANCE_INTERVAL, LIMITED
+from ._compare import GUIDANCE_INTERVAL, LIMITED, guiding_only
 from ._diffusers import peer_schedulers
 from ._judging import JUDGED, judge
 from ._sample import sample_peer
@@ -171,13 +171,13 @@ def quality_lines(table: pd.DataFrame, interval: list[float] | None) -> list[str
 def _system_label(system: str, interval: list[float] | None) -> str:
     if system == "harness" or interval is None:
         return "guiding every step"
-    return f"guiding only at t/T in [{interval[0]:g}, {interval[1]:g}]"
+    return guiding_only(interval)
 
 
 def _markdown(table: pd.DataFrame, records: list[dict], cfg: RunConfig, budget: str, where: str, command: str,
               run: str) -> str:
     interval = records[0]["interval"]
-    limited = f", and guiding only at t/T in [{interval[0]:g}, {interval[1]:g}]" if interval else ""
+    limited = f", and {guiding_only(interval)}" if interval else ""
     lines = ["# The harness against diffusers over seeds: judged quality", "",
              f"Measured on {where} by `{command}` {run}. For each training seed, the baseline U-Net of the "
              f"`{budget}` budget as the harness trains it (the shared run in results/runs/) and as diffusers' "
