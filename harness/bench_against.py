@@ -38,6 +38,14 @@ class Measured:
     base_runs: list[Path]  # out/base-<commit>-run<i>.json
     head_runs: list[Path]  # out/head-run<i>.json
 
+    @classmethod
+    def in_folder(cls, folder: Path, rev: str, base: str, runs: int) -> Measured:
+        """The files of a run of `runs` turns against `base` ('base-<commit>') in `folder`: the one layout that
+        bench_against writes and read_measured reads."""
+        return cls(rev, folder / f"{base}.json", folder / "head.json",
+                   [folder / f"{base}-run{i}.json" for i in range(1, runs + 1)],
+                   [folder / f"head-run{i}.json" for i in range(1, runs + 1)])
+
     def rows(self) -> list[Comparison]:
         """Each benchmark of this checkout against the base revision, with the rank test of the runs."""
         return compare(self.head, self.base, (self.head_runs, self.base_runs))
@@ -55,35 +63,31 @@ def bench_against(rev: str, out: Path, runs: int = RUNS, device: str = "cpu", se
     commit = _commit(repo, rev)
     out.mkdir(parents=True, exist_ok=True)
     base = f"base-{commit[:12]}"
+    m = Measured.in_folder(out, rev, base, runs)
     with tempfile.TemporaryDirectory(prefix="harness-bench-base-") as tmp:
         base_tree = Path(tmp) / "tree"
         _git(repo, "worktree", "prune")  # forget the worktree of a run that was killed before its clean-up
         _git(repo, "worktree", "add", "--detach", "--quiet", str(base_tree), commit)
         try:
-            trees = {base: base_tree, "head": repo}
-            files: dict[str, list[Path]] = {name: [] for name in trees}
-            for i in range(1, runs + 1):
-                for name, tree in trees.items():
+            for i, run_files in enumerate(zip(m.base_runs, m.head_runs), 1):
+                for name, tree, path in zip((base, "head"), (base_tree, repo), run_files):
                     print(f"bench-against: {name} ({tree}), run {i} of {runs}", flush=True)
-                    files[name].append(_run_suite(tree, out / f"{name}-run{i}.json", device, select))
+                    _run_suite(tree, path, device, select)
         finally:
             _git(repo, "worktree", "remove", "--force", str(base_tree))
-    for name, paths in files.items():
-        write_json(out / f"{name}.json", median_run(paths))
+    write_json(m.base, median_run(m.base_runs))
+    write_json(m.head, median_run(m.head_runs))
     write_json(out / AGAINST_FILE, {"rev": rev, "commit": commit, "base": base, "runs": runs})
-    return read_measured(out)
+    return m
 
 
 def read_measured(folder: Path) -> Measured:
     """The last bench-against run whose files are in `folder` (results/perf/against/)."""
     record = json.loads((folder / AGAINST_FILE).read_text())
-    base, runs = record["base"], int(record["runs"])
-    return Measured(record["rev"], folder / f"{base}.json", folder / "head.json",
-                    [folder / f"{base}-run{i}.json" for i in range(1, runs + 1)],
-                    [folder / f"head-run{i}.json" for i in range(1, runs + 1)])
+    return Measured.in_folder(folder, record["rev"], record["base"], int(record["runs"]))
 
 
-def _run_suite(tree: Path, json_path: Path, device: str, select: str | None) -> Path:
+def _run_suite(tree: Path, json_path: Path, device: str, select: str | None) -> None:
     """One run of `tree`'s benchmark suite, its own `harness` package imported (not the installed checkout's)."""
     argv = [sys.executable, "-m", "pytest", "tests/benchmarks", "-q", "-p", "no:cacheprovider", "--benchmark-enable",
             "--benchmark-only", "--bench-device", device, f"--benchmark-json={json_path.resolve()}",
@@ -95,7 +99,6 @@ def _run_suite(tree: Path, json_path: Path, device: str, select: str | None) -> 
     if done.returncode != 0:
         raise HarnessError(f"the benchmark suite of {tree} failed (pytest exit {done.returncode}; its output is "
                            f"above): nothing to compare")
-    return json_path
 
 
 def _work_tree(repo: Path) -> Path:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .spec import StudySpec
 
 GRACE_S = 180.0  # default --grace: harness.study.GRACE_S (not imported here: the light commands skip optuna)
+BENCH_RUNS = 3  # default --runs of bench-against: harness.bench_against.RUNS (imported only when that command runs)
 
 INTERRUPTED = 130  # exit status after Ctrl-C, as a shell reports SIGINT
 
@@ -543,7 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     ba = sub.add_parser("bench-against", help="the benchmark suite of a base revision and of this checkout, in turns "
                                               "on this machine, compared in calibration units (make bench-check BASE=REV)")
     ba.add_argument("rev", help="the base revision: a branch, tag or commit of this checkout (e.g. origin/main)")
-    ba.add_argument("--runs", type=int, default=3, help="runs of the suite per revision, medians compared (default 3)")
+    ba.add_argument("--runs", type=int, default=BENCH_RUNS, help="runs of the suite per revision, medians compared "
+                                                                 "(default %(default)s)")
     ba.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where the suite's network work runs")
     ba.add_argument("-k", help="only the benchmarks this pytest -k expression picks (e.g. 'train_step or calibration')")
     ba.add_argument("--results", default="results", help="results root: the runs land in its perf/against/")

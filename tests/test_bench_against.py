@@ -82,3 +82,10 @@ def test_bad_options_fail_before_any_run(tmp_path: Path, capsys: pytest.CaptureF
                                          message: str) -> None:
     assert main(["bench-against", "HEAD", *argv, "--results", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+def test_the_command_line_default_is_the_module_s() -> None:
+    from harness import bench_against as module
+    from harness import cli
+
+    assert cli.BENCH_RUNS == module.RUNS  # cli keeps its own copy so that light commands skip this import
