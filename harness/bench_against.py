@@ -1,11 +1,11 @@
 """`harness bench-against REV` (`make bench-check BASE=REV`): the benchmark suite of a base revision and of this
 checkout, run in turns on this one machine and compared in calibration units.
 
-A committed baseline holds on the machine it was recorded on. Two hosts of one class can differ in how fast a
-matmul runs beside a convolution: on two 2-core AVX2 "AMD EPYC" VMs of this project, whose cpu flags read the same,
-the calibration matmul took 3.9 ms on one and 1.8-3.3 ms on the other while the training step took 65 and 51-75 ms,
-so against the committed baseline five of seven figures read 28-69% slower with no code changed. Measuring the
-base revision on the same machine in the same job, as a CI gate should, leaves only the code's own change. Each
+A committed baseline is recorded on one host. Two hosts of one class can differ in how fast a matmul runs beside a
+convolution: on 2-core AVX2 "AMD EPYC" VMs of this project the matmul took 3.9 ms on one and 1.8-3.3 ms on another
+while the training step took 65 and 51-75 ms, so in matmul units five of seven figures read 28-69% slower with no
+code changed. Per-benchmark calibration kernels (harness.calibration) narrow that; measuring the base revision on
+the same machine in the same job, as a CI gate should, leaves only the code's own change. Each
 revision runs its own suite; benchmarks are matched by name.
 """
 

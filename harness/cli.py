@@ -27,9 +27,10 @@ INTERRUPTED = 130  # exit status after Ctrl-C, as a shell reports SIGINT
 Command = Callable[[argparse.Namespace], int]
 
 # after a failed check against a committed baseline (harness.bench_against says why)
-OTHER_HOST_HINT = (". If no code changed, this machine may run the calibration matmul and the network at other "
-                   "relative speeds than the baseline's host (two AVX2 hosts of this project read 28-69% apart); "
-                   "`make bench-check BASE=<revision>` measures that revision here, in turns with this checkout")
+OTHER_HOST_HINT = (". If no code changed, this machine may run a benchmark and its calibration kernel at other "
+                   "relative speeds than the baseline's host (in matmul units, three AVX2 hosts of this project read "
+                   "28-78% apart); `make bench-check BASE=<revision>` measures that revision here, in turns with this "
+                   "checkout")
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -18,10 +18,16 @@ XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... under pyte
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--bench-device", default="cpu", choices=("cpu", "cuda"),
                      help="where tests/benchmarks runs its network work (make bench BENCH_DEVICE=cuda); default cpu")
+    parser.addoption("--bench-threads", type=int, default=None,
+                     help="torch threads for the whole session, as on a machine with that many cores; default 2, "
+                          "1 per xdist worker")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     keep_freed_memory()  # as `harness` does: the suite and its benchmarks run the product's allocation path
+    threads = config.getoption("--bench-threads")
+    if threads is not None and threads < 1:
+        raise pytest.UsageError(f"--bench-threads must be >= 1 (torch threads), got {threads}")
     if config.getoption("--bench-device") == "cuda" and not torch.cuda.is_available():
         raise pytest.UsageError("--bench-device cuda: torch sees no CUDA device here (torch.cuda.is_available() is "
                                 "False); run the suite on this machine's CPU with --bench-device cpu (make bench)")
@@ -75,8 +81,9 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 @pytest.fixture(autouse=True)
-def _few_threads() -> None:
-    torch.set_num_threads(1 if XDIST_WORKER else 2)  # `make test` runs one xdist worker per core
+def _few_threads(request: pytest.FixtureRequest) -> None:
+    threads = request.config.getoption("--bench-threads")
+    torch.set_num_threads(threads or (1 if XDIST_WORKER else 2))  # `make test` runs one xdist worker per core
 
 
 def smoke_overrides(**extra: object) -> list[str]:

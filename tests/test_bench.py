@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.bench import CALIBRATION_KEY, compare, comparison_table, machine_class, regressions
+from harness.bench import (CALIBRATION_KEY, MATMUL_KEY, bench_lines, compare, comparison_table,
+                           machine_class, regressions)
+from harness.calibration import MATMUL
 from harness.cli import main
 
 ROOT = Path(__file__).parent.parent
@@ -20,13 +22,16 @@ BASELINE = BASELINES / "x86_64-avx512.json"  # the file the synthetic runs below
 AVX2 = BASELINES / "x86_64-avx2.json"
 
 
-def scaled(tmp_path: Path, factors: dict[str, float], calibration: float = 1.0) -> Path:
-    """A copy of the baseline run with some medians multiplied ('*' = every benchmark), and every
-    benchmark's calibration by `calibration`."""
-    data = json.loads(BASELINE.read_text())
+def scaled(tmp_path: Path, factors: dict[str, float], calibration: float = 1.0, matmul: float = 1.0,
+           source: Path = BASELINE) -> Path:
+    """A copy of a baseline run with some medians multiplied ('*' = every benchmark), every benchmark's own
+    calibration kernel by `calibration` and the matmul timed beside it (where the run has one) by `matmul`."""
+    data = json.loads(source.read_text())
     for bench in data["benchmarks"]:
         bench["stats"]["median"] *= factors.get(bench["name"], factors.get("*", 1.0))
         bench["extra_info"][CALIBRATION_KEY] *= calibration
+        if MATMUL_KEY in bench["extra_info"]:
+            bench["extra_info"][MATMUL_KEY] *= matmul
     path = tmp_path / "bench.json"
     path.write_text(json.dumps(data))
     return path
@@ -65,12 +70,19 @@ def test_the_suite_on_cuda_without_a_gpu_is_one_clear_usage_error() -> None:
     assert "--bench-device cuda: torch sees no CUDA device" in run.stderr and "--bench-device cpu" in run.stderr
 
 
+def test_a_thread_count_below_one_is_one_clear_usage_error() -> None:
+    run = subprocess.run([sys.executable, "-m", "pytest", "tests/benchmarks", "-q", "-p", "no:cacheprovider",
+                          "--bench-threads", "0"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 4 and "--bench-threads must be >= 1 (torch threads), got 0" in run.stderr
+
+
 def test_across_classes_the_instruction_set_alone_reads_as_a_regression() -> None:
-    """Why each class has its own baseline: the AVX2 host's median-of-3 run against the AVX-512 host's baseline
-    fails on FID/KID (numpy's float64 power is vectorised only with AVX-512) while the network reads faster."""
+    """Why each class has its own baseline: the AVX2 host's median-of-3 run against the AVX-512 host's baseline, in
+    matmul units (that baseline predates the kernels), fails on FID/KID: numpy vectorises float64 power only with
+    AVX-512."""
     rows = {r.name: r for r in compare(AVX2, BASELINE)}
+    assert {r.unit for r in rows.values()} == {MATMUL}
     assert "test_fid_kid_on_a_fixed_feature_set" in {r.name for r in regressions(list(rows.values()))}
-    assert rows["test_train_step"].change < 0
     assert regressions(compare(AVX2, AVX2)) == []
 
 
@@ -110,6 +122,50 @@ def test_a_deliberate_slowdown_fails_bench_check_with_a_table(tmp_path: Path, ca
 def test_a_uniformly_slower_machine_is_not_a_regression(tmp_path: Path) -> None:
     assert regressions(compare(scaled(tmp_path, {"*": 3.0}, calibration=3.0), BASELINE)) == []
     assert len(regressions(compare(scaled(tmp_path, {}, calibration=0.5), BASELINE))) == 7  # all look 2x slower
+
+
+def matmul_only(run: Path, out: Path) -> Path:
+    """`run` as the suite recorded it before the per-benchmark kernels: each benchmark held against the matmul."""
+    data = json.loads(run.read_text())
+    for bench in data["benchmarks"]:
+        bench["extra_info"] = {CALIBRATION_KEY: bench["extra_info"][MATMUL_KEY]}
+    out.write_text(json.dumps(data))
+    return out
+
+
+def test_a_host_with_a_faster_matmul_but_not_a_faster_network_is_not_a_regression(tmp_path: Path) -> None:
+    """Three AVX2 hosts ran the matmul 1.7-2.2x apart and the suite's workloads within 25%; each benchmark's own
+    kernel moves with its workload, the matmul does not."""
+    other_host = scaled(tmp_path, {}, matmul=0.5, source=AVX2)
+    rows = compare(other_host, AVX2)
+    assert regressions(rows) == [] and {r.unit for r in rows} >= {"network_step", "network_forward", "poly_kernel"}
+    against_matmul = compare(matmul_only(other_host, tmp_path / "a.json"), matmul_only(AVX2, tmp_path / "b.json"))
+    assert len(regressions(against_matmul)) == 7  # all read 2x slower
+
+
+def test_a_baseline_from_before_the_kernels_is_compared_in_matmul_units_and_says_so(tmp_path: Path) -> None:
+    old = matmul_only(AVX2, tmp_path / "old.json")
+    rows = compare(AVX2, old)
+    assert {r.unit for r in rows} == {MATMUL} and regressions(rows) == []
+    train = next(r for r in rows if r.name == "test_train_step")
+    assert train.own_unit == "network_step" and train.change == pytest.approx(0.0)
+    text = "\n".join(bench_lines(rows, AVX2, old, "make bench"))
+    assert "test_train_step" in text.split("in matmul units")[0] and "test_calibration_matmul," not in text
+    assert "Re-record it on this class of machine: `make bench-baseline`" in text
+    assert "| test_train_step | " in text and " | matmul | " in text
+
+
+def test_runs_without_a_calibration_kernel_in_common_are_one_clear_line(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(AVX2.read_text())
+    for bench in data["benchmarks"]:
+        bench["extra_info"].pop(MATMUL_KEY, None)
+    (tmp_path / "kernels_only.json").write_text(json.dumps(data))
+    old = matmul_only(AVX2, tmp_path / "old.json")
+    assert main(["bench-compare", str(tmp_path / "kernels_only.json"), "--baseline", str(old)]) == 2
+    err = capsys.readouterr().err
+    assert "test_train_step was timed against calibration kernels ['network_step'] in one run and ['matmul']" in err
+    assert "none in common" in err and "make bench-baseline" in err
 
 
 def test_each_benchmark_is_read_against_the_calibration_timed_around_it(tmp_path: Path) -> None:

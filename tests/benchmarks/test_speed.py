@@ -1,7 +1,7 @@
-"""The pytest-benchmark suite (`make bench`): each figure is also read relative to a fixed fp32 matmul timed
-right before and after it (`calibrated`; harness.bench normalises by it); `test_calibration_matmul` times that
-matmul as a benchmark of its own. Under `make test` every benchmark runs once, as a plain test of the code
-path it times.
+"""The pytest-benchmark suite (`make bench`): each figure is also read relative to the calibration kernel that
+shares its bottleneck, named by its `calibrate` mark and timed right before and after it (`calibrated`;
+harness.bench normalises by it); the 512 x 512 fp32 matmul is timed around each too, and as a benchmark of its
+own. Under `make test` every benchmark runs once, as a plain test of the code path it times.
 
 `--bench-device cuda` (make bench BENCH_DEVICE=cuda) runs the network's benchmarks and the calibration on the GPU,
 each call finished by a synchronize so that the clock covers its queued work; FID/KID and data loading are CPU
@@ -16,8 +16,8 @@ import pytest
 import torch
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from harness.bench import CALIBRATION_KEY
-from harness.calibration import CALIBRATION_N, calibration_operands, calibration_seconds
+from harness.bench import CALIBRATION_KEY, KERNEL_KEY, MATMUL_KEY
+from harness.calibration import CALIBRATION_N, KERNELS, MATMUL, Calibration, calibration_operands
 from harness.checkpoint import build_model
 from harness.config import DataConfig
 from harness.data import load_mnist
@@ -36,16 +36,29 @@ def device(request: pytest.FixtureRequest) -> torch.device:
     return torch.device(request.config.getoption("--bench-device"))
 
 
+@pytest.fixture(scope="session")
+def calibration(device: torch.device) -> Calibration:
+    return Calibration(device)
+
+
 @pytest.fixture(autouse=True)
-def calibrated(benchmark: BenchmarkFixture, device: torch.device) -> Iterator[None]:
+def calibrated(request: pytest.FixtureRequest, benchmark: BenchmarkFixture, calibration: Calibration) -> Iterator[None]:
     """A shared VM's speed drifts within one run: one calibration at the start would misread later figures
-    (a +50% false alarm was seen that way), so each benchmark is divided by the calibration around it."""
+    (a +50% false alarm was seen that way), so each benchmark is divided by its kernel timed around it."""
+    mark = request.node.get_closest_marker("calibrate")
+    kernel = mark.args[0] if mark else None
+    if kernel not in KERNELS:  # checked under `make test` too
+        pytest.fail(f"{request.node.name} needs @pytest.mark.calibrate(KERNEL) with KERNEL one of {sorted(KERNELS)}, "
+                    f"the calibration kernel sharing its bottleneck; got {kernel!r}")
     if benchmark.disabled:  # under `make test` the suite runs once, as plain tests
         yield
         return
-    before = calibration_seconds(device)
+    before = calibration.seconds(kernel), calibration.seconds(MATMUL)
     yield
-    benchmark.extra_info[CALIBRATION_KEY] = (before * calibration_seconds(device)) ** 0.5  # geometric mean
+    after = calibration.seconds(kernel), calibration.seconds(MATMUL)
+    benchmark.extra_info[KERNEL_KEY] = kernel
+    benchmark.extra_info[CALIBRATION_KEY] = (before[0] * after[0]) ** 0.5  # geometric mean
+    benchmark.extra_info[MATMUL_KEY] = (before[1] * after[1]) ** 0.5
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +67,14 @@ def model(device: torch.device) -> torch.nn.Module:
     return build_model(CFG).to(device).eval()
 
 
+@pytest.mark.calibrate(MATMUL)
 def test_calibration_matmul(benchmark: BenchmarkFixture, device: torch.device) -> None:
     a, b = calibration_operands(device)
     out = benchmark(finished(lambda: torch.mm(a, b), device))
     assert out.shape == (CALIBRATION_N, CALIBRATION_N) and out.device.type == device.type
 
 
+@pytest.mark.calibrate("network_step")
 def test_train_step(benchmark: BenchmarkFixture, device: torch.device) -> None:
     step, model = train_step(CFG, device)
     before = [p.detach().clone() for p in model.parameters()]
@@ -68,6 +83,7 @@ def test_train_step(benchmark: BenchmarkFixture, device: torch.device) -> None:
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
 
 
+@pytest.mark.calibrate("network_forward")
 def test_network_evaluation(benchmark: BenchmarkFixture, model: torch.nn.Module, device: torch.device) -> None:
     x = torch.randn(64, 1, 28, 28, device=device)  # (B, C, H, W)
     t, y = torch.randint(0, 1000, (64,), device=device), torch.randint(0, 10, (64,), device=device)
@@ -79,6 +95,7 @@ def test_network_evaluation(benchmark: BenchmarkFixture, model: torch.nn.Module,
     assert benchmark(finished(forward, device)).shape == x.shape
 
 
+@pytest.mark.calibrate("network_forward")
 @pytest.mark.parametrize("guidance", [1.0, 3.0], ids=["ddim", "cfg"])
 def test_ddim_sample_of_a_batch(benchmark: BenchmarkFixture, model: torch.nn.Module, device: torch.device,
                                 guidance: float) -> None:
@@ -94,6 +111,7 @@ def test_ddim_sample_of_a_batch(benchmark: BenchmarkFixture, model: torch.nn.Mod
     assert images.shape == (20, 1, 28, 28) and bool(torch.isfinite(images).all())
 
 
+@pytest.mark.calibrate("poly_kernel")
 def test_fid_kid_on_a_fixed_feature_set(benchmark: BenchmarkFixture) -> None:
     g = torch.Generator().manual_seed(0)
     generated = torch.randn(500, 64, generator=g, dtype=torch.float64)  # (N, D) features
@@ -102,6 +120,7 @@ def test_fid_kid_on_a_fixed_feature_set(benchmark: BenchmarkFixture) -> None:
     assert out["fid"] > 0 and out["kid"] > 0
 
 
+@pytest.mark.calibrate("shuffled_batch")
 def test_data_loading_one_epoch_of_batches(benchmark: BenchmarkFixture) -> None:
     batches = Batches(load_mnist(DataConfig()).train, 128, seed=0, pad_to_32=False)
     epochs = itertools.count()
