@@ -17,11 +17,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .calibration import MATMUL
 from .errors import ConfigError
 from .files import write_json
 from .stats import p_greater
 
+MATMUL = "matmul"  # the first calibration kernel's name: what a benchmark recorded without a kernel name was held against
 CALIBRATION_KEY = "calibration_s"  # extra_info of each benchmark: its calibration kernel's median seconds around it
 KERNEL_KEY = "calibration_kernel"  # extra_info: that kernel's name in calibration.KERNELS; absent in older runs: the matmul
 MATMUL_KEY = "matmul_s"  # extra_info: the matmul's seconds around it too, the unit of baselines recorded before the kernels
