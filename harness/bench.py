@@ -216,15 +216,15 @@ def bench_lines(rows: list[Comparison], current: Path, baseline: Path, command: 
             f"Medians of pytest-benchmark rounds; calibration units divide each by the median of its calibration "
             f"kernel (harness.calibration: fixed code sharing the benchmark's bottleneck), timed right before and after "
             f"it on the same device. A change above +{tolerance:.0%} fails `make bench-check`.",
-            *_fallback_lines(rows), "", comparison_table(rows, tolerance)]
+            *matmul_fallback_lines(rows), "", comparison_table(rows, tolerance)]
 
 
-def _fallback_lines(rows: list[Comparison]) -> list[str]:
+def matmul_fallback_lines(rows: list[Comparison]) -> list[str]:
     """A line naming the rows compared in matmul units because the baseline lacks their own kernel."""
     older = [r.name for r in rows if r.unit != r.own_unit]
     return [f"{', '.join(older)}: in matmul units, as the baseline was recorded before the per-benchmark kernels; "
-            f"the matmul evens out hosts less well. Re-record it on this class of machine: `make bench-baseline`."] \
-        if older else []
+            f"the matmul evens out hosts less well. A committed baseline is re-recorded on its class of machine with "
+            f"`make bench-baseline`; a base revision of bench-against has the kernels from 269e783 on."] if older else []
 
 
 def perf_markdown(rows: list[Comparison], current: Path, baseline: Path, command: str,

@@ -363,10 +363,11 @@ def _bench_verdict(rows: list[Comparison], current: Path, baseline: Path, args: 
                    hint: str = "") -> int:
     """Print the table of `current` against `baseline` (and write it to args.report); with args.check, exit
     status 1 when a benchmark regressed, the `hint` after the names."""
-    from .bench import comparison_table, perf_markdown, regressions
+    from .bench import comparison_table, matmul_fallback_lines, perf_markdown, regressions
 
     print(f"{current} against {baseline}")
     print(comparison_table(rows, args.tolerance))
+    print(*matmul_fallback_lines(rows), sep="\n")
     if args.report:
         from .files import write_text
 

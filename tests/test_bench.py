@@ -143,7 +143,8 @@ def test_a_host_with_a_faster_matmul_but_not_a_faster_network_is_not_a_regressio
     assert len(regressions(against_matmul)) == 7  # all read 2x slower
 
 
-def test_a_baseline_from_before_the_kernels_is_compared_in_matmul_units_and_says_so(tmp_path: Path) -> None:
+def test_a_baseline_from_before_the_kernels_is_compared_in_matmul_units_and_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     old = matmul_only(AVX2, tmp_path / "old.json")
     rows = compare(AVX2, old)
     assert {r.unit for r in rows} == {MATMUL} and regressions(rows) == []
@@ -151,8 +152,10 @@ def test_a_baseline_from_before_the_kernels_is_compared_in_matmul_units_and_says
     assert train.own_unit == "network_step" and train.change == pytest.approx(0.0)
     text = "\n".join(bench_lines(rows, AVX2, old, "make bench"))
     assert "test_train_step" in text.split("in matmul units")[0] and "test_calibration_matmul," not in text
-    assert "Re-record it on this class of machine: `make bench-baseline`" in text
+    assert "re-recorded on its class of machine with `make bench-baseline`" in text
     assert "| test_train_step | " in text and " | matmul | " in text
+    assert main(["bench-compare", str(AVX2), "--baseline", str(old), "--check"]) == 0
+    assert "in matmul units, as the baseline was recorded before the per-benchmark kernels" in capsys.readouterr().out
 
 
 def test_runs_without_a_calibration_kernel_in_common_are_one_clear_line(tmp_path: Path,
