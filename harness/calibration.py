@@ -32,7 +32,7 @@ _MNIST_TRAIN = 60_000  # images in the MNIST training split the data path shuffl
 
 @dataclass(frozen=True)
 class Kernel:
-    name: str
+    name: str  # what a benchmark's @pytest.mark.calibrate(...) names
     stands_for: str  # the benchmarks' work it shares a bottleneck with
     prepare: Callable[[torch.device], Callable[[], object]]  # builds the fixed operands once; returns the call to time
     reps: int  # timed calls per reading: about 0.05-0.1 s on 2 cores
