@@ -1,8 +1,8 @@
 """`harness bench-compare`: a pytest-benchmark run against the committed baseline, in calibration units.
 
 Every benchmark's median is divided by the median of its calibration kernel (harness.calibration: a frozen
-miniature of its inner loop) timed right before and after it, which tests/benchmarks/test_speed.py stores in
-the benchmark's extra_info; so a figure holds through a machine's drift in speed within one run and between
+miniature of its inner loop) timed between its rounds, which tests/benchmarks/test_speed.py stores in the
+benchmark's extra_info; so a figure holds through a machine's drift in speed within one run and between
 runs, and between hosts of one class that run matmuls and small convolutions at different relative speeds. A
 figure more than `tolerance` slower than the baseline's is a regression. Each class of machine (architecture and
 widest SIMD level) has a baseline of its own in `BASELINES`; harness.bench_against measures a base revision on
@@ -214,8 +214,8 @@ def bench_lines(rows: list[Comparison], current: Path, baseline: Path, command: 
                + (f", CUDA device {info['cuda_device']}" if info.get("cuda_device") else ""))
     return [f"Measured on {machine}, by `{command}`; compared with `{baseline}`.", "",
             f"Medians of pytest-benchmark rounds; calibration units divide each by the median of its calibration "
-            f"kernel (harness.calibration: fixed code sharing the benchmark's bottleneck), timed right before and after "
-            f"it on the same device. A change above +{tolerance:.0%} fails `make bench-check`.",
+            f"kernel (harness.calibration: fixed code sharing the benchmark's bottleneck), timed between its rounds on "
+            f"the same device. A change above +{tolerance:.0%} fails `make bench-check`.",
             *matmul_fallback_lines(rows), "", comparison_table(rows, tolerance)]
 
 

@@ -35,8 +35,9 @@ def test_each_kernel_computes_the_same_fixed_work_every_call(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(KERNELS))
 def test_a_calibration_reads_each_kernel_in_seconds(name: str) -> None:
-    seconds = Calibration(torch.device("cpu")).seconds(name)
-    assert 1e-6 < seconds < 1.0  # each call is milliseconds on 2 cores
+    calibration = Calibration(torch.device("cpu"))
+    first, second = calibration.call_seconds(name), calibration.call_seconds(name)  # the first prepares it
+    assert 1e-6 < first < 1.0 and 1e-6 < second < 1.0  # each call is milliseconds on 2 cores
 
 
 def test_each_kernel_says_what_it_stands_for() -> None:
@@ -46,4 +47,4 @@ def test_each_kernel_says_what_it_stands_for() -> None:
 
 def test_an_unknown_kernel_is_refused_with_the_kernels_named() -> None:
     with pytest.raises(ValueError, match="no calibration kernel 'conv'; the kernels: matmul, network_step"):
-        Calibration(torch.device("cpu")).seconds("conv")
+        Calibration(torch.device("cpu")).call_seconds("conv")

@@ -1,5 +1,5 @@
 """The pytest-benchmark suite (`make bench`): each figure is also read relative to the calibration kernel that
-shares its bottleneck, named by its `calibrate` mark and timed right before and after it (`calibrated`;
+shares its bottleneck, named by its `calibrate` mark and timed between its rounds (`measured`;
 harness.bench normalises by it); the 512 x 512 fp32 matmul is timed around each too, and as a benchmark of its
 own. Under `make test` every benchmark runs once, as a plain test of the code path it times.
 
@@ -10,7 +10,9 @@ code in the product and stay there."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import statistics
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 import torch
@@ -28,6 +30,8 @@ from harness.metrics.speed import finished, train_step
 from harness.presets import resolve_config
 from harness.train import Batches
 
+T = TypeVar("T")
+Measured = Callable[[Callable[[], T], int], T]  # the `measured` fixture: (work, rounds) -> work's result
 CFG = resolve_config("baseline", "smoke")  # the smoke network (width x 0.25) at batch 32: seconds, not minutes
 
 
@@ -41,24 +45,36 @@ def calibration(device: torch.device) -> Calibration:
     return Calibration(device)
 
 
-@pytest.fixture(autouse=True)
-def calibrated(request: pytest.FixtureRequest, benchmark: BenchmarkFixture, calibration: Calibration) -> Iterator[None]:
-    """A shared VM's speed drifts within one run: one calibration at the start would misread later figures
-    (a +50% false alarm was seen that way), so each benchmark is divided by its kernel timed around it."""
+@pytest.fixture
+def measured(request: pytest.FixtureRequest, benchmark: BenchmarkFixture,
+             calibration: Calibration) -> Callable[[Callable[[], T], int], T]:
+    """`measured(work, rounds)`: the benchmark of `work` over `rounds` rounds (after one warm-up), its calibration
+    kernel and the matmul timed between the rounds, in pytest-benchmark's untimed setup, their medians kept in
+    extra_info. A shared VM's speed drifts from one second to the next (a shuffle here: 0.54-1.40 ms within one
+    process); timed between the rounds the kernel sees the same moments, where timed before and after the
+    benchmark it read the data path's figure at 0.64-1.14 of its median, interleaved at 0.84-0.97."""
     mark = request.node.get_closest_marker("calibrate")
     kernel = mark.args[0] if mark else None
     if kernel not in KERNELS:  # checked under `make test` too
         pytest.fail(f"{request.node.name} needs @pytest.mark.calibrate(KERNEL) with KERNEL one of {sorted(KERNELS)}, "
                     f"the calibration kernel sharing its bottleneck; got {kernel!r}")
-    if benchmark.disabled:  # under `make test` the suite runs once, as plain tests
-        yield
-        return
-    before = calibration.seconds(kernel), calibration.seconds(MATMUL)
-    yield
-    after = calibration.seconds(kernel), calibration.seconds(MATMUL)
-    benchmark.extra_info[KERNEL_KEY] = kernel
-    benchmark.extra_info[CALIBRATION_KEY] = (before[0] * after[0]) ** 0.5  # geometric mean
-    benchmark.extra_info[MATMUL_KEY] = (before[1] * after[1]) ** 0.5
+
+    def run(work: Callable[[], T], rounds: int) -> T:
+        if benchmark.disabled:  # under `make test` the suite runs once, as plain tests
+            return benchmark(work)
+        calls = -(-KERNELS[kernel].reps // rounds)  # kernel calls per round: at least `reps` in all
+        own: list[float] = []
+        matmul: list[float] = []
+
+        def between_rounds() -> None:
+            own.extend(calibration.call_seconds(kernel) for _ in range(calls))
+            matmul.append(calibration.call_seconds(MATMUL))
+
+        out = benchmark.pedantic(work, setup=between_rounds, rounds=rounds, warmup_rounds=1)
+        benchmark.extra_info.update({KERNEL_KEY: kernel, CALIBRATION_KEY: statistics.median(own[calls:]),
+                                     MATMUL_KEY: statistics.median(matmul[1:])})  # the warm-up round's readings left out
+        return out
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -68,23 +84,23 @@ def model(device: torch.device) -> torch.nn.Module:
 
 
 @pytest.mark.calibrate(MATMUL)
-def test_calibration_matmul(benchmark: BenchmarkFixture, device: torch.device) -> None:
+def test_calibration_matmul(measured: Measured, device: torch.device) -> None:
     a, b = calibration_operands(device)
-    out = benchmark(finished(lambda: torch.mm(a, b), device))
+    out = measured(finished(lambda: torch.mm(a, b), device), 200)
     assert out.shape == (CALIBRATION_N, CALIBRATION_N) and out.device.type == device.type
 
 
 @pytest.mark.calibrate("network_step")
-def test_train_step(benchmark: BenchmarkFixture, device: torch.device) -> None:
+def test_train_step(measured: Measured, device: torch.device) -> None:
     step, model = train_step(CFG, device)
     before = [p.detach().clone() for p in model.parameters()]
-    benchmark(finished(step, device))
+    measured(finished(step, device), 20)
     # the zero-initialised output conv is what the first step can move (no gradient reaches earlier layers yet)
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
 
 
 @pytest.mark.calibrate("network_forward")
-def test_network_evaluation(benchmark: BenchmarkFixture, model: torch.nn.Module, device: torch.device) -> None:
+def test_network_evaluation(measured: Measured, model: torch.nn.Module, device: torch.device) -> None:
     x = torch.randn(64, 1, 28, 28, device=device)  # (B, C, H, W)
     t, y = torch.randint(0, 1000, (64,), device=device), torch.randint(0, 10, (64,), device=device)
 
@@ -92,12 +108,12 @@ def test_network_evaluation(benchmark: BenchmarkFixture, model: torch.nn.Module,
     def forward() -> torch.Tensor:
         return model(x, t, y)
 
-    assert benchmark(finished(forward, device)).shape == x.shape
+    assert measured(finished(forward, device), 30).shape == x.shape
 
 
 @pytest.mark.calibrate("network_forward")
 @pytest.mark.parametrize("guidance", [1.0, 3.0], ids=["ddim", "cfg"])
-def test_ddim_sample_of_a_batch(benchmark: BenchmarkFixture, model: torch.nn.Module, device: torch.device,
+def test_ddim_sample_of_a_batch(measured: Measured, model: torch.nn.Module, device: torch.device,
                                 guidance: float) -> None:
     """20 digits, 10 DDIM steps; w=3 batches the conditional and unconditional passes into one call."""
     cfg = resolve_config("baseline", "smoke", ["sample.steps=10", f"sample.guidance={guidance}"]).sample
@@ -107,26 +123,26 @@ def test_ddim_sample_of_a_batch(benchmark: BenchmarkFixture, model: torch.nn.Mod
         generator = torch.Generator(device=device).manual_seed(0)
         return generate(model, Diffusion(CFG.diffusion), cfg, labels, 28, generator)
 
-    images = benchmark(finished(sample, device))
+    images = measured(finished(sample, device), 8)
     assert images.shape == (20, 1, 28, 28) and bool(torch.isfinite(images).all())
 
 
 @pytest.mark.calibrate("poly_kernel")
-def test_fid_kid_on_a_fixed_feature_set(benchmark: BenchmarkFixture) -> None:
+def test_fid_kid_on_a_fixed_feature_set(measured: Measured) -> None:
     g = torch.Generator().manual_seed(0)
     generated = torch.randn(500, 64, generator=g, dtype=torch.float64)  # (N, D) features
     reference = torch.randn(500, 64, generator=g, dtype=torch.float64) + 0.1
-    out = benchmark(fidelity, generated, reference, {"fid", "kid"})
+    out = measured(lambda: fidelity(generated, reference, {"fid", "kid"}), 5)
     assert out["fid"] > 0 and out["kid"] > 0
 
 
 @pytest.mark.calibrate("shuffled_batch")
-def test_data_loading_one_epoch_of_batches(benchmark: BenchmarkFixture) -> None:
+def test_data_loading_one_epoch_of_batches(measured: Measured) -> None:
     batches = Batches(load_mnist(DataConfig()).train, 128, seed=0, pad_to_32=False)
     epochs = itertools.count()
 
     def epoch_start() -> tuple[torch.Tensor, torch.Tensor]:
         return batches(next(epochs) * batches.per_epoch)  # the first batch of an epoch pays for its shuffle
 
-    x, y = benchmark(epoch_start)
+    x, y = measured(epoch_start, 300)
     assert x.shape == (128, 1, 28, 28) and y.shape == (128,)
