@@ -1,7 +1,7 @@
 """The pytest-benchmark suite (`make bench`): each figure is also read relative to the calibration kernel that
 shares its bottleneck, named by its `calibrate` mark and timed between its rounds (`measured`;
-harness.bench normalises by it); the 512 x 512 fp32 matmul is timed around each too, and as a benchmark of its
-own. Under `make test` every benchmark runs once, as a plain test of the code path it times.
+harness.bench normalises by it); the 512 x 512 fp32 matmul is timed between the rounds of each too, and as a
+benchmark of its own. Under `make test` every benchmark runs once, as a plain test of the code path it times.
 
 `--bench-device cuda` (make bench BENCH_DEVICE=cuda) runs the network's benchmarks and the calibration on the GPU,
 each call finished by a synchronize so that the clock covers its queued work; FID/KID and data loading are CPU
@@ -47,7 +47,7 @@ def calibration(device: torch.device) -> Calibration:
 
 @pytest.fixture
 def measured(request: pytest.FixtureRequest, benchmark: BenchmarkFixture,
-             calibration: Calibration) -> Callable[[Callable[[], T], int], T]:
+             calibration: Calibration) -> Measured:
     """`measured(work, rounds)`: the benchmark of `work` over `rounds` rounds (after one warm-up), its calibration
     kernel and the matmul timed between the rounds, in pytest-benchmark's untimed setup, their medians kept in
     extra_info. A shared VM's speed drifts from one second to the next (a shuffle here: 0.54-1.40 ms within one
