@@ -63,15 +63,18 @@ class Run:
     seconds: dict[str, float]  # benchmark -> median seconds
     yardsticks: dict[str, dict[str, float]]  # benchmark -> {calibration kernel: its seconds around it}, its own first
 
+    def own_unit(self, name: str) -> str:
+        """The kernel `name` was held against (its mark's; the matmul in runs from before the kernels)."""
+        return next(iter(self.yardsticks[name]))
+
     def figure(self, name: str, unit: str | None = None) -> float:
         """`name`'s median in units of kernel `unit` (default: its own kernel)."""
-        marks = self.yardsticks[name]
-        return self.seconds[name] / marks[unit or next(iter(marks))]
+        return self.seconds[name] / self.yardsticks[name][unit or self.own_unit(name)]
 
     def common_unit(self, other: Run, name: str) -> str:
         """The kernel to compare `name` in: its own where `other` has it too, else the matmul both recorded."""
         own, theirs = self.yardsticks[name], other.yardsticks[name]
-        unit = next(iter(own))
+        unit = self.own_unit(name)
         if unit in theirs:
             return unit
         if MATMUL in own and MATMUL in theirs:
@@ -173,7 +176,7 @@ def compare(current: Path, baseline: Path, runs: tuple[list[Path], list[Path]] |
     units = {name: now.common_unit(before, name) for name in before.seconds if name in now.seconds}
     p_slower = _rank_tests(*runs, units) if runs else {}
     return [Comparison(name, before.figure(name, unit), now.figure(name, unit), now.seconds[name], p_slower.get(name),
-                       unit, next(iter(now.yardsticks[name]))) for name, unit in units.items()]
+                       unit, now.own_unit(name)) for name, unit in units.items()]
 
 
 def _rank_tests(current: list[Path], baseline: list[Path], units: dict[str, str]) -> dict[str, float]:

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.bench import (CALIBRATION_KEY, MATMUL_KEY, bench_lines, compare, comparison_table,
+from harness.bench import (CALIBRATION_KEY, MATMUL, MATMUL_KEY, bench_lines, compare, comparison_table,
                            machine_class, regressions)
-from harness.calibration import MATMUL
 from harness.cli import main
 
 ROOT = Path(__file__).parent.parent
