@@ -2,7 +2,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.layers import Upsample
+from torch import nn
+
+from harness.layers import PointwiseConv, Upsample
 
 
 def resize_then_conv(up: Upsample, x: torch.Tensor) -> torch.Tensor:
@@ -28,3 +30,22 @@ def test_upsample_is_nearest_resize_then_3x3_conv_in_values_and_gradients(shape:
 def test_upsample_checkpoint_holds_only_the_plain_conv() -> None:
     up = Upsample(4, 2)
     assert sorted(up.state_dict()) == ["conv.bias", "conv.weight"]
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("shape, out_ch", [((2, 5, 4, 6), 3), ((3, 32, 7, 7), 16), ((1, 1, 1, 1), 2)])
+def test_pointwise_conv_is_a_1x1_conv_in_values_and_gradients(shape: tuple[int, ...], out_ch: int,
+                                                              layout: torch.memory_format) -> None:
+    torch.manual_seed(0)
+    pointwise = PointwiseConv(shape[1], out_ch)
+    conv = nn.Conv2d(shape[1], out_ch, 1)
+    conv.load_state_dict(pointwise.state_dict())  # the same keys and shapes: checkpoints load either way
+    x = torch.randn(shape).contiguous(memory_format=layout).requires_grad_()
+    got, want = pointwise(x), conv(x)
+    assert got.shape == (shape[0], out_ch, *shape[2:])
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    weights = torch.randn_like(want)
+    grads = torch.autograd.grad((got * weights).sum(), [x, pointwise.weight, pointwise.bias])
+    wants = torch.autograd.grad((want * weights).sum(), [x, conv.weight, conv.bias])
+    for g, w in zip(grads, wants):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
