@@ -49,3 +49,14 @@ def test_pointwise_conv_is_a_1x1_conv_in_values_and_gradients(shape: tuple[int, 
     wants = torch.autograd.grad((want * weights).sum(), [x, conv.weight, conv.bias])
     for g, w in zip(grads, wants):
         torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+
+
+def test_pointwise_conv_under_bf16_autocast_computes_in_bf16_as_the_conv_does() -> None:
+    torch.manual_seed(0)
+    pointwise, conv = PointwiseConv(8, 4), nn.Conv2d(8, 4, 1)
+    conv.load_state_dict(pointwise.state_dict())
+    x = torch.randn(2, 8, 5, 5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got, want = pointwise(x), conv(x)
+    assert got.dtype == want.dtype == torch.bfloat16
+    torch.testing.assert_close(got, want, rtol=2e-2, atol=2e-2)
