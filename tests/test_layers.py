@@ -1,8 +1,8 @@
 import pytest
 import torch
 import torch.nn.functional as F
-
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from harness.layers import PointwiseConv, Upsample
 
@@ -60,3 +60,14 @@ def test_pointwise_conv_under_bf16_autocast_computes_in_bf16_as_the_conv_does() 
         got, want = pointwise(x), conv(x)
     assert got.dtype == want.dtype == torch.bfloat16
     torch.testing.assert_close(got, want, rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("layout, op", [(torch.contiguous_format, torch.ops.aten.baddbmm),
+                                        (torch.channels_last, torch.ops.aten.convolution)])
+def test_pointwise_conv_runs_a_matmul_on_nchw_and_the_conv_on_channels_last(layout: torch.memory_format,
+                                                                           op: object) -> None:
+    """The matmul is the point on CPU (NCHW); channels-last input (CUDA) keeps the conv, which reads it directly."""
+    x = torch.randn(2, 8, 5, 5).contiguous(memory_format=layout)
+    with FlopCounterMode(display=False) as counter:
+        PointwiseConv(8, 4)(x)
+    assert list(counter.get_flop_counts()["Global"]) == [op]
