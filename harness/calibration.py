@@ -119,10 +119,10 @@ class Calibration:
         self._calls: dict[str, Callable[[], object]] = {}
 
     def call_seconds(self, name: str) -> float:
-        """Seconds of one call of kernel `name` (its first call prepares it: allocation, BLAS warm-up)."""
+        """Seconds of one call of kernel `name`. The first call after preparing it is cold (allocation, BLAS
+        warm-up): the benchmarks' `measured` fixture leaves out the readings of a benchmark's warm-up round."""
         if name not in KERNELS:
             raise ValueError(f"no calibration kernel {name!r}; the kernels: {', '.join(KERNELS)}")
         if name not in self._calls:
             self._calls[name] = KERNELS[name].prepare(self.device)
-            timed(self.device, self._calls[name])
         return timed(self.device, self._calls[name])[1]

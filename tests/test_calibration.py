@@ -36,7 +36,7 @@ def test_each_kernel_computes_the_same_fixed_work_every_call(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(KERNELS))
 def test_a_calibration_reads_each_kernel_in_seconds(name: str) -> None:
     calibration = Calibration(torch.device("cpu"))
-    first, second = calibration.call_seconds(name), calibration.call_seconds(name)  # the first prepares it
+    first, second = calibration.call_seconds(name), calibration.call_seconds(name)  # the first is cold
     assert 1e-6 < first < 1.0 and 1e-6 < second < 1.0  # each call is milliseconds on 2 cores
 
 
