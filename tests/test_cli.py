@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +61,7 @@ def test_ctrl_c_exits_130_with_how_to_resume(monkeypatch: pytest.MonkeyPatch, ca
     def interrupted(args: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("harness.cli.cmd_components", interrupted)
+    monkeypatch.setattr("harness.cli._runs.cmd_components", interrupted)
     assert main(["components"]) == 130
     assert capsys.readouterr().err == ("harness: interrupted; finished work is kept: run the same command again to go on "
                                        "from it\n")
@@ -108,3 +110,19 @@ def test_speed_reports_gflops_against_the_measured_peak(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "training images/s" in out and "of this machine's fp32 matmul peak" in out
     assert (tmp_path / "perf" / "speed.json").is_file()
+
+
+def test_listing_commands_load_none_of_the_study_evaluation_or_peer_stack() -> None:
+    # a fresh interpreter: this one has long since imported all of them
+    code = ("import sys; from harness.cli import main; main(['components']); main(['presets']); "
+            "print(sorted(m for m in ('optuna', 'torch_fidelity', 'open_clip', 'pandas', 'seaborn', 'diffusers') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_grace_default_is_the_study_s() -> None:
+    from harness import study
+    from harness.cli import _studies
+
+    assert _studies.GRACE_S == study.GRACE_S  # the cli keeps its own copy so that light commands skip optuna

@@ -1,0 +1,96 @@
+"""Studies: `harness ablate` (a grid x seeds), `tune` (TPE search), `report` (tables and plots from storage)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..spec import StudySpec
+
+GRACE_S = 180.0  # default --grace: harness.study.GRACE_S (not imported here: the light commands skip optuna)
+
+
+def cmd_ablate(args: argparse.Namespace) -> int:
+    from ..spec import load_spec
+
+    spec = load_spec(args.spec).at_budget(args.budget)
+    if spec.tuning:
+        raise ConfigError(f"{args.spec} is a tuning spec (it has search:); run it with `harness tune {args.spec}`")
+    return _run(spec, args)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from ..spec import load_spec
+
+    spec = load_spec(args.spec).at_budget(args.budget)
+    if not spec.tuning:
+        raise ConfigError(f"{args.spec} is an ablation grid (it has vary:); run it with `harness ablate {args.spec}`")
+    if args.trials is not None:
+        if args.trials < 1:
+            raise ConfigError(f"--trials must be >= 1, got {args.trials}")
+        spec = dataclasses.replace(spec, trials=args.trials)
+    return _run(spec, args)
+
+
+def _run(spec: StudySpec, args: argparse.Namespace) -> int:
+    from ..report import write_report
+    from ..study import run_study, study_dir
+
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    if args.grace <= 0:
+        raise ConfigError(f"--grace must be > 0 seconds, got {args.grace}")
+    results = Path(args.results)
+    study = run_study(spec, results, args.storage, progress=not args.quiet, workers=args.workers, grace_s=args.grace)
+    report = write_report(study, spec, study_dir(spec, results))
+    print(f"study {spec.name}: report {report}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..report import write_report
+    from ..spec import read_spec_json, spec_from_json
+    from ..study import load_existing_study
+
+    folder = Path(args.results) / args.study
+    if not (folder / "spec.json").is_file():
+        raise ConfigError(f"{folder} holds no study (no spec.json); run `harness ablate SPEC.yaml` first")
+    spec = spec_from_json(read_spec_json(folder / "spec.json"))
+    print(f"report: {write_report(load_existing_study(spec, folder, args.storage), spec, folder)}")
+    return 0
+
+
+def _study_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--budget", help="override the spec's budget: smoke | quick | full")
+    p.add_argument("--storage", help="SQLAlchemy URL, e.g. postgresql://user@host/db (default: sqlite file "
+                                     "results/<study>/study.db)")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes sharing the study (default 1)")
+    p.add_argument("--grace", type=float, default=GRACE_S,
+                   help=f"seconds without a heartbeat after which another host's running trial is retried (default {GRACE_S:g})")
+    p.add_argument("--results", default="results", help="results root folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or lines")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ablate, tune and report to the subcommands."""
+    ab = sub.add_parser("ablate", help="run an ablation study spec (grid x seeds) and write its tables and plots")
+    ab.add_argument("spec", help="ablations/NAME.yaml")
+    _study_options(ab)
+    ab.set_defaults(func=cmd_ablate)
+
+    tu = sub.add_parser("tune", help="run a tuning spec (TPE, pruned by validation MSE) and write its tables and plots")
+    tu.add_argument("spec", help="ablations/tune.yaml")
+    tu.add_argument("--trials", type=int, help="how many configurations to try (default: the spec's trials)")
+    _study_options(tu)
+    tu.set_defaults(func=cmd_tune)
+
+    rp = sub.add_parser("report", help="rebuild a study's trials.csv, summary.csv and report.md from its storage")
+    rp.add_argument("study")
+    rp.add_argument("--storage")
+    rp.add_argument("--results", default="results")
+    rp.set_defaults(func=cmd_report)
