@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -33,7 +35,7 @@ def test_every_activation_runs_forward_and_backward(name: str) -> None:
     forward_backward([f"model.activation={name}"])
 
 
-@pytest.mark.parametrize("switches", [
+SWITCHES = [
     ["model.skip=false"],
     ["model.class_embedding=false"],
     ["model.conditioning=bottleneck"],
@@ -41,9 +43,37 @@ def test_every_activation_runs_forward_and_backward(name: str) -> None:
     ["model.attention_resolutions=[28, 14]", "model.attention_heads=2"],
     ["model.blocks_per_level=2", "model.dropout=0.1"],
     ["data.pad_to_32=true", "model.channels=[8, 16, 16, 16]"],
-])
+]
+
+
+@pytest.mark.parametrize("switches", SWITCHES)
 def test_every_network_switch_runs_forward_and_backward(switches: list[str]) -> None:
     forward_backward(switches)
+
+
+@pytest.mark.parametrize("switches", [[], *[s for s in SWITCHES if "model.dropout=0.1" not in s]])
+def test_channels_last_as_on_cuda_gives_the_contiguous_network_s_output_and_gradients(switches: list[str]) -> None:
+    # CUDA runs every network channels-last (devices.memory_format), a path this CPU-only suite would otherwise never
+    # take: a reshape that assumes NCHW strides would first fail, or silently scramble pixels, on a GPU
+    cfg = resolve_config("baseline", "smoke", TINY + switches)
+    torch.manual_seed(0)
+    nchw = build_model(cfg)
+    for p in nchw.parameters():
+        torch.nn.init.normal_(p, std=0.2)  # the zero-initialised output would hide every difference
+    last = copy.deepcopy(nchw).to(memory_format=torch.channels_last)
+    layouts = []
+    last.down[0][0].block.conv1.register_forward_pre_hook(
+        lambda module, inputs: layouts.append(inputs[0].is_contiguous(memory_format=torch.channels_last)))
+    size = cfg.data.image_size
+    x, t, y = torch.randn(3, 1, size, size), torch.tensor([0, 5, cfg.diffusion.timesteps - 1]), torch.tensor([0, 9, 10])
+    outs = [net(x.contiguous(memory_format=fmt), t, y) for net, fmt in ((nchw, torch.contiguous_format),
+                                                                        (last, torch.channels_last))]
+    assert layouts == [True]  # the layers between really ran channels-last
+    torch.testing.assert_close(outs[1], outs[0], rtol=1e-4, atol=1e-5)
+    for out in outs:
+        out.square().mean().backward()
+    for (name, p), q in zip(nchw.named_parameters(), last.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, rtol=1e-4, atol=1e-5, msg=lambda m, name=name: f"{name}: {m}")
 
 
 def test_switches_change_the_network_they_name() -> None:
