@@ -32,7 +32,8 @@ from ..objective import shared_run_dir
 from ..presets import resolve_config
 from ..stats import interval_text, mean_ci95
 from ..train import train
-from ._compare import GUIDANCE_INTERVAL, LIMITED, guiding_only
+from ._compare import GUIDANCE_INTERVAL
+from ._table import LIMITED, guiding_only
 from ._diffusers import peer_schedulers
 from ._judging import JUDGED, judge
 from ._sample import sample_peer
