@@ -39,7 +39,7 @@ class Judged(Quality):
 
 
 def side_by_side(cfg: RunConfig, ours_train: float, peer_train: float, ours_params: int, peer_params: int,
-           gflop: tuple[float, float], val_mse: dict[str, float], judged: dict[str, Judged],
+                 gflop: tuple[float, float], val_mse: dict[str, float], judged: dict[str, Judged],
                  speeds: Speeds, snap_steps: int) -> pd.DataFrame:
     """One row per measure: the harness's figure, the peer's, the target ratio (throughput rows) and the ratio."""
     s = cfg.sample
