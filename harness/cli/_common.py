@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, NoReturn
 if TYPE_CHECKING:
     from ..config import RunConfig
 
-Command = Callable[[argparse.Namespace], int]  # a subcommand's handler: its exit status
-
 
 class Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line, like every other harness error."""
