@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from harness.checkpoint import build_model
+from harness.config import RunConfig
 from harness.layers import ACTIVATIONS, TIME_EMBEDDINGS
 from harness.presets import resolve_config
 from harness.unet import count_parameters
@@ -11,13 +12,18 @@ from harness.unet import count_parameters
 TINY = ["model.channels=[8, 16]", "model.embed_dim=16"]
 
 
+def probe_batch(cfg: RunConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Three noisy images (3, 1, H, W) at the first, a middle and the last timestep; digits 0, 9 and the null label."""
+    size = cfg.data.image_size
+    return torch.randn(3, 1, size, size), torch.tensor([0, 5, cfg.diffusion.timesteps - 1]), torch.tensor([0, 9, 10])
+
+
 def forward_backward(overrides: list[str]) -> torch.nn.Module:
     cfg = resolve_config("baseline", "smoke", TINY + overrides)
     torch.manual_seed(0)
     model = build_model(cfg)
-    size = cfg.data.image_size
-    x = torch.randn(3, 1, size, size)
-    out = model(x, torch.tensor([0, 5, cfg.diffusion.timesteps - 1]), torch.tensor([0, 9, 10]))
+    x, t, y = probe_batch(cfg)
+    out = model(x, t, y)
     assert out.shape == x.shape
     out.square().mean().backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
@@ -51,6 +57,7 @@ def test_every_network_switch_runs_forward_and_backward(switches: list[str]) -> 
     forward_backward(switches)
 
 
+# without the dropout switch: its masks would differ between the two networks' calls
 @pytest.mark.parametrize("switches", [[], *[s for s in SWITCHES if "model.dropout=0.1" not in s]])
 def test_channels_last_as_on_cuda_gives_the_contiguous_network_s_output_and_gradients(switches: list[str]) -> None:
     # CUDA runs every network channels-last (devices.memory_format), a path this CPU-only suite would otherwise never
@@ -64,8 +71,7 @@ def test_channels_last_as_on_cuda_gives_the_contiguous_network_s_output_and_grad
     layouts = []
     last.down[0][0].block.conv1.register_forward_pre_hook(
         lambda module, inputs: layouts.append(inputs[0].is_contiguous(memory_format=torch.channels_last)))
-    size = cfg.data.image_size
-    x, t, y = torch.randn(3, 1, size, size), torch.tensor([0, 5, cfg.diffusion.timesteps - 1]), torch.tensor([0, 9, 10])
+    x, t, y = probe_batch(cfg)
     outs = [net(x.contiguous(memory_format=fmt), t, y) for net, fmt in ((nchw, torch.contiguous_format),
                                                                         (last, torch.channels_last))]
     assert layouts == [True]  # the layers between really ran channels-last
