@@ -1,9 +1,11 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from harness.config import RunConfig, apply_overrides, config_from_dict, config_hash, config_to_dict, load_yaml
+from harness.config import (RunConfig, SampleConfig, apply_overrides, config_from_dict, config_hash, config_to_dict,
+                            load_yaml)
 from harness.errors import ConfigError
 from harness.presets import BUDGETS, PRESETS, resolve_config
 
@@ -46,6 +48,15 @@ def test_bad_values_name_the_field_and_the_rule(override: str, message: str) -> 
     with pytest.raises(ConfigError) as e:
         resolve_config("baseline", "quick", [override])
     assert message in str(e.value)
+
+
+@pytest.mark.parametrize("interval, guidance, rule", [((0.5, 0.2), 3.0, "0 <= lo < hi <= 1"),
+                                                      ((0.0, 1.5), 3.0, "0 <= lo < hi <= 1"),
+                                                      ((0.2,), 3.0, "two fractions of T"),
+                                                      ((0.2, 0.5), 0.0, "when sample.guidance is 0")])
+def test_a_bad_guidance_interval_names_the_field_and_the_rule(interval: tuple, guidance: float, rule: str) -> None:
+    with pytest.raises(ConfigError, match=rf"sample\.guidance_interval .*{re.escape(rule)}"):
+        SampleConfig(guidance=guidance, guidance_interval=interval)
 
 
 def test_hash_is_stable_and_tracks_every_field() -> None:
