@@ -64,7 +64,7 @@ class PointwiseConv(nn.Conv2d):
 
     The same function, parameters and checkpoint keys as nn.Conv2d(in_ch, out_ch, 1). On CPU oneDNN's
     backward pass for a 1x1 convolution on NCHW input is slow: (128, 32, 28, 28) -> 16 channels took 35 ms
-    forward and backward against 12.5 ms as this matmul (README, "Measured", the GFLOP/s row). Input in
+    forward and backward against 12.5 ms as this matmul (MEASURED.md, the GFLOP/s row). Input in
     another layout (channels-last, as on CUDA) keeps the convolution, whose kernels there read it directly.
     """
 
