@@ -12,7 +12,6 @@ from harness.generate import generate, guided_at, guided_denoiser, network_passe
 from samplingnets import T, AffineNet, setup, tiny_unet
 
 
-
 def test_guidance_batches_both_passes_into_one_call_and_combines_them() -> None:
     diffusion, x, labels = setup()
     net, calls = AffineNet().double(), []

@@ -10,7 +10,6 @@ from harness.samplers import SAMPLERS, SPACINGS, Denoiser, Step
 from samplingnets import T, AffineNet, setup, tiny_unet
 
 
-
 @torch.no_grad()
 def run(name: str, steps: int, eta: float, seed: int = 1, trajectory: list[Step] | None = None) -> Tensor:
     diffusion, x, labels = setup()
