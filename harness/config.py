@@ -107,7 +107,7 @@ class TrainConfig:
     checkpoint_every: int = 200  # steps between checkpoints (and always at the end)
     seed: int = 0  # seeds weights, data order and noise
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda
-    amp: bool = True  # bfloat16 autocast when training on CUDA
+    amp: bool = True  # CUDA mixed precision: bf16 where native (sm 8.0+), else fp16 with loss scaling
     cpu_bf16: bool = False  # bfloat16 autocast when training on a CPU; needs native bf16 (AVX512-BF16 or AMX, see devices)
 
     def __post_init__(self) -> None:

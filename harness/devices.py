@@ -1,5 +1,5 @@
-"""Device choice: CUDA when present, else CPU; where bfloat16 autocast runs; torch.compile for sampling; the
-machine a figure was measured on."""
+"""Device choice: CUDA when present, else CPU; which precision autocast uses where (and fp16's loss scaling);
+torch.compile for sampling; the machine a figure was measured on."""
 
 from __future__ import annotations
 
@@ -25,22 +25,33 @@ def resolve_device(name: str) -> torch.device:
 
 
 @contextlib.contextmanager
-def autocast(device: torch.device, enabled: bool) -> Iterator[None]:
-    """bfloat16 autocast on `device` when `enabled`. The callers decide where it pays: `training_amp` for
-    training, `bf16_sampling` for sampling."""
-    if enabled:
-        with torch.autocast(device.type, dtype=torch.bfloat16):
+def autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
+    """Autocast to `dtype` on `device`; None: none (fp32). The callers decide where it pays:
+    `training_precision` for training, `bf16_sampling` for sampling."""
+    if dtype is not None:
+        with torch.autocast(device.type, dtype=dtype):
             yield
     else:
         yield
 
 
-def training_amp(amp: bool, cpu_bf16: bool, device: torch.device) -> bool:
-    """Whether training runs under bf16 autocast: on CUDA train.amp, on a CPU train.cpu_bf16, which is refused
-    where bf16 is not native (as `bf16_sampling` refuses it)."""
+def training_precision(amp: bool, cpu_bf16: bool, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of training, None for fp32. On CUDA with train.amp: bf16 where the GPU computes it
+    natively (compute capability 8.0 on), else fp16 (a T4 or V100 has fp16 tensor cores and only emulates
+    bf16), whose narrow range needs `loss_scaler`. On a CPU: bf16 with train.cpu_bf16, which is refused where
+    bf16 is not native (as `bf16_sampling` refuses it)."""
     if device.type == "cuda":
-        return amp
-    return cpu_bf16 and _require_native_bf16("train.cpu_bf16=true", "train.cpu_bf16=false", device)
+        return (torch.bfloat16 if native_bf16(device) else torch.float16) if amp else None
+    if cpu_bf16 and _require_native_bf16("train.cpu_bf16=true", "train.cpu_bf16=false", device):
+        return torch.bfloat16
+    return None
+
+
+def loss_scaler(device: torch.device, dtype: torch.dtype | None) -> torch.amp.GradScaler:
+    """Dynamic loss scaling (Micikevicius et al. 2018, "Mixed Precision Training", sec. 3.2) for fp16 training:
+    small gradients would flush to zero in fp16. Disabled (every call a pass-through) for fp32 and bf16, which
+    has fp32's range."""
+    return torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
 
 
 def bf16_sampling(precision: str, device: torch.device) -> bool:

@@ -55,7 +55,7 @@ def guided_network(model: Network, labels: Tensor, guidance: float, conditional:
     call = split_calls(lambda a, b, c: model(a, b, c).to(a.dtype), max_batch)
 
     def network(x: Tensor, t: Tensor) -> Tensor:
-        with autocast(x.device, amp):
+        with autocast(x.device, torch.bfloat16 if amp else None):
             return guided_output(call, x, t, labels, guidance) if conditional else call(x, t, labels)
 
     return network

@@ -21,7 +21,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 
 from .claims import available, fail_dead_local_trials, retry_interrupted
-from .devices import bf16_sampling, resolve_device, training_amp
+from .devices import bf16_sampling, resolve_device, training_precision
 from .errors import ConfigError, HarnessError
 from .files import sweep_partial_files, write_json
 from .objective import TrialRunner
@@ -176,7 +176,7 @@ def _require_device_support(spec: StudySpec) -> None:
     for point in spec.points():
         cfg = spec.config(point, spec.seeds[0])
         device = resolve_device(cfg.train.device)
-        training_amp(cfg.train.amp, cfg.train.cpu_bf16, device)
+        training_precision(cfg.train.amp, cfg.train.cpu_bf16, device)
         bf16_sampling(cfg.sample.precision, device)
 
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from .checkpoint import CHECKPOINT, build_model, checkpoint_config, load_checkpoint, save_checkpoint
 from .config import RunConfig, TrainConfig, config_hash, config_to_dict
 from .data import Split, load_mnist, to_model_range
-from .devices import autocast, memory_format, resolve_device, training_amp
+from .devices import autocast, loss_scaler, memory_format, resolve_device, training_precision
 from .diffusion import Diffusion
 from .ema import EMA
 from .errors import CheckpointError, ConfigError, Interrupted
@@ -111,14 +111,14 @@ class Validator:
         self.diffusion, self.device = diffusion, device
 
     @torch.inference_mode()
-    def __call__(self, model: nn.Module, amp: bool, batch: int = 500) -> float:
+    def __call__(self, model: nn.Module, precision: torch.dtype | None, batch: int = 500) -> float:
         was_training = model.training
         model.eval()
         total = 0.0
         for sl in torch.arange(len(self.y)).split(batch):
             x0, eps, t, y = (v[sl].to(self.device) for v in (self.x0, self.eps, self.t, self.y))
             x_t = self.diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(self.device))
-            with autocast(self.device, amp):
+            with autocast(self.device, precision):
                 out = model(x_t, t, y)
             total += float(self.diffusion.loss_terms(out, x0, t, eps).sum())
         model.train(was_training)
@@ -138,7 +138,7 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
                            0.0, 0.0, None, None)
     device = resolve_device(cfg.train.device)
     tc = cfg.train
-    amp = training_amp(tc.amp, tc.cpu_bf16, device)  # refuses train.cpu_bf16 without native bf16, before any write
+    precision = training_precision(tc.amp, tc.cpu_bf16, device)  # refuses train.cpu_bf16 without native bf16, before any write
     data = load_mnist(cfg.data)  # data and batch-size errors come before anything is written
     diffusion = Diffusion(cfg.diffusion)
     batches = Batches(data.train, tc.batch_size, tc.seed, cfg.data.pad_to_32)
@@ -150,15 +150,19 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
     model = build_model(cfg).to(device).to(memory_format=memory_format(device))
     ema = EMA(model, tc.ema_decay) if tc.ema else None
     optimizer = adamw(model, tc)
+    scaler = loss_scaler(device, precision)
     start = 0
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
+        if resume.get("scaler"):  # the fp16 loss scale (empty without fp16, absent before it was kept)
+            scaler.load_state_dict(resume["scaler"])
         if ema is not None:
             ema.model.load_state_dict(resume["ema"])
         start = int(resume["step"])
     log = TrainLog(out_dir / "train_log.csv", start)
-    loop = _Loop(cfg, out_dir, model, ema, optimizer, diffusion, batches, validate, log, device, amp, on_validation)
+    loop = _Loop(cfg, out_dir, model, ema, optimizer, scaler, diffusion, batches, validate, log, device, precision,
+                 on_validation)
     result = loop.run(start, progress)
     write_json(out_dir / "train_result.json", asdict(result))
     if grid and result.status == "finished":
@@ -185,13 +189,14 @@ class _Loop:
     """The optimisation loop of one `train` call."""
 
     def __init__(self, cfg: RunConfig, out_dir: Path, model: nn.Module, ema: EMA | None,
-                 optimizer: torch.optim.Optimizer, diffusion: Diffusion, batches: Batches,
-                 validate: Validator, log: TrainLog, device: torch.device, amp: bool,
+                 optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, diffusion: Diffusion,
+                 batches: Batches, validate: Validator, log: TrainLog, device: torch.device,
+                 precision: torch.dtype | None,
                  on_validation: OnValidation | None) -> None:
         self.cfg, self.tc, self.out_dir = cfg, cfg.train, out_dir
-        self.model, self.ema, self.optimizer = model, ema, optimizer
+        self.model, self.ema, self.optimizer, self.scaler = model, ema, optimizer, scaler
         self.diffusion, self.batches, self.validate, self.log, self.device = diffusion, batches, validate, log, device
-        self.amp = amp  # bf16 autocast (`devices.training_amp`)
+        self.precision = precision  # autocast dtype, None for fp32 (`devices.training_precision`)
         self.on_validation = on_validation
         self.last_checkpoint = 0
 
@@ -239,29 +244,31 @@ class _Loop:
         x_t = self.diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(self.device))
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(tc, step)
-        with autocast(self.device, self.amp):
+        with autocast(self.device, self.precision):
             out = self.model(x_t, t, y)
         loss = self.diffusion.loss_terms(out, x0, t, eps).mean()
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), tc.grad_clip or float("inf"))
         loss_value = float(loss.detach())
         if math.isfinite(loss_value):  # never let a NaN step reach the weights or the EMA
-            self.optimizer.step()
+            self.scaler.step(self.optimizer)  # skips the update when fp16 gradients overflowed
             if self.ema is not None:
                 self.ema.update(self.model, step)
+        self.scaler.update()  # after every unscale_, or the next step's unscale_ raises; an overflow lowers the scale
         return loss_value, float(grad_norm)
 
     def checkpoint(self, step: int, status: str) -> None:
         state = {"step": step, "status": status, "model": self.model.state_dict(),
                  "ema": self.ema.model.state_dict() if self.ema is not None else None,
-                 "optimizer": self.optimizer.state_dict()}
+                 "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict()}
         save_checkpoint(self.out_dir / CHECKPOINT, self.cfg, state)
         self.last_checkpoint = step
 
     def _validate_and_log(self, done: int, loss: float, grad_norm: float, trained_s: float, start: int, t0: float) -> float:
-        val_raw = self.validate(self.model, self.amp)
-        val_ema = self.validate(self.ema.model, self.amp) if self.ema is not None else None
+        val_raw = self.validate(self.model, self.precision)
+        val_ema = self.validate(self.ema.model, self.precision) if self.ema is not None else None
         self.log.append(step=done, loss=loss, lr=learning_rate(self.tc, done - 1), grad_norm=grad_norm,
                         val_loss=val_raw, val_loss_ema=val_ema, images_per_s=self._rate(done, start, trained_s),
                         elapsed_s=time.perf_counter() - t0)

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from harness import devices
-from harness.devices import (CPU_EVAL_BATCH, bf16_sampling, eval_batch, machine, memory_format, native_bf16, resolve_device,
-                             training_amp)
+from harness.devices import (CPU_EVAL_BATCH, bf16_sampling, eval_batch, loss_scaler, machine, memory_format, native_bf16,
+                             resolve_device, training_precision)
 from harness.errors import ConfigError
 
 
@@ -58,9 +58,19 @@ def test_native_bf16_on_cuda_does_not_count_emulation(monkeypatch: pytest.Monkey
     assert native_bf16(torch.device("cuda")) is False
 
 
+@pytest.mark.parametrize("native, expected", [(True, torch.bfloat16), (False, torch.float16)])
 @pytest.mark.parametrize("cpu_bf16", [False, True])
-def test_cuda_trains_in_bf16_as_train_amp_says(cpu_bf16: bool) -> None:
-    assert training_amp(True, cpu_bf16, torch.device("cuda")) and not training_amp(False, cpu_bf16, torch.device("cuda"))
+def test_cuda_trains_in_bf16_where_native_else_in_fp16_as_train_amp_says(
+        native: bool, expected: torch.dtype, cpu_bf16: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(devices, "native_bf16", lambda device: native)  # an A100 / a T4, neither here
+    cuda = torch.device("cuda")
+    assert training_precision(True, cpu_bf16, cuda) == expected
+    assert training_precision(False, cpu_bf16, cuda) is None
+
+
+@pytest.mark.parametrize("dtype, scaled", [(torch.float16, True), (torch.bfloat16, False), (None, False)])
+def test_only_fp16_training_scales_the_loss(dtype: torch.dtype | None, scaled: bool) -> None:
+    assert loss_scaler(torch.device("cpu"), dtype).is_enabled() is scaled
 
 
 @pytest.mark.parametrize("flags", ["avx512f avx512_bf16", "fpu avx2"])
@@ -68,10 +78,10 @@ def test_a_cpu_trains_in_bf16_only_when_train_cpu_bf16_asks_and_bf16_is_native(f
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(devices, "_cpuinfo", lambda field: flags if field == "flags" else "")
     cpu = torch.device("cpu")
-    assert not training_amp(True, False, cpu)  # train.amp is CUDA's switch: a CPU trains in fp32 by default
+    assert training_precision(True, False, cpu) is None  # train.amp is CUDA's switch: a CPU trains in fp32 by default
     if native_bf16(cpu):
-        assert training_amp(False, True, cpu)
+        assert training_precision(False, True, cpu) == torch.bfloat16
     else:
         with pytest.raises(ConfigError, match="train.cpu_bf16=true needs native bfloat16 arithmetic .* use "
                                               "train.cpu_bf16=false"):
-            training_amp(False, True, cpu)
+            training_precision(False, True, cpu)

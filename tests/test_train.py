@@ -120,6 +120,47 @@ def test_train_cpu_bf16_runs_the_network_in_bf16_and_learns_as_fp32_does(tmp_pat
     assert fp32.val_loss < 0.5 and bf16.val_loss == pytest.approx(fp32.val_loss, rel=0.05)
 
 
+def test_fp16_training_as_on_a_gpu_without_native_bf16_scales_the_loss_learns_and_resumes_exactly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a T4 or V100 trains under fp16 autocast with loss scaling (devices.training_precision); no GPU is lent
+    # here, so the same loop runs on the CPU, whose autocast and GradScaler take fp16 too
+    dtypes: set[torch.dtype] = set()
+
+    def watched(cfg):  # noqa: ANN001, ANN202
+        model = build_model(cfg)
+        model.stem.register_forward_hook(lambda m, args, out: dtypes.add(out.dtype))
+        return model
+
+    monkeypatch.setattr(train_module, "build_model", watched)
+    learns = {"train.steps": 40, "train.val_every": 40, "train.warmup_steps": 0, "train.ema": False}
+    fp32 = train(smoke(**learns), tmp_path / "fp32", progress=False, grid=False)
+    monkeypatch.setattr(train_module, "training_precision", lambda amp, cpu_bf16, device: torch.float16)
+    dtypes.clear()
+    fp16 = train(smoke(**learns), tmp_path / "fp16", progress=False, grid=False)
+    assert dtypes == {torch.float16}
+    assert fp32.val_loss is not None and fp16.val_loss is not None
+    assert fp32.val_loss < 0.5 and fp16.val_loss == pytest.approx(fp32.val_loss, rel=0.05)
+    straight = load_checkpoint(tmp_path / "fp16" / CHECKPOINT)
+    assert straight["scaler"]["scale"] > 1  # the loss was scaled: fp16 gradients of this size would underflow
+
+    original = _Loop.step
+
+    def crash_at_25(self: _Loop, step: int) -> tuple[float, float]:
+        if step == 25:
+            raise KeyboardInterrupt
+        return original(self, step)
+
+    monkeypatch.setattr(_Loop, "step", crash_at_25)
+    with pytest.raises(Interrupted):
+        train(smoke(**learns), tmp_path / "resumed", progress=False, grid=False)
+    monkeypatch.setattr(_Loop, "step", original)
+    train(smoke(**learns), tmp_path / "resumed", progress=False, grid=False)
+    resumed = load_checkpoint(tmp_path / "resumed" / CHECKPOINT)
+    assert resumed["scaler"] == straight["scaler"]  # the scale and its count of steps since it last changed
+    for name, tensor in straight["model"].items():
+        assert torch.equal(tensor, resumed["model"][name]), f"{name} differs after resume"
+
+
 def test_train_cpu_bf16_without_native_bf16_is_refused_before_anything_is_written(tmp_path: Path,
                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(devices, "_cpuinfo", lambda field: "fpu avx2" if field == "flags" else "")

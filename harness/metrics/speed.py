@@ -12,13 +12,14 @@ from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..config import RunConfig
-from ..devices import autocast, memory_format, training_amp
+from ..devices import autocast, loss_scaler, memory_format, training_precision
 from ..diffusion import Diffusion
 from ..generate import generate, grid_labels
 from ..unet import count_parameters
 
 T = TypeVar("T")
 
+PRECISION_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}  # TrainSpeed.precision
 MATMUL_N = 2048  # side of the square matmul that calibrates the machine
 PEAK_WINDOWS = 4  # timing windows per peak reading: the fastest counts
 
@@ -54,7 +55,8 @@ def best_rate(work: Callable[[], object], flop: float, seconds: float, windows: 
 
 def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None], nn.Module]:
     """One optimiser step of the config's network on a fixed random batch (loss, backward, AdamW) as a closure
-    (under bf16 autocast where `devices.training_amp` says so), and the network it trains."""
+    (under autocast where `devices.training_precision` says so, fp16 with its loss scaling), and the network it
+    trains."""
     from ..checkpoint import build_model
     from ..train import adamw
 
@@ -63,7 +65,8 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
     opt = adamw(model, cfg.train)
     diffusion = Diffusion(cfg.diffusion)
     size, bs = cfg.data.image_size, cfg.train.batch_size
-    amp = training_amp(cfg.train.amp, cfg.train.cpu_bf16, device)
+    precision = training_precision(cfg.train.amp, cfg.train.cpu_bf16, device)
+    scaler = loss_scaler(device, precision)
     x0 = torch.rand(bs, 1, size, size, device=device) * 2 - 1  # (B, 1, H, W)
     y = torch.randint(0, 10, (bs,), device=device)
 
@@ -71,12 +74,13 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
         t = torch.randint(0, diffusion.timesteps, (bs,), device=device)
         eps = torch.randn_like(x0)
         x_t = diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(device))
-        with autocast(device, amp):
+        with autocast(device, precision):
             out = model(x_t, t, y)
         loss = diffusion.loss_terms(out, x0, t, eps).mean()
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
 
     return step, model
 
@@ -90,19 +94,18 @@ class TrainSpeed:
     peak_gflops: float  # the machine's matmul GFLOP/s in `precision`: the best window before and after the steps
     fraction_of_peak: float  # gflops / peak_gflops
     parameters: int
-    precision: str = "fp32"  # the step's arithmetic: fp32, or bf16 under autocast (then the peak is bf16's)
+    precision: str = "fp32"  # the step's arithmetic: fp32, or bf16 / fp16 under autocast (then the peak is theirs)
 
 
 def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, warmup: int = 3) -> TrainSpeed:
     """Time `steps` real optimiser steps of the config's network at its batch size, against the matmul peak
-    in the step's precision (a bf16 step against fp32's peak would read as a higher fraction than it is)."""
+    in the step's precision (a bf16 or fp16 step against fp32's peak would read as a higher fraction than it is)."""
     step, model = train_step(cfg, device)
     with FlopCounterMode(display=False) as counter:
         step()
     for _ in range(warmup):
         step()
-    bf16 = training_amp(cfg.train.amp, cfg.train.cpu_bf16, device)
-    peak_dtype = torch.bfloat16 if bf16 else torch.float32
+    peak_dtype = training_precision(cfg.train.amp, cfg.train.cpu_bf16, device) or torch.float32
     # the peak is read before and after the steps: the machine's speed drifts within a run
     before = matmul_peak_gflops(device, seconds=1.0, dtype=peak_dtype)
     _, total = timed(device, lambda: [step() for _ in range(steps)])
@@ -111,7 +114,7 @@ def measure_train_step(cfg: RunConfig, device: torch.device, steps: int = 10, wa
     flops = counter.get_total_flops() / 1e9
     bs = cfg.train.batch_size
     return TrainSpeed(bs / seconds, seconds * 1000, flops, flops / seconds, peak, flops / seconds / peak,
-                      count_parameters(model), "bf16" if bf16 else "fp32")
+                      count_parameters(model), PRECISION_NAMES[peak_dtype])
 
 
 @dataclass(frozen=True)

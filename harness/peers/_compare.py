@@ -77,9 +77,9 @@ def run_peers(budget: str = "quick", results: Path = Path("results"), progress: 
                    if split and native_bf16(device) else None)
     peer_network = PeerNetwork(peer.model)
     validate = Validator(data.val, cfg.train.val_images, ours.diffusion, cfg.data.pad_to_32, device)
-    val_mse = {"harness": validate(ours.model, amp=False), "diffusers": validate(peer_network, amp=False)}
+    val_mse = {"harness": validate(ours.model, precision=None), "diffusers": validate(peer_network, precision=None)}
     val_mse["diffusers, equal wall time"] = (val_mse["diffusers"] if finished else
-                                             validate(PeerNetwork(snap_model), amp=False))
+                                             validate(PeerNetwork(snap_model), precision=None))
     gflop = (_gflop_per_image(ours.model, cfg, device), _gflop_per_image(peer_network, cfg, device))
     table = side_by_side(cfg, ours_run.images_per_s, peer.images_per_s, count_parameters(ours.model), peer.parameters,
                          gflop, val_mse, judged, Speeds(split, like_speeds, compiled_speeds, bf16_speeds, interval),
