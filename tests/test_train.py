@@ -39,10 +39,8 @@ def test_every_prediction_and_schedule_trains(override: str, tmp_path: Path) -> 
     assert result.status == "finished" and result.val_loss is not None and result.val_loss > 0
 
 
-def test_a_resumed_run_ends_with_the_same_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = smoke(**{"train.steps": 30, "model.dropout": 0.1})
-    train(cfg, tmp_path / "straight", progress=False, grid=False)
-
+def crash_at_step_25_then_resume(cfg, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """Train `cfg` into `out`, interrupted (as by Ctrl-C) before step 25, then run the same command again."""
     original = _Loop.step
 
     def crash_at_25(self: _Loop, step: int) -> tuple[float, float]:
@@ -51,11 +49,17 @@ def test_a_resumed_run_ends_with_the_same_weights(tmp_path: Path, monkeypatch: p
         return original(self, step)
 
     monkeypatch.setattr(_Loop, "step", crash_at_25)
-    with pytest.raises(Interrupted, match="the last checkpoint is step 20 of 30: run the same command again"):
-        train(cfg, tmp_path / "resumed", progress=False, grid=False)
-    assert load_checkpoint(tmp_path / "resumed" / CHECKPOINT)["step"] == 20
+    with pytest.raises(Interrupted, match=f"the last checkpoint is step 20 of {cfg.train.steps}: run the same command again"):
+        train(cfg, out, progress=False, grid=False)
+    assert load_checkpoint(out / CHECKPOINT)["step"] == 20
     monkeypatch.setattr(_Loop, "step", original)
-    train(cfg, tmp_path / "resumed", progress=False, grid=False)
+    train(cfg, out, progress=False, grid=False)
+
+
+def test_a_resumed_run_ends_with_the_same_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = smoke(**{"train.steps": 30, "model.dropout": 0.1})
+    train(cfg, tmp_path / "straight", progress=False, grid=False)
+    crash_at_step_25_then_resume(cfg, tmp_path / "resumed", monkeypatch)
 
     a = load_checkpoint(tmp_path / "straight" / CHECKPOINT)
     b = load_checkpoint(tmp_path / "resumed" / CHECKPOINT)
@@ -98,9 +102,12 @@ def test_truncated_checkpoint_is_reported(run_dir: Path) -> None:
         load_trained(run_dir)
 
 
-@pytest.mark.skipif(not devices.native_bf16(torch.device("cpu")), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
-def test_train_cpu_bf16_runs_the_network_in_bf16_and_learns_as_fp32_does(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+LEARNS = {"train.steps": 40, "train.val_every": 40, "train.warmup_steps": 0, "train.ema": False}  # raw weights
+
+
+@pytest.fixture
+def stem_dtypes(monkeypatch: pytest.MonkeyPatch) -> set[torch.dtype]:
+    """The dtypes the stem of every network `train` builds computes in, as they are seen."""
     dtypes: set[torch.dtype] = set()
 
     def watched(cfg):  # noqa: ANN001, ANN202
@@ -109,52 +116,40 @@ def test_train_cpu_bf16_runs_the_network_in_bf16_and_learns_as_fp32_does(tmp_pat
         return model
 
     monkeypatch.setattr(train_module, "build_model", watched)
-    learns = {"train.steps": 40, "train.val_every": 40, "train.warmup_steps": 0, "train.ema": False}  # raw weights
-    fp32 = train(smoke(**learns), tmp_path / "fp32", progress=False, grid=False)
-    assert dtypes == {torch.float32}
-    dtypes.clear()
-    bf16 = train(smoke(**learns, **{"train.cpu_bf16": True}), tmp_path / "bf16", progress=False, grid=False)
-    assert dtypes == {torch.bfloat16}
-    assert bf16.status == "finished" and fp32.val_loss is not None and bf16.val_loss is not None
-    # the same draws: both fall from about 0.94 (the untrained network) to about 0.38; bf16 within 5% of fp32
-    assert fp32.val_loss < 0.5 and bf16.val_loss == pytest.approx(fp32.val_loss, rel=0.05)
+    return dtypes
+
+
+def fp32_reference(out: Path, stem_dtypes: set[torch.dtype]) -> float:
+    """The validation MSE of LEARNS trained in fp32, after which `stem_dtypes` is empty again. Trained from the
+    same draws as a lower precision's run, it falls from about 0.94 (the untrained network) to about 0.38."""
+    fp32 = train(smoke(**LEARNS), out, progress=False, grid=False)
+    assert stem_dtypes == {torch.float32} and fp32.val_loss is not None and fp32.val_loss < 0.5
+    stem_dtypes.clear()
+    return fp32.val_loss
+
+
+@pytest.mark.skipif(not devices.native_bf16(torch.device("cpu")), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+def test_train_cpu_bf16_runs_the_network_in_bf16_and_learns_as_fp32_does(tmp_path: Path,
+                                                                         stem_dtypes: set[torch.dtype]) -> None:
+    fp32 = fp32_reference(tmp_path / "fp32", stem_dtypes)
+    bf16 = train(smoke(**LEARNS, **{"train.cpu_bf16": True}), tmp_path / "bf16", progress=False, grid=False)
+    assert stem_dtypes == {torch.bfloat16}
+    assert bf16.status == "finished" and bf16.val_loss == pytest.approx(fp32, rel=0.05)
 
 
 def test_fp16_training_as_on_a_gpu_without_native_bf16_scales_the_loss_learns_and_resumes_exactly(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, stem_dtypes: set[torch.dtype], monkeypatch: pytest.MonkeyPatch) -> None:
     # a T4 or V100 trains under fp16 autocast with loss scaling (devices.training_precision); no GPU is lent
     # here, so the same loop runs on the CPU, whose autocast and GradScaler take fp16 too
-    dtypes: set[torch.dtype] = set()
-
-    def watched(cfg):  # noqa: ANN001, ANN202
-        model = build_model(cfg)
-        model.stem.register_forward_hook(lambda m, args, out: dtypes.add(out.dtype))
-        return model
-
-    monkeypatch.setattr(train_module, "build_model", watched)
-    learns = {"train.steps": 40, "train.val_every": 40, "train.warmup_steps": 0, "train.ema": False}
-    fp32 = train(smoke(**learns), tmp_path / "fp32", progress=False, grid=False)
+    fp32 = fp32_reference(tmp_path / "fp32", stem_dtypes)
     monkeypatch.setattr(train_module, "training_precision", lambda amp, cpu_bf16, device: torch.float16)
-    dtypes.clear()
-    fp16 = train(smoke(**learns), tmp_path / "fp16", progress=False, grid=False)
-    assert dtypes == {torch.float16}
-    assert fp32.val_loss is not None and fp16.val_loss is not None
-    assert fp32.val_loss < 0.5 and fp16.val_loss == pytest.approx(fp32.val_loss, rel=0.05)
+    fp16 = train(smoke(**LEARNS), tmp_path / "fp16", progress=False, grid=False)
+    assert stem_dtypes == {torch.float16}
+    assert fp16.status == "finished" and fp16.val_loss == pytest.approx(fp32, rel=0.05)
     straight = load_checkpoint(tmp_path / "fp16" / CHECKPOINT)
     assert straight["scaler"]["scale"] > 1  # the loss was scaled: fp16 gradients of this size would underflow
 
-    original = _Loop.step
-
-    def crash_at_25(self: _Loop, step: int) -> tuple[float, float]:
-        if step == 25:
-            raise KeyboardInterrupt
-        return original(self, step)
-
-    monkeypatch.setattr(_Loop, "step", crash_at_25)
-    with pytest.raises(Interrupted):
-        train(smoke(**learns), tmp_path / "resumed", progress=False, grid=False)
-    monkeypatch.setattr(_Loop, "step", original)
-    train(smoke(**learns), tmp_path / "resumed", progress=False, grid=False)
+    crash_at_step_25_then_resume(smoke(**LEARNS), tmp_path / "resumed", monkeypatch)
     resumed = load_checkpoint(tmp_path / "resumed" / CHECKPOINT)
     assert resumed["scaler"] == straight["scaler"]  # the scale and its count of steps since it last changed
     for name, tensor in straight["model"].items():
