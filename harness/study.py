@@ -142,17 +142,24 @@ def _spec_dict(spec: StudySpec) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(spec)))
 
 
+def _what_trials_depend_on(spec: dict) -> dict:
+    return {key: value for key, value in spec.items() if key not in ("trials", "description")}
+
+
 def _recorded_spec(folder: Path, spec: StudySpec) -> dict | None:
     """The spec.json already in `folder` (None if none); a different spec is refused before anything is written.
 
-    Only a tuning study's trial count may change between runs (`harness tune --trials 40` goes on)."""
+    Only a tuning study's trial count (`harness tune --trials 40` goes on) and the description, prose that no
+    trial depends on, may change between runs; the folder's spec.json then takes the new ones."""
     path = folder / "spec.json"
     if not path.is_file():
         return None
     recorded = read_spec_json(path)
-    if {**recorded, "trials": 0} != {**_spec_dict(spec), "trials": 0}:
-        raise ConfigError(f"{folder} holds results of a different spec named {spec.name!r}; rename the study "
-                          f"or remove that folder")
+    theirs, mine = _what_trials_depend_on(recorded), _what_trials_depend_on(_spec_dict(spec))
+    if theirs != mine:
+        differ = sorted(key for key in theirs.keys() | mine.keys() if theirs.get(key) != mine.get(key))
+        raise ConfigError(f"{folder} holds results of a different spec named {spec.name!r} ({', '.join(differ)} "
+                          f"differ); rename the study or remove that folder")
     return recorded
 
 

@@ -124,8 +124,18 @@ def test_report_command_rebuilds_from_storage_and_progress_lines_count_trials(
 def test_a_different_spec_may_not_reuse_a_study_folder(tmp_path: Path) -> None:
     open_study(load_spec(write_spec(tmp_path, GRID.replace("seeds: [0, 1]", "seeds: [0]"))), tmp_path / "r", None)
     other = load_spec(write_spec(tmp_path, GRID.replace("seeds: [0, 1]", "seeds: [5]"), "other.yaml"))
-    with pytest.raises(ConfigError, match="holds results of a different spec named 'skiptest'"):
+    with pytest.raises(ConfigError, match=r"holds results of a different spec named 'skiptest' \(seeds differ\)"):
         open_study(other, tmp_path / "r", None)
+
+
+def test_a_reworded_description_goes_on_with_the_study_and_is_recorded(tmp_path: Path) -> None:
+    first = open_study(load_spec(write_spec(tmp_path, GRID)), tmp_path / "r", None)
+    first.enqueue_trial({"model.skip": True})  # something the study holds, which it must keep
+    reworded = GRID.replace("Does the U-Net need its skip connections?", "What do the skip connections buy?")
+    again = open_study(load_spec(write_spec(tmp_path, reworded, "reworded.yaml")), tmp_path / "r", None)
+    assert len(again.trials) == 1
+    recorded = json.loads((tmp_path / "r" / "skiptest" / "spec.json").read_text())
+    assert recorded["description"] == "What do the skip connections buy?"
 
 
 def test_runners_opening_one_fresh_database_at_once_all_get_the_study(tmp_path: Path) -> None:
