@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the harness, its test extras and MNIST
 
-run: install  ## the quickstart study (guidance w=0/1/3 x 3 seeds, 9-21 min on the 2-core VMs measured) -> results/quickstart/report.md
+run: install  ## the quickstart study (guidance w=0/1/3 x 3 seeds, 6-27 min on the 2-core VMs measured, MEASURED.md) -> results/quickstart/report.md
 	$(BIN)/harness ablate ablations/quickstart.yaml --workers $(WORKERS)
 
 # one xdist worker per core of this 2-core machine, each test file whole on one worker (its module fixtures)
