@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from .config import DiffusionConfig
+from .devices import autocast, memory_format
 from .registry import Registry
 from .schedules import SCHEDULES
 
@@ -89,6 +91,15 @@ class Diffusion:
         a, s = self.coefficients(t, x0)
         target = self.prediction.target(x0, eps, a, s)
         return (out.float() - target).pow(2).flatten(1).mean(1)
+
+    def network_loss(self, model: Callable[[Tensor, Tensor, Tensor], Tensor], x0: Tensor, t: Tensor, eps: Tensor,
+                     y: Tensor, precision: torch.dtype | None = None) -> Tensor:
+        """`loss_terms` of `model` on x0 noised to step t with `eps` (`q_sample`), the network run under autocast
+        to `precision` (None: fp32) in the device's memory format; shape (B,)."""
+        x_t = self.q_sample(x0, t, eps).contiguous(memory_format=memory_format(x0.device))  # (B, C, H, W)
+        with autocast(x0.device, precision):
+            out = model(x_t, t, y)
+        return self.loss_terms(out, x0, t, eps)
 
     @property
     def terminal_signal(self) -> float:

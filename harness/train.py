@@ -20,7 +20,7 @@ from tqdm import tqdm
 from .checkpoint import CHECKPOINT, build_model, checkpoint_config, load_checkpoint, save_checkpoint
 from .config import RunConfig, TrainConfig, config_hash, config_to_dict
 from .data import Split, load_mnist, to_model_range
-from .devices import autocast, loss_scaler, memory_format, resolve_device, training_precision
+from .devices import loss_scaler, memory_format, resolve_device, training_precision
 from .diffusion import Diffusion
 from .ema import EMA
 from .errors import CheckpointError, ConfigError, Interrupted
@@ -117,10 +117,7 @@ class Validator:
         total = 0.0
         for sl in torch.arange(len(self.y)).split(batch):
             x0, eps, t, y = (v[sl].to(self.device) for v in (self.x0, self.eps, self.t, self.y))
-            x_t = self.diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(self.device))
-            with autocast(self.device, precision):
-                out = model(x_t, t, y)
-            total += float(self.diffusion.loss_terms(out, x0, t, eps).sum())
+            total += float(self.diffusion.network_loss(model, x0, t, eps, y, precision).sum())
         model.train(was_training)
         return total / len(self.y)
 
@@ -241,12 +238,9 @@ class _Loop:
         torch.manual_seed(tc.seed * 1_000_003 + step)  # network dropout draws from the global RNG
         draws = step_draws(self.batches, self.diffusion.timesteps, tc, step)
         x0, y, t, eps = (v.to(self.device) for v in draws)
-        x_t = self.diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(self.device))
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(tc, step)
-        with autocast(self.device, self.precision):
-            out = self.model(x_t, t, y)
-        loss = self.diffusion.loss_terms(out, x0, t, eps).mean()
+        loss = self.diffusion.network_loss(self.model, x0, t, eps, y, self.precision).mean()
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones

@@ -33,3 +33,24 @@ def test_q_sample_matches_eq4_moments() -> None:
 def test_terminal_signal_reports_what_is_left_at_T() -> None:
     assert Diffusion(DiffusionConfig(timesteps=100)).terminal_signal == pytest.approx(0.603, abs=1e-3)
     assert Diffusion(DiffusionConfig(timesteps=1000)).terminal_signal < 0.01
+
+
+@pytest.mark.parametrize("precision", [None, torch.bfloat16])
+def test_network_loss_is_loss_terms_of_the_network_on_q_sample_under_autocast(precision: torch.dtype | None) -> None:
+    diffusion = Diffusion(DiffusionConfig(timesteps=100))
+    g = torch.Generator().manual_seed(0)
+    x0, eps = torch.randn(4, 1, 8, 8, generator=g), torch.randn(4, 1, 8, 8, generator=g)
+    t, y = torch.tensor([0, 10, 50, 99]), torch.tensor([1, 2, 3, 4])
+    seen: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.dtype]] = []
+
+    def network(x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        seen.append((x_t, t, y, (x_t @ x_t.transpose(-1, -2)).dtype))  # a matmul shows autocast's dtype
+        return x_t * 0.5
+
+    loss = diffusion.network_loss(network, x0, t, eps, y, precision)
+    x_t = diffusion.q_sample(x0, t, eps)
+    assert loss.shape == (4,)
+    torch.testing.assert_close(loss, diffusion.loss_terms(x_t * 0.5, x0, t, eps))
+    (seen_x, seen_t, seen_y, dtype), = seen
+    torch.testing.assert_close(seen_x, x_t)
+    assert torch.equal(seen_t, t) and torch.equal(seen_y, y) and dtype == (precision or torch.float32)

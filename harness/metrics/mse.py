@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from ..data import Split, to_model_range
-from ..devices import memory_format
 from ..diffusion import Diffusion
 
 MSE_SEED = 31_337  # fixed t and noise: every model is measured on the same draws
@@ -32,8 +31,7 @@ def denoising_mse(model: nn.Module, diffusion: Diffusion, split: Split, pad_to_3
         total = 0.0
         for sl in torch.arange(len(y_all)).split(batch):
             x0, y, t, eps = (v[sl].to(device) for v in (x0_all, y_all, t_all, eps_all))
-            out = model(diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(device)), t, y)
-            total += float(diffusion.loss_terms(out, x0, t, eps).sum())
+            total += float(diffusion.network_loss(model, x0, t, eps, y).sum())
         per_bucket.append({"t_from": lo, "t_to": hi - 1, "mse": total / len(y_all)})
     return {"mse": sum(b["mse"] for b in per_bucket) / len(per_bucket), "mse_buckets": per_bucket,
             "mse_images": len(y_all)}

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..config import RunConfig
-from ..devices import autocast, loss_scaler, memory_format, training_precision
+from ..devices import loss_scaler, memory_format, training_precision
 from ..diffusion import Diffusion
 from ..generate import generate, grid_labels
 from ..unet import count_parameters
@@ -73,10 +73,7 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
     def step() -> None:
         t = torch.randint(0, diffusion.timesteps, (bs,), device=device)
         eps = torch.randn_like(x0)
-        x_t = diffusion.q_sample(x0, t, eps).contiguous(memory_format=memory_format(device))
-        with autocast(device, precision):
-            out = model(x_t, t, y)
-        loss = diffusion.loss_terms(out, x0, t, eps).mean()
+        loss = diffusion.network_loss(model, x0, t, eps, y, precision).mean()
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
