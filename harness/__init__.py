@@ -12,15 +12,14 @@ from typing import Any
 
 _EXPORTS = {
     "RunConfig": "config", "config_from_dict": "config", "config_to_dict": "config",
-    "resolve_config": "presets", "PRESETS": "presets", "BUDGETS": "presets",
-    "train": "train", "TrainResult": "train",
-    "evaluate": "evaluate", "METRICS": "evaluate",
-    "generate": "generate", "SAMPLERS": "samplers", "SCHEDULES": "schedules",
-    "StudySpec": "spec", "load_spec": "spec",
-    "run_study": "study", "open_study": "study",
-    "write_report": "report",
-    "HarnessError": "errors", "ConfigError": "errors",
-    "keep_freed_memory": "allocator",
+    "resolve_config": "config", "PRESETS": "config", "BUDGETS": "config",
+    "train": "runs", "TrainResult": "runs", "generate": "runs",
+    "evaluate": "metrics", "METRICS": "metrics",
+    "SAMPLERS": "core", "SCHEDULES": "core",
+    "StudySpec": "studies", "load_spec": "studies", "run_study": "studies", "open_study": "studies",
+    "write_report": "studies",
+    "HarnessError": "_util", "ConfigError": "_util",
+    "keep_freed_memory": "_util",
 }
 __all__ = sorted(_EXPORTS)
 

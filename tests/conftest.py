@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.allocator import keep_freed_memory
+from harness._util import keep_freed_memory
 from harness.config import DataConfig
 from harness.data import Mnist, load_mnist
 
@@ -48,7 +48,7 @@ def mnist() -> Mnist:
 def classifier(mnist: Mnist, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """The real reference classifier, as every command loads it: the weights shipped in harness/metrics/weights."""
     from harness.data import bundled_mnist_path
-    from harness.metrics.reference import load_or_train
+    from harness.metrics import load_or_train
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HARNESS_CACHE", str(session_cache(tmp_path_factory)))
@@ -58,7 +58,7 @@ def classifier(mnist: Mnist, tmp_path_factory: pytest.TempPathFactory):  # noqa:
 @pytest.fixture(scope="session")
 def analysed(tmp_path_factory: pytest.TempPathFactory, classifier):  # noqa: ANN001, ANN201
     """One smoke difficulty analysis (2 tiny trained networks, w in {1, 3}, few replicates): (result, report path)."""
-    from harness.difficulty import DifficultyConfig, run_difficulty, write_difficulty
+    from harness.analyses.difficulty import DifficultyConfig, run_difficulty, write_difficulty
 
     results = tmp_path_factory.mktemp("difficulty")
     cfg = DifficultyConfig(budget="smoke", seeds=(0, 1), guidance=(1.0, 3.0), replicates=200, forward_points=6,

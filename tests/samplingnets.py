@@ -5,10 +5,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from harness.checkpoint import build_model
-from harness.config import DiffusionConfig, RunConfig
-from harness.diffusion import Diffusion
-from harness.presets import resolve_config
+from harness.config import DiffusionConfig, RunConfig, resolve_config
+from harness.core import Diffusion
+from harness.runs import build_model
 
 T = 20  # timesteps of the hand-checkable diffusion
 

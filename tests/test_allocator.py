@@ -3,14 +3,14 @@ import sys
 
 import pytest
 
-from harness.allocator import keep_freed_memory
+from harness._util import keep_freed_memory
 
 # One process per setting: mallopt cannot be undone, and the suite's own process already keeps freed memory.
 FAULTS_PER_FORWARD = """
 import resource, sys, torch
-from harness.allocator import keep_freed_memory
-from harness.presets import resolve_config
-from harness.unet import UNet
+from harness._util import keep_freed_memory
+from harness.config import resolve_config
+from harness.nn import UNet
 if sys.argv[1] == "keep":
     assert keep_freed_memory()
 cfg = resolve_config("baseline", "smoke")

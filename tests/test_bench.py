@@ -11,9 +11,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.bench import (CALIBRATION_KEY, MATMUL, MATMUL_KEY, bench_lines, compare, comparison_table,
-                           machine_class, regressions)
 from harness.cli import main
+from harness.perf import (
+    CALIBRATION_KEY,
+    MATMUL,
+    MATMUL_KEY,
+    bench_lines,
+    compare,
+    comparison_table,
+    machine_class,
+    regressions,
+)
 
 ROOT = Path(__file__).parent.parent
 BASELINES = ROOT / "tests" / "benchmarks" / "baselines"

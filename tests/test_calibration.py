@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from harness.calibration import KERNELS, MATMUL, Calibration
+from harness.perf import KERNELS, MATMUL, Calibration
 
 # (kernel, shape of its output, sum of its output) on the CPU; float sums to 1e-4
 GOLDEN = {

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from harness.cautions import EXTREME_GUIDANCE, cautions
-from harness.presets import resolve_config
+from harness.config import EXTREME_GUIDANCE, cautions, resolve_config
 
 
 def test_the_baseline_raises_no_caution() -> None:

@@ -1,21 +1,30 @@
 """Bookkeeping of grid cells on a real SQLite Optuna storage, with trials placed by hand."""
 
-import warnings
-
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
-
-from harness.claims import (DUPLICATE, FAILURE, WORKER, available, cell, done_count, duplicate_of, fail_dead_local_trials,
-                            retry_interrupted, worker_id)
-from harness.spec import load_spec
-from harness.study import open_study
 from studyspecs import GRID, write_spec
+
+from harness.studies import (
+    DUPLICATE,
+    FAILURE,
+    WORKER,
+    available,
+    cell,
+    done_count,
+    duplicate_of,
+    fail_dead_local_trials,
+    load_spec,
+    open_study,
+    retry_interrupted,
+    worker_id,
+)
 
 DISTS = {"point": CategoricalDistribution([0, 1]), "seed": CategoricalDistribution([0, 1])}
 

@@ -4,11 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from harness import devices
-from harness.cli import main
-
 from conftest import smoke_overrides
+
+from harness._util import host
+from harness.cli import main
 
 
 def sets(**extra: object) -> list[str]:
@@ -51,10 +50,32 @@ def test_sample_with_a_guidance_interval_says_where_it_guided(trained: Path, tmp
 def test_sample_in_bf16_where_it_is_emulated_says_so_and_writes_nothing(trained: Path, tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(devices, "_cpuinfo", lambda field: "fpu avx2" if field == "flags" else "")
+    monkeypatch.setattr(host, "cpuinfo", lambda field: "fpu avx2" if field == "flags" else "")
     out = tmp_path / "s.npz"
     assert main(["sample", str(trained), "--steps", "3", "--precision", "bf16", "--out", str(out)]) == 2
     assert "sample.precision=bf16 needs native bfloat16 arithmetic" in capsys.readouterr().err and not out.exists()
+
+
+def test_sample_keeps_the_run_s_sample_settings_where_no_option_is_given(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--budget", "smoke", "--out", str(run), "--quiet",
+                 *sets(**{"sample.sampler": "dpmpp_2m", "sample.steps": 4, "sample.guidance": 1.5})]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(run), "--per-class", "1", "--out", str(tmp_path / "s.npz")]) == 0
+    assert "10 samples (dpmpp_2m, 4 steps, w=1.5)" in capsys.readouterr().out
+    assert main(["sample", str(run), "--per-class", "1", "--steps", "3", "--out", str(tmp_path / "s.npz")]) == 0
+    assert "10 samples (dpmpp_2m, 3 steps, w=1.5)" in capsys.readouterr().out  # only the option given changes
+
+
+@pytest.mark.parametrize("per_class", ["0", "-5"])
+def test_sample_refuses_a_per_class_below_one_in_one_line(trained: Path, tmp_path: Path, per_class: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "s.npz"
+    assert main(["sample", str(trained), "--per-class", per_class, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--per-class must be at least 1 (samples of each digit), got {per_class}" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and not out.exists()
 
 
 def test_ctrl_c_exits_130_with_how_to_resume(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,8 +112,7 @@ def test_classifier_command_reports_accuracy_and_which_weights(classifier, capsy
 
 def test_classifier_ship_writes_the_weights_folder_and_says_to_commit_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.metrics import reference
-    from harness.metrics.classifier import ReferenceClassifier
+    from harness.metrics import ReferenceClassifier, _reference as reference
 
     monkeypatch.setattr(reference, "SHIPPED_DIR", tmp_path / "weights")
     monkeypatch.setattr(reference, "fit", lambda train, progress, epochs: ReferenceClassifier().eval())  # the recipe: test_metrics
@@ -122,7 +142,7 @@ def test_listing_commands_load_none_of_the_study_evaluation_or_peer_stack() -> N
 
 
 def test_the_grace_default_is_the_study_s() -> None:
-    from harness import study
     from harness.cli import _studies
+    from harness.studies import _runner as study
 
     assert _studies.GRACE_S == study.GRACE_S  # the cli keeps its own copy so that light commands skip optuna

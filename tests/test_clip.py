@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness._util import ConfigError
 from harness.config import CLIP_TEMPLATES
-from harness.errors import ConfigError
-from harness.metrics.clip import ClipUnavailable, clip_metrics, encode_images, encode_prompts, load_clip
+from harness.metrics import ClipUnavailable, clip_metrics, encode_images, encode_prompts, load_clip
 
 TINY_CLIP = {"model_cfg": {
     "embed_dim": 32,

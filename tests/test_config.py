@@ -4,10 +4,19 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import (RunConfig, SampleConfig, apply_overrides, config_from_dict, config_hash, config_to_dict,
-                            load_yaml)
-from harness.errors import ConfigError
-from harness.presets import BUDGETS, PRESETS, resolve_config
+from harness._util import ConfigError
+from harness.config import (
+    BUDGETS,
+    PRESETS,
+    RunConfig,
+    SampleConfig,
+    apply_overrides,
+    config_from_dict,
+    config_hash,
+    config_to_dict,
+    load_yaml,
+    resolve_config,
+)
 
 
 def test_defaults_round_trip_through_json() -> None:
@@ -136,3 +145,11 @@ def test_yaml_config_file_is_validated(tmp_path: Path) -> None:
     path.write_text("- a list\n")
     with pytest.raises(ConfigError, match="must hold a mapping"):
         resolve_config(base=load_yaml(str(path)))
+
+
+@pytest.mark.parametrize(("preset", "budget", "digest"), [("baseline", "quick", "f809c2541d56"),
+                                                          ("baseline", "smoke", "025d108a3c92"),
+                                                          ("report002", "quick", "da8abfbb76cc")])
+def test_known_configs_keep_their_hash(preset: str, budget: str, digest: str) -> None:
+    """A hash names the run folders on users' disks (results/runs/<hash>/): a change would orphan every one."""
+    assert config_hash(resolve_config(preset, budget)) == digest

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from harness._util import DataError
 from harness.config import DataConfig
 from harness.data import Mnist, bundled_mnist_path, load_mnist, to_model_range
-from harness.errors import DataError
 
 
 def test_bundled_splits_have_the_documented_sizes_and_exact_pixels(mnist: Mnist) -> None:

@@ -3,10 +3,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness import devices
-from harness.devices import (CPU_EVAL_BATCH, bf16_sampling, eval_batch, loss_scaler, machine, memory_format, native_bf16,
-                             resolve_device, training_precision)
-from harness.errors import ConfigError
+from harness._util import (
+    CPU_EVAL_BATCH,
+    ConfigError,
+    bf16_sampling,
+    devices,
+    eval_batch,
+    host,
+    loss_scaler,
+    machine,
+    memory_format,
+    native_bf16,
+    resolve_device,
+    training_precision,
+)
 
 
 def test_eval_batch_0_is_the_devices_best_and_any_other_value_is_kept() -> None:
@@ -36,7 +46,7 @@ def test_machine_names_the_vector_instructions_torch_dispatches_to() -> None:
                                               ("amx_bf16 amx_tile", True), ("", False)])  # "": not Linux
 def test_native_bf16_on_cpu_is_read_from_the_processors_flags(flags: str, native: bool,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(devices, "_cpuinfo", lambda field: flags if field == "flags" else "")
+    monkeypatch.setattr(host, "cpuinfo", lambda field: flags if field == "flags" else "")
     assert native_bf16(torch.device("cpu")) is native
     assert bf16_sampling("fp32", torch.device("cpu")) is False  # fp32 never needs it
     if native:
@@ -47,9 +57,9 @@ def test_native_bf16_on_cpu_is_read_from_the_processors_flags(flags: str, native
 
 
 def test_the_cpuinfo_field_is_the_first_processors() -> None:
-    name = devices._cpuinfo("model name")
+    name = host.cpuinfo("model name")
     assert name == "" or name in Path("/proc/cpuinfo").read_text()
-    assert devices._cpuinfo("no such field") == ""
+    assert host.cpuinfo("no such field") == ""
 
 
 def test_native_bf16_on_cuda_does_not_count_emulation(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,7 +86,7 @@ def test_only_fp16_training_scales_the_loss(dtype: torch.dtype | None, scaled: b
 @pytest.mark.parametrize("flags", ["avx512f avx512_bf16", "fpu avx2"])
 def test_a_cpu_trains_in_bf16_only_when_train_cpu_bf16_asks_and_bf16_is_native(flags: str,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(devices, "_cpuinfo", lambda field: flags if field == "flags" else "")
+    monkeypatch.setattr(host, "cpuinfo", lambda field: flags if field == "flags" else "")
     cpu = torch.device("cpu")
     assert training_precision(True, False, cpu) is None  # train.amp is CUDA's switch: a CPU trains in fp32 by default
     if native_bf16(cpu):

@@ -4,17 +4,28 @@ and the bootstrap and recognition helpers on their own."""
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from harness._util import ConfigError
+from harness.analyses.difficulty import (
+    DifficultyConfig,
+    Estimate,
+    Resampler,
+    called_rates,
+    contrast,
+    first_reach,
+    pairwise_mean_statistic,
+    recognition_estimates,
+    relative_levels,
+    run_difficulty,
+    significant_pairs,
+    step_fractions,
+)
 from harness.cli import main
-from harness.difficulty import DifficultyConfig, Estimate, Resampler, contrast, run_difficulty, significant_pairs
-from harness.difficulty._bootstrap import pairwise_mean_statistic
-from harness.difficulty._estimates import recognition_estimates
-from harness.difficulty._recognition import called_rates, first_reach, relative_levels, step_fractions
-from harness.errors import ConfigError
 
 
 def test_writes_the_report_tables_and_plots(analysed) -> None:  # noqa: ANN001

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from harness.config import DiffusionConfig
-from harness.diffusion import PREDICTIONS, Diffusion
+from harness.core import PREDICTIONS, Diffusion
 
 
 @pytest.mark.parametrize("name", PREDICTIONS.names())

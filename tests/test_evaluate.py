@@ -3,17 +3,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from harness.cli import main
-from harness.data import Mnist
-from harness.errors import ConfigError, DataError
-from harness.evaluate import evaluate, parse_metrics
-from harness.metrics.reference import LoadedClassifier
-from harness.presets import resolve_config
-from harness.samplefile import load_samples, save_samples
-from harness.train import train
-
 from conftest import smoke_overrides
+
+from harness._util import ConfigError, DataError
+from harness.cli import main
+from harness.config import resolve_config
+from harness.data import Mnist
+from harness.metrics import LoadedClassifier, evaluate, parse_metrics
+from harness.runs import load_samples, save_samples, train
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +67,7 @@ def test_bad_sample_files_are_named(images: np.ndarray, labels: np.ndarray, mess
 
 
 def test_unknown_metric_is_rejected_with_the_valid_list() -> None:
-    with pytest.raises(ConfigError, match="unknown metric fidd; valid: fid, kid, prc"):
+    with pytest.raises(ConfigError, match="unknown metric fidd; valid: mse, fid, kid, class_acc, prc, clip, speed"):
         parse_metrics("fid,fidd")
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.files import _writer, atomic_write, partial_files, sweep_partial_files, write_text
+from harness._util import atomic_write, partial_files, sweep_partial_files, write_text
+from harness._util.files import _writer
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:

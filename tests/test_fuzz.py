@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from harness.config import RunConfig, apply_overrides, config_from_dict, config_to_dict
-from harness.errors import HarnessError
-from harness.presets import resolve_config
-from harness.spec import SPEC_KEYS, StudySpec, load_spec
+from harness._util import HarnessError
+from harness.config import RunConfig, apply_overrides, config_from_dict, config_to_dict, resolve_config
+from harness.studies import SPEC_KEYS, StudySpec, load_spec
 
 DEFAULTS = config_to_dict(RunConfig())
 KEYS = [f"{section}.{key}" for section, fields in DEFAULTS.items() if isinstance(fields, dict) for key in fields]

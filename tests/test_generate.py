@@ -2,14 +2,12 @@ from dataclasses import replace
 
 import pytest
 import torch
+from samplingnets import AffineNet, T, setup, tiny_unet
 
-from harness import devices
+from harness._util import ConfigError, NumericalError, host, native_bf16
 from harness.config import DiffusionConfig, SampleConfig
-from harness.devices import native_bf16
-from harness.diffusion import Diffusion
-from harness.errors import ConfigError, NumericalError
-from harness.generate import generate, guided_at, guided_denoiser, network_passes
-from samplingnets import T, AffineNet, setup, tiny_unet
+from harness.core import Diffusion
+from harness.runs import generate, guided_at, guided_denoiser, network_passes
 
 
 def test_guidance_batches_both_passes_into_one_call_and_combines_them() -> None:
@@ -137,7 +135,7 @@ def test_bf16_sampling_draws_the_fp32_samples_to_bf16_rounding() -> None:
 
 
 def test_bf16_sampling_is_refused_where_bf16_is_emulated(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(devices, "_cpuinfo", lambda field: "fpu sse avx2" if field == "flags" else "Some CPU")
+    monkeypatch.setattr(host, "cpuinfo", lambda field: "fpu sse avx2" if field == "flags" else "Some CPU")
     model, cfg = tiny_unet("ddim", "sample.precision=bf16")
     with pytest.raises(ConfigError, match=r"sample.precision=bf16 needs native bfloat16 .*Some CPU .* use "
                                           r"sample.precision=fp32"):

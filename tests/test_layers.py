@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from harness.layers import PointwiseConv, Upsample
+from harness.nn import PointwiseConv, Upsample
 
 
 def resize_then_conv(up: Upsample, x: torch.Tensor) -> torch.Tensor:

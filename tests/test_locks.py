@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.locks import folder_lock
+from harness._util import folder_lock
 
 
 def test_a_second_holder_waits_until_the_first_is_done(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

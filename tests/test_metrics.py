@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from harness._util import ConfigError
 from harness.data import Mnist, Split, bundled_mnist_path
-from harness.errors import ConfigError
-from harness.metrics.classes import class_metrics, mean_pairwise_distance
-from harness.metrics import reference
-from harness.metrics.classifier import ReferenceClassifier, fit
-from harness.metrics.reference import LoadedClassifier, accuracy_on, load_or_train, predict, training_epochs
-from harness.metrics.features import MNIST_EXTRACTOR, extract_features
-from harness.metrics.fidelity import fidelity
-from harness.metrics.speed import best_rate
+from harness.metrics import (
+    MNIST_EXTRACTOR,
+    LoadedClassifier,
+    ReferenceClassifier,
+    _reference as reference,
+    accuracy_on,
+    best_rate,
+    class_metrics,
+    extract_features,
+    fidelity,
+    fit,
+    load_or_train,
+    mean_pairwise_distance,
+    predict,
+    training_epochs,
+)
 
 
 def features(images: torch.Tensor, c: LoadedClassifier) -> torch.Tensor:
@@ -152,8 +162,8 @@ def test_metrics_are_deterministic(classifier: LoadedClassifier, mnist: Mnist, t
 
 
 def test_inception_features_need_a_local_file(mnist: Mnist, tmp_path: Path) -> None:
-    from harness.errors import ConfigError
-    from harness.metrics.features import INCEPTION
+    from harness._util import ConfigError
+    from harness.metrics import INCEPTION
 
     with pytest.raises(ConfigError, match="Inception weights .* do not exist; give a local"):
         extract_features(mnist.test.images[:2], INCEPTION, tmp_path / "missing.pth")
@@ -168,7 +178,7 @@ def test_diversity_is_zero_for_copies_and_grows_with_spread() -> None:
 
 @pytest.mark.parametrize("text", ["0", "two", "-1"])
 def test_a_bad_classifier_epochs_variable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
-    from harness.errors import ConfigError
+    from harness._util import ConfigError
 
     monkeypatch.setenv("HARNESS_CLASSIFIER_EPOCHS", text)
     with pytest.raises(ConfigError, match=f"HARNESS_CLASSIFIER_EPOCHS must be a whole number >= 1, got '{text}'"):
@@ -218,3 +228,10 @@ def test_workers_starting_together_train_the_classifier_once(mnist_1k: Mnist, no
         w.join()
     assert len(calls) == 1 and sorted(c.trained_now for c in loaded) == [False, True]
     assert loaded[0].path == loaded[1].path and loaded[0].test_accuracy == loaded[1].test_accuracy
+
+
+def test_the_classifier_key_follows_the_recipe_s_code_not_its_comments_or_docstrings() -> None:
+    source = inspect.getsource(reference.recipe)
+    assert reference.recipe_code(source) == reference.recipe_code(
+        source.replace('"""The reference', '"""Reworded: the reference').replace("BATCH = 128", "BATCH = 128  # a note"))
+    assert reference.recipe_code(source) != reference.recipe_code(source.replace("BATCH = 128", "BATCH = 64"))

@@ -11,20 +11,26 @@ import pandas as pd
 import pytest
 import torch
 
-from harness.checkpoint import build_model
+from harness._util import ConfigError, MissingExtra, native_bf16
 from harness.cli import main
-from harness.devices import native_bf16
-from harness.diffusion import Diffusion
-from harness.errors import ConfigError, MissingExtra
-from harness.peers import load_diffusers, peer_schedulers, peer_unet, run_peers
-from harness.peers import _compare
-from harness.peers._compare import LIKE_ROUNDS, _batch_speeds
-from harness.peers._sample import sample_peer, sample_peer_as_shipped
-from harness.peers._table import LIMITED
-from harness.peers._train import train_peer
+from harness.config import resolve_config
+from harness.core import Diffusion
+from harness.nn import count_parameters
 from harness.perf import write_perf_report
-from harness.presets import resolve_config
-from harness.unet import count_parameters
+from harness.perf.peers import (
+    LIKE_ROUNDS,
+    LIMITED,
+    _compare,
+    load_diffusers,
+    peer_schedulers,
+    peer_unet,
+    run_peers,
+    sample_peer,
+    sample_peer_as_shipped,
+    train_peer,
+)
+from harness.perf.peers._compare import _batch_speeds
+from harness.runs import build_model
 
 BASELINES = Path(__file__).parent / "benchmarks" / "baselines"
 

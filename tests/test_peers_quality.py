@@ -8,11 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harness._util import mean_ci95
 from harness.cli import main
-from harness.peers import quality_table, run_peer_quality, run_time, verdict
-from harness.peers import _quality
 from harness.perf import write_perf_report
-from harness.stats import mean_ci95
+from harness.perf.peers import _quality, quality_table, run_peer_quality, run_time, verdict
 
 BASELINES = Path(__file__).parent / "benchmarks" / "baselines"
 

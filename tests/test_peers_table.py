@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from harness.config import RunConfig
-from harness.peers._table import LIMITED, Judged, Speeds, peers_markdown, peers_table, side_by_side
-from harness.presets import resolve_config
+from harness.config import RunConfig, resolve_config
+from harness.perf.peers import LIMITED, Judged, Speeds, peers_markdown, peers_table, side_by_side
 
 # each system's judged draw: (accuracy, FID, images/s) and validation MSE, shared by the tests that need no other
 JUDGED = {"harness": Judged(0.9, 5.0, images_per_s=10.0), "diffusers": Judged(0.8, 6.0, images_per_s=4.0),

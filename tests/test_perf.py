@@ -11,12 +11,10 @@ import pandas as pd
 import pytest
 import torch
 
+from harness._util import native_bf16
 from harness.cli import main
-from harness.devices import native_bf16
 from harness.perf import interval_rows, sampler_goal, sampler_rows
-from harness.report import write_report
-from harness.spec import load_spec
-from harness.study import run_study
+from harness.studies import load_spec, run_study, write_report
 
 ROOT = Path(__file__).parent.parent
 BASELINES = ROOT / "tests" / "benchmarks" / "baselines"  # one per class of machine; perf-report picks

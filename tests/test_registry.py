@@ -1,7 +1,6 @@
 import pytest
 
-from harness.errors import ConfigError
-from harness.registry import Registry
+from harness._util import ConfigError, Registry
 
 
 def make() -> Registry[int]:

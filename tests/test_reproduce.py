@@ -9,11 +9,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.errors import ConfigError
-from harness.reproduce import CLAIMS, UNMEASURABLE, signed, within
-from harness.reproduce._evidence import Evidence
-from harness.reproduce._run import markdown, selected
-from harness.reproduce._verdicts import NOT_MEASURED, paired_difference
+from harness._util import ConfigError
+from harness.analyses.reproduce import (
+    CLAIMS,
+    NOT_MEASURED,
+    UNMEASURABLE,
+    Evidence,
+    markdown,
+    paired_difference,
+    selected,
+    signed,
+    within,
+)
 
 VERDICTS = {"supported", "contradicted", "inconclusive", "not measured"}
 

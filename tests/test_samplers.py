@@ -1,13 +1,12 @@
 import numpy as np
 import pytest
 import torch
+from samplingnets import AffineNet, T, setup, tiny_unet
 from torch import Tensor
 
 from harness.config import DiffusionConfig
-from harness.diffusion import Diffusion
-from harness.generate import generate, guided_denoiser
-from harness.samplers import SAMPLERS, SPACINGS, Denoiser, Step
-from samplingnets import T, AffineNet, setup, tiny_unet
+from harness.core import SAMPLERS, SPACINGS, Denoiser, Diffusion, Step
+from harness.runs import generate, guided_denoiser
 
 
 @torch.no_grad()

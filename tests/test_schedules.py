@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from harness.schedules import SCHEDULES
+from harness.core import SCHEDULES
 
 BETA_RANGE = (1e-4, 0.02)
 

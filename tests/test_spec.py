@@ -1,10 +1,10 @@
 from pathlib import Path
 
 import pytest
-
-from harness.errors import ConfigError
-from harness.spec import load_spec, spec_from_json
 from studyspecs import GRID, TUNE, write_spec
+
+from harness._util import ConfigError
+from harness.studies import load_spec, spec_from_json
 
 ABLATIONS = Path(__file__).parent.parent / "ablations"
 

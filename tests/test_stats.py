@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from harness.stats import interval_text, mean_ci95, p_greater
+from harness._util import interval_text, mean_ci95, p_greater
 
 
 def test_the_t_interval_of_three_values_is_mean_plus_minus_t2_s_over_root_3() -> None:

@@ -8,17 +8,14 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
-
 import torch
-
-from harness import devices, generate, objective
-from harness.cli import main
-from harness.errors import ConfigError
-from harness.metrics.reference import LoadedClassifier
-from harness.report import write_report
-from harness.spec import load_spec
-from harness.study import open_study, run_study
 from studyspecs import GRID, TUNE, write_spec
+
+from harness._util import ConfigError, devices, host
+from harness.cli import main
+from harness.metrics import LoadedClassifier
+from harness.runs import _generate as generate
+from harness.studies import _trial as objective, load_spec, open_study, run_study, write_report
 
 ABLATIONS = Path(__file__).parent.parent / "ablations"
 
@@ -198,7 +195,7 @@ def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, shipped_results
 @pytest.mark.parametrize(("factor", "values"), [("sample.precision", "[fp32, bf16]"), ("train.cpu_bf16", "[false, true]")])
 def test_a_grid_point_this_machine_cannot_run_is_refused_before_any_trial(factor: str, values: str, tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(devices, "_cpuinfo", lambda field: "fpu avx2" if field == "flags" else "")  # no native bf16
+    monkeypatch.setattr(host, "cpuinfo", lambda field: "fpu avx2" if field == "flags" else "")  # no native bf16
     spec = load_spec(write_spec(tmp_path, GRID.replace("model.skip", factor).replace("[true, false]", values)))
     assert spec.factors() == [factor]
     with pytest.raises(ConfigError, match=f"{factor}=.* needs native bfloat16 arithmetic"):

@@ -2,18 +2,22 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from harness import devices, train as train_module
-from harness.checkpoint import CHECKPOINT, build_model, load_checkpoint, load_trained
-from harness.config import TrainConfig
-from harness.diffusion import PREDICTIONS
-from harness.schedules import SCHEDULES
-from harness.errors import CheckpointError, ConfigError, Interrupted
-from harness.presets import resolve_config
-from harness.train import _Loop, learning_rate, train
-from harness.trainlog import TrainLog
-
 from conftest import smoke_overrides
+
+from harness._util import CheckpointError, ConfigError, Interrupted, devices, host
+from harness.config import TrainConfig, resolve_config
+from harness.core import PREDICTIONS, SCHEDULES
+from harness.runs import (
+    CHECKPOINT,
+    TrainLog,
+    _train as train_module,
+    build_model,
+    learning_rate,
+    load_checkpoint,
+    load_trained,
+    train,
+)
+from harness.runs._train import _Loop
 
 
 def smoke(**extra: object):  # noqa: ANN201
@@ -158,7 +162,7 @@ def test_fp16_training_as_on_a_gpu_without_native_bf16_scales_the_loss_learns_an
 
 def test_train_cpu_bf16_without_native_bf16_is_refused_before_anything_is_written(tmp_path: Path,
                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(devices, "_cpuinfo", lambda field: "fpu avx2" if field == "flags" else "")
+    monkeypatch.setattr(host, "cpuinfo", lambda field: "fpu avx2" if field == "flags" else "")
     with pytest.raises(ConfigError, match="train.cpu_bf16=true needs native bfloat16 arithmetic"):
         train(smoke(**{"train.cpu_bf16": True}), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()

@@ -3,11 +3,9 @@ import copy
 import pytest
 import torch
 
-from harness.checkpoint import build_model
-from harness.config import RunConfig
-from harness.layers import ACTIVATIONS, TIME_EMBEDDINGS
-from harness.presets import resolve_config
-from harness.unet import count_parameters
+from harness.config import RunConfig, resolve_config
+from harness.nn import ACTIVATIONS, TIME_EMBEDDINGS, count_parameters
+from harness.runs import build_model
 
 TINY = ["model.channels=[8, 16]", "model.embed_dim=16"]
 

@@ -11,14 +11,12 @@ from pathlib import Path
 
 import optuna
 import pytest
-
-from harness.claims import WORKER
-from harness.cli import main
-from harness.errors import ConfigError
-from harness.spec import StudySpec, load_spec
-from harness.study import load_existing_study, open_study
 from postgres import postgres_server
 from studyspecs import GRID, write_spec
+
+from harness._util import ConfigError
+from harness.cli import main
+from harness.studies import WORKER, StudySpec, load_existing_study, load_spec, open_study
 
 CELLS = Counter({(p, s): 1 for p in range(2) for s in (0, 1)})  # every cell of GRID, exactly once
 

@@ -8,16 +8,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
-from ..presets import BUDGETS
+from .._util import ConfigError
+from ..config import BUDGETS
 from ._common import comma_list, warn_cautions
 
 if TYPE_CHECKING:
-    from ..difficulty import DifficultyConfig
+    from ..analyses.difficulty import DifficultyConfig
 
 
 def cmd_difficulty(args: argparse.Namespace) -> int:
-    from ..difficulty import run_difficulty, write_difficulty
+    from ..analyses.difficulty import run_difficulty, write_difficulty
 
     cfg = _difficulty_config(args)
     warn_cautions(cfg.run_config(cfg.seeds[0]))
@@ -27,7 +27,7 @@ def cmd_difficulty(args: argparse.Namespace) -> int:
 
 
 def _difficulty_config(args: argparse.Namespace) -> DifficultyConfig:
-    from ..difficulty import DifficultyConfig
+    from ..analyses.difficulty import DifficultyConfig
 
     optional = {"guidance": args.guidance, "seeds": args.seeds, "replicates": args.replicates, "rank_by": args.rank_by}
     return DifficultyConfig(preset=args.preset, budget=args.budget, overrides=tuple(args.set),
@@ -37,7 +37,7 @@ def _difficulty_config(args: argparse.Namespace) -> DifficultyConfig:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from ..reproduce import run_reproduce
+    from ..analyses.reproduce import run_reproduce
 
     path = run_reproduce(args.budget, Path(args.results), progress=not args.quiet, only=args.only)
     print(f"-> {path}")

@@ -8,23 +8,21 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..bench import BASELINES
-from ..errors import ConfigError
+from .._util import BASELINES, ConfigError, perf_dir
 
 if TYPE_CHECKING:
-    from ..bench import Comparison
+    from ..perf import Comparison
 
-BENCH_RUNS = 3  # default --runs of bench-against: harness.bench_against.RUNS (imported only when that command runs)
+BENCH_RUNS = 3  # default --runs of bench-against: harness.perf's bench-against RUNS (imported only when that command runs)
 
-# after a failed check against a committed baseline (harness.bench_against says why)
+# after a failed check against a committed baseline (harness.perf's bench-against says why)
 OTHER_HOST_HINT = (". If no code changed, this machine may run a benchmark and its calibration kernel at other "
-                   "relative speeds than the baseline's host (in matmul units, three AVX2 hosts of this project read "
-                   "28-78% apart); `make bench-check BASE=<revision>` measures that revision here, in turns with this "
-                   "checkout")
+                   "relative speeds than the baseline's host; `make bench-check BASE=<revision>` measures that "
+                   "revision here, in turns with this checkout")
 
 
 def cmd_bench_compare(args: argparse.Namespace) -> int:
-    from ..bench import baseline_for, compare
+    from ..perf import baseline_for, compare
 
     _check_tolerance(args.tolerance)
     current = Path(args.current)
@@ -33,15 +31,15 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_against(args: argparse.Namespace) -> int:
-    from ..bench_against import AGAINST_FOLDER, bench_against
+    from ..perf import AGAINST_FOLDER, bench_against
 
     _check_tolerance(args.tolerance)
-    m = bench_against(args.rev, Path(args.results) / "perf" / AGAINST_FOLDER, args.runs, args.device, args.k)
+    m = bench_against(args.rev, perf_dir(Path(args.results)) / AGAINST_FOLDER, args.runs, args.device, args.k)
     return _bench_verdict(m.rows(), m.head, m.base, args)
 
 
 def cmd_bench_baseline(args: argparse.Namespace) -> int:
-    from ..bench import record_baseline
+    from ..perf import record_baseline
 
     print(f"-> {record_baseline(Path(args.run), Path(args.into))} (commit it: bench-check compares this class of "
           f"machine with it)")
@@ -49,8 +47,8 @@ def cmd_bench_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_median(args: argparse.Namespace) -> int:
-    from ..bench import median_run
-    from ..files import write_json
+    from .._util import write_json
+    from ..perf import median_run
 
     write_json(Path(args.out), median_run([Path(p) for p in args.runs]))
     print(f"-> {args.out} (each benchmark from the run with its median figure, of {len(args.runs)})")
@@ -66,14 +64,14 @@ def _bench_verdict(rows: list[Comparison], current: Path, baseline: Path, args: 
                    hint: str = "") -> int:
     """Print the table of `current` against `baseline` (and write it to args.report); with args.check, exit
     status 1 when a benchmark regressed, the `hint` after the names."""
-    from ..bench import comparison_table, matmul_fallback_lines, perf_markdown, regressions
+    from ..perf import comparison_table, matmul_fallback_lines, perf_markdown, regressions
 
     print(f"{current} against {baseline}")
     print(comparison_table(rows, args.tolerance))
     for line in matmul_fallback_lines(rows):  # none where every row is in its own kernel's units
         print(line)
     if args.report:
-        from ..files import write_text
+        from .._util import write_text
 
         write_text(args.report, perf_markdown(rows, current, baseline, args.command_name, args.tolerance))
         print(f"-> {args.report}")

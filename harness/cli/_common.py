@@ -29,8 +29,8 @@ def comma_list(kind: type) -> Callable[[str], tuple]:
 
 
 def warn_cautions(cfg: RunConfig) -> None:
-    """Print the config's cautions (harness.cautions) as warnings on stderr."""
-    from ..cautions import cautions
+    """Print the config's cautions (harness.config.cautions) as warnings on stderr."""
+    from ..config import cautions
 
     print_warnings(cautions(cfg))
 

@@ -6,8 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..allocator import keep_freed_memory
-from ..errors import HarnessError, Interrupted
+from .._util import HarnessError, Interrupted, keep_freed_memory
 from . import _analyses, _bench, _perf, _runs, _studies
 from ._common import Parser
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..bench import BASELINES
-from ..presets import BUDGETS, resolve_config
+from .._util import BASELINES, perf_dir
+from ..config import BUDGETS, resolve_config
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    from ..devices import resolve_device
-    from ..metrics.speed import measure_train_step
+    from .._util import resolve_device
+    from ..metrics import measure_train_step
     from ..perf import SPEED_FILE, save_train_speed
 
     cfg = resolve_config(args.preset, args.budget, args.set)
@@ -25,14 +25,14 @@ def cmd_speed(args: argparse.Namespace) -> int:
           f"the steps)")
     sets = "".join(f" --set {kv}" for kv in args.set)
     command = f"harness speed --preset {args.preset} --budget {args.budget}{sets} --steps {args.steps} --device {args.device}"
-    path = Path(args.results) / "perf" / SPEED_FILE
+    path = perf_dir(Path(args.results)) / SPEED_FILE
     save_train_speed(path, s, cfg, device, command)
     print(f"-> {path}")
     return 0
 
 
 def cmd_peers(args: argparse.Namespace) -> int:
-    from ..peers import run_peers
+    from ..perf.peers import run_peers
 
     path = run_peers(args.budget, Path(args.results), progress=not args.quiet, compiled=not args.eager_only,
                      interval=_peers_interval(args))
@@ -42,7 +42,7 @@ def cmd_peers(args: argparse.Namespace) -> int:
 
 
 def cmd_peers_quality(args: argparse.Namespace) -> int:
-    from ..peers import run_peer_quality
+    from ..perf.peers import run_peer_quality
 
     path = run_peer_quality(args.budget, args.seeds, Path(args.results), per_class=args.per_class,
                             interval=_peers_interval(args), progress=not args.quiet)
@@ -53,7 +53,7 @@ def cmd_peers_quality(args: argparse.Namespace) -> int:
 
 def _peers_interval(args: argparse.Namespace) -> tuple[float, ...] | None:
     """--guidance-interval LO HI, none with --no-guidance-interval, else harness.peers.GUIDANCE_INTERVAL."""
-    from ..peers import GUIDANCE_INTERVAL
+    from ..perf.peers import GUIDANCE_INTERVAL
 
     return None if args.no_guidance_interval else tuple(args.guidance_interval or GUIDANCE_INTERVAL)
 
@@ -76,7 +76,7 @@ def _add_peers_arguments(parser: argparse.ArgumentParser) -> None:
     limited = parser.add_mutually_exclusive_group()
     limited.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"),
                          help="the harness also draws guiding only where t/T lies in [LO, HI] (sample.guidance_interval), "
-                              "judged beside the peer (default: harness.peers.GUIDANCE_INTERVAL, the interval "
+                              "judged beside the peer (default: harness.perf.peers.GUIDANCE_INTERVAL, the interval "
                               "ablations/guidance_interval.yaml measured)")
     limited.add_argument("--no-guidance-interval", action="store_true", help="leave out the limited-guidance draw")
 
@@ -95,7 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pe = sub.add_parser("peers", help="the harness against diffusers' UNet2DModel + schedulers; results/perf/peers.md")
     _add_peers_arguments(pe)
     pe.add_argument("--eager-only", action="store_true",
-                    help="leave out the torch.compile sampling rows (saves compiling both networks: 1-2 min on a CPU)")
+                    help="leave out the torch.compile sampling rows (saves compiling both networks, minutes on a CPU)")
     pe.set_defaults(func=cmd_peers)
 
     pq = sub.add_parser("peers-quality", help="the harness's and the diffusers peer's judged quality over training "

@@ -4,18 +4,23 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..config import FULL_INTERVAL, load_yaml, with_overrides
-from ..presets import BUDGETS, PRESETS, resolve_config
+from .._util import ConfigError
+from ..config import BUDGETS, FULL_INTERVAL, PRESETS, load_yaml, resolve_config, with_overrides
 from ._common import print_warnings, warn_cautions
+
+if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them
+    from ..metrics import Column
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     base = load_yaml(args.config) if args.config else None
     cfg = resolve_config(args.preset, args.budget, args.set, base=base)
-    from ..train import train  # heavy imports only for the commands that need them
+    from ..runs import train
 
     warn_cautions(cfg)
     out = Path(args.out)
@@ -30,20 +35,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# `harness sample` options, each named after the sample.* field it overrides when given (the run's stands otherwise)
+SAMPLE_OPTIONS = ("sampler", "steps", "guidance", "guidance_interval", "eta", "spacing", "batch_size", "precision")
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     import torch  # torch loads inside main(), so Ctrl-C while it loads is still caught there
 
-    from ..checkpoint import load_trained
-    from ..devices import resolve_device
-    from ..generate import generate, grid_labels, to_uint8
-    from ..samplefile import save_samples
+    from .._util import resolve_device
+    from ..runs import generate, grid_labels, load_trained, save_samples, to_uint8
 
+    if args.per_class < 1:
+        raise ConfigError(f"--per-class must be at least 1 (samples of each digit), got {args.per_class}")
     device = resolve_device(args.device)
     trained = load_trained(Path(args.run_dir), use_ema=not args.raw_weights, device=device)
-    cfg = with_overrides(trained.cfg, [
-        f"sample.sampler={args.sampler}", f"sample.steps={args.steps}", f"sample.guidance={args.guidance}",
-        f"sample.eta={args.eta}", f"sample.spacing={args.spacing}", f"sample.batch_size={args.batch_size}",
-        f"sample.precision={args.precision}", f"sample.guidance_interval={list(args.guidance_interval)}"], ("sample",))
+    given = {key: getattr(args, key) for key in SAMPLE_OPTIONS if getattr(args, key) is not None}
+    cfg = with_overrides(trained.cfg, [f"sample.{key}={json.dumps(value)}" for key, value in given.items()], ("sample",))
     warn_cautions(cfg)
     labels = grid_labels(args.per_class)
     g = torch.Generator(device=device).manual_seed(args.seed)
@@ -60,31 +67,29 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate, parse_metrics
+    from ..metrics import columns, default_metrics, evaluate, parse_metrics
 
-    metrics = parse_metrics(args.metrics)
+    metrics = parse_metrics(args.metrics or default_metrics())
     result = evaluate(Path(args.run_dir), metrics, Path(args.samples) if args.samples else None, args.per_class,
                       args.seed, args.set)
     print_warnings(result.get("cautions", []))
-    print(format_metrics(result))
+    print(format_metrics(result, columns()))
     print(f"-> {Path(args.run_dir) / 'metrics.json'}")
     return 0
 
 
-def format_metrics(result: dict) -> str:
-    """A plain-text table: overall figures, then one row per digit."""
+def format_metrics(result: dict, registered: list[Column]) -> str:
+    """A plain-text table of the `registered` metric columns: overall figures, then one row per digit."""
     lines = []
     if "samples" in result:
         lines.append(f"samples: {result['samples']['count']} ({result['samples']['source']})")
-    overall = [k for k in ("fid", "kid", "precision", "recall", "class_acc", "confidence", "diversity", "mse") if k in result]
-    lines.append("  ".join(f"{k}={result[k]:.4g}" for k in overall))
-    columns = [k for k in ("class_acc", "confidence", "diversity_ratio", "fid", "kid", "precision", "recall",
-                           "clip_score", "clip_zero_shot_acc", "clip_preference")
-               if any(k in v for v in result["per_digit"].values())]
-    if columns:
-        lines.append("digit " + "".join(f"{c:>16s}" for c in columns))
+    overall = [c for c in registered if c.overall and c.key in result]
+    lines.append("  ".join(f"{c.label}={c.scale * result[c.key]:.4g}" for c in overall))
+    shown = [c for c in registered if c.per_digit and any(c.key in v for v in result["per_digit"].values())]
+    if shown:
+        lines.append("digit " + "".join(f"{c.label:>16s}" for c in shown))
         for d, values in sorted(result["per_digit"].items()):
-            lines.append(f"{d:>5s} " + "".join(f"{values.get(c, float('nan')):16.4g}" for c in columns))
+            lines.append(f"{d:>5s} " + "".join(f"{c.scale * values.get(c.key, float('nan')):16.4g}" for c in shown))
     if "speed" in result:
         lines.append("speed: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result["speed"].items()))
     clip = result.get("clip", {})
@@ -99,7 +104,7 @@ def format_metrics(result: dict) -> str:
 def cmd_classifier(args: argparse.Namespace) -> int:
     from ..config import DataConfig
     from ..data import bundled_mnist_path, load_mnist
-    from ..metrics.reference import SHIPPED_DIR, load_or_train, ship
+    from ..metrics import SHIPPED_DIR, load_or_train, ship
 
     data = load_mnist(DataConfig())
     if args.ship:
@@ -113,19 +118,22 @@ def cmd_classifier(args: argparse.Namespace) -> int:
 
 
 def cmd_components(args: argparse.Namespace) -> int:
-    from ..diffusion import PREDICTIONS
-    from ..layers import ACTIVATIONS, TIME_EMBEDDINGS
-    from ..samplers import SAMPLERS, SPACINGS
-    from ..schedules import SCHEDULES
+    from ..core import PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
+    from ..metrics import METRICS
+    from ..nn import ACTIVATIONS, TIME_EMBEDDINGS
 
-    for reg in (SCHEDULES, PREDICTIONS, SAMPLERS, SPACINGS, TIME_EMBEDDINGS, ACTIVATIONS, PRESETS, BUDGETS):
+    for reg in (SCHEDULES, PREDICTIONS, SAMPLERS, SPACINGS, TIME_EMBEDDINGS, ACTIVATIONS, PRESETS, BUDGETS, METRICS):
         print(f"{reg.family:15s} {', '.join(reg.names()):45s} {reg.doc}")
+    for name, m in METRICS.items():
+        figures = ", ".join(c.label + ("" if c.better == 0 else " (higher is better)" if c.better > 0 else
+                                       " (lower is better)") for c in m.columns) or f"the {name} section"
+        print(f"  metric {name:9s} needs {m.needs:8s} {m.doc} -> {figures}")
     return 0
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from ..checkpoint import build_model
-    from ..unet import count_parameters
+    from ..nn import count_parameters
+    from ..runs import build_model
 
     for name in PRESETS.names():
         cfg = resolve_config(name, "quick")
@@ -150,19 +158,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("sample", help="draw samples from a trained run into an .npz (images uint8, labels)")
+    s = sub.add_parser("sample", help="draw samples from a trained run into an .npz (images uint8, labels); "
+                       "the run's own sample.* settings apply where no option is given")
     s.add_argument("run_dir")
-    s.add_argument("--sampler", default="ddim")
-    s.add_argument("--steps", type=int, default=50)
-    s.add_argument("--guidance", type=float, default=3.0)
-    s.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"), default=list(FULL_INTERVAL),
-                   help="guide only where t/T lies in [LO, HI]; the other steps run the conditional pass alone "
-                        "(default 0 1: every step)")
-    s.add_argument("--eta", type=float, default=0.0)
-    s.add_argument("--spacing", default="uniform")
-    s.add_argument("--per-class", type=int, default=100)
-    s.add_argument("--batch-size", type=int, default=256)
-    s.add_argument("--precision", default="fp32", help="fp32 | bf16 (autocast; needs native bf16: AVX512-BF16, AMX or CUDA)")
+    s.add_argument("--sampler", help="sample.sampler (`harness components` lists them)")
+    s.add_argument("--steps", type=int, help="sample.steps: network evaluations of the sampler")
+    s.add_argument("--guidance", type=float, help="sample.guidance: w (0 unconditional, 1 conditional)")
+    s.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"),
+                   help="sample.guidance_interval: guide only where t/T lies in [LO, HI]; the other steps run the "
+                        "conditional pass alone")
+    s.add_argument("--eta", type=float, help="sample.eta: DDIM's stochasticity")
+    s.add_argument("--spacing", help="sample.spacing")
+    s.add_argument("--per-class", type=int, default=100, help="samples of each digit (default 100)")
+    s.add_argument("--batch-size", type=int, help="sample.batch_size: images per sampling batch")
+    s.add_argument("--precision", help="sample.precision: fp32 | bf16 (autocast; needs native bf16: AVX512-BF16, AMX or CUDA)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="auto", help="auto | cpu | cuda")
     s.add_argument("--raw-weights", action="store_true", help="sample with the raw weights, not the EMA")
@@ -172,7 +181,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("evaluate", help="metrics of a trained run (generated or given samples) into DIR/metrics.json")
     ev.add_argument("run_dir")
     ev.add_argument("--samples", help="an .npz from `harness sample` (default: generate eval.samples_per_class per digit)")
-    ev.add_argument("--metrics", default="fid,kid,prc,class_acc,speed,mse", help="comma-separated: fid,kid,prc,class_acc,clip,speed,mse")
+    ev.add_argument("--metrics", help="comma-separated metric names (`harness components` lists the metric "
+                    "registry); default: every metric but clip, which needs local weights")
     ev.add_argument("--per-class", type=int, default=None, help="generated samples per digit (default: the budget's)")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -7,16 +7,16 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+from .._util import ConfigError
 
 if TYPE_CHECKING:
-    from ..spec import StudySpec
+    from ..studies import StudySpec
 
-GRACE_S = 180.0  # default --grace: harness.study.GRACE_S (not imported here: the light commands skip optuna)
+GRACE_S = 180.0  # default --grace: harness.studies.GRACE_S (not imported here: the light commands skip optuna)
 
 
 def cmd_ablate(args: argparse.Namespace) -> int:
-    from ..spec import load_spec
+    from ..studies import load_spec
 
     spec = load_spec(args.spec).at_budget(args.budget)
     if spec.tuning:
@@ -25,7 +25,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from ..spec import load_spec
+    from ..studies import load_spec
 
     spec = load_spec(args.spec).at_budget(args.budget)
     if not spec.tuning:
@@ -38,8 +38,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _run(spec: StudySpec, args: argparse.Namespace) -> int:
-    from ..report import write_report
-    from ..study import run_study, study_dir
+    from ..studies import run_study, study_dir, write_report
 
     if args.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
@@ -53,9 +52,7 @@ def _run(spec: StudySpec, args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..report import write_report
-    from ..spec import read_spec_json, spec_from_json
-    from ..study import load_existing_study
+    from ..studies import load_existing_study, read_spec_json, spec_from_json, write_report
 
     folder = Path(args.results) / args.study
     if not (folder / "spec.json").is_file():

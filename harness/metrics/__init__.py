@@ -1,1 +1,52 @@
-"""Measurements of trained models and their samples."""
+"""Measurements of trained models and their samples: a registry of metrics (`METRICS`) and `evaluate`."""
+
+from ._classes import class_metrics, mean_pairwise_distance
+from ._classifier import ReferenceClassifier, fit
+from ._clip import (
+    LOGIT_SCALE,
+    ClipUnavailable,
+    clip_metrics,
+    encode_images,
+    encode_prompts,
+    load_clip,
+    per_sample_clip,
+    preference_share,
+)
+from ._context import Evaluation, reference_features
+from ._evaluate import default_metrics, evaluate, parse_metrics, sample_metrics, save_digit_grid
+from ._features import INCEPTION, MNIST_EXTRACTOR, extract_features
+from ._fidelity import PRC_NEIGHBORHOOD, fidelity
+from ._reference import SHIPPED_DIR, LoadedClassifier, accuracy_on, load_or_train, predict, ship, training_epochs
+from ._registry import (
+    HIGHER,
+    LOWER,
+    METRICS,
+    NEITHER,
+    NETWORK,
+    SAMPLES,
+    Column,
+    Metric,
+    better,
+    columns,
+    flat_figures,
+    metric,
+)
+from ._speed import (
+    TrainSpeed,
+    best_rate,
+    finished,
+    measure_sampling,
+    measure_train_step,
+    synchronize,
+    timed,
+    timed_generate,
+    train_step,
+)
+
+__all__ = ["Column", "Evaluation", "HIGHER", "LOWER", "Metric", "NEITHER", "NETWORK", "SAMPLES", "better", "columns", "default_metrics", "flat_figures", "metric", "ClipUnavailable", "INCEPTION", "LOGIT_SCALE", "LoadedClassifier", "METRICS", "MNIST_EXTRACTOR",
+           "PRC_NEIGHBORHOOD", "ReferenceClassifier", "SHIPPED_DIR", "TrainSpeed", "accuracy_on", "best_rate",
+           "class_metrics", "clip_metrics", "encode_images", "encode_prompts", "evaluate", "extract_features",
+           "fidelity", "finished", "fit", "load_clip", "load_or_train", "mean_pairwise_distance", "measure_sampling",
+           "measure_train_step", "parse_metrics", "per_sample_clip", "predict", "preference_share",
+           "reference_features", "sample_metrics", "save_digit_grid", "ship", "synchronize", "timed",
+           "timed_generate", "train_step", "training_epochs"]

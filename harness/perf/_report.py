@@ -12,16 +12,14 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from ..bench import ALPHA, TOLERANCE, Comparison, baseline_for, bench_lines, compare
-from ..bench_against import AGAINST_FILE, AGAINST_FOLDER, read_measured
-from ..devices import machine
-from ..errors import ConfigError
-from ..files import write_text
-from ..peers import PEERS_FILE, QUALITY_FILE, peers_table, quality_lines, run_time
-from ..plots import save_figure
+from .._util import ConfigError, machine, perf_dir, write_text
+from ..studies import save_figure
+from ._bench import ALPHA, TOLERANCE, Comparison, baseline_for, bench_lines, compare
+from ._bench_against import AGAINST_FILE, AGAINST_FOLDER, read_measured
 from ._interval import interval_rows, interval_table
 from ._sampler import reference, sampler_goal, sampler_plot, sampler_rows, sampler_table
 from ._speedfile import SPEED_FILE, train_speed_lines
+from .peers import PEERS_FILE, QUALITY_FILE, peers_table, quality_lines, run_time
 
 BENCH_FILE = "bench.json"  # in results/perf/, written by `make bench`
 CUDA_BENCH_FILE = "bench-cuda.json"  # the same suite on the GPU: `make bench BENCH_DEVICE=cuda`
@@ -39,7 +37,7 @@ def write_perf_report(results: Path, baseline: Path, sampler_study: Path, interv
     """Gather results/perf/{bench,speed,peers,peers_quality}.json, against/ (bench-against), the sampler study and
     the guidance-interval study into results/perf/report.md (plots beside it); a piece not measured yet is named with
     the command that measures it."""
-    perf = results / "perf"
+    perf = perf_dir(results)
     perf.mkdir(parents=True, exist_ok=True)
     sections = [
         _Section("Benchmarks and the regression gate", perf / BENCH_FILE, "make bench",

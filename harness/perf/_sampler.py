@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from ..plots import save_figure, t_interval
-from ..stats import interval_text
+from .._util import interval_text
+from ..studies import save_figure, t_interval
 
 SAMPLER_STUDY = "sampler"  # ablations/sampler.yaml: its folder under results/ at its own budget
 REFERENCE = "ddpm"  # FID is compared with this sampler's at its most steps (all T = 1000)

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import torch
 
+from .._util import machine, write_json
 from ..config import RunConfig
-from ..devices import machine
-from ..files import write_json
-from ..metrics.speed import TrainSpeed
+from ..metrics import TrainSpeed
 
 SPEED_FILE = "speed.json"  # in results/perf/
-PEAK_TARGET = 0.5  # issue 6: a train step at >= 50% of the machine's fp32 matmul GFLOP/s
+PEAK_TARGET = 0.5  # the goal: a train step at >= half of the machine's fp32 matmul GFLOP/s
 
 
 def save_train_speed(path: Path, speed: TrainSpeed, cfg: RunConfig, device: torch.device, command: str) -> None:

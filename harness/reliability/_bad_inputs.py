@@ -11,14 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import CHECKPOINT
-from ..presets import resolve_config
-from ..spec import load_spec
-from ..study import study_dir
-from ..train import train
+from ..config import resolve_config
+from ..runs import CHECKPOINT, train
+from ..studies import load_spec, study_dir
 from ._invoke import Invoke
 from ._snapshot import changes, snapshot
 from ._specs import drill_spec
+
 
 @dataclass(frozen=True)
 class BadInput:

@@ -18,9 +18,8 @@ from pathlib import Path
 import optuna
 import torch
 
-from ..checkpoint import CHECKPOINT, load_checkpoint
-from ..errors import HarnessError
-from ..files import partial_files
+from .._util import HarnessError, partial_files
+from ..runs import CHECKPOINT, load_checkpoint
 from ._invoke import in_subprocess
 from ._kills import KillLog, kill_and_rerun
 from ._snapshot import snapshot

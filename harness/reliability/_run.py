@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..files import write_text
+from .._util import write_text
 from ._bad_inputs import BAD_INPUTS, Outcome, prepare_sandbox, try_bad_input
 from ._drills import DrillResult, evaluate_drill, report_drill, study_drill, train_drill
 from ._invoke import Invoke, in_subprocess

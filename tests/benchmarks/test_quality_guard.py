@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.presets import resolve_config
-from harness.train import train
+from harness.config import resolve_config
+from harness.runs import train
 
 RECORD = json.loads((Path(__file__).parent / "quality.json").read_text())
 

@@ -1,6 +1,6 @@
 """The pytest-benchmark suite (`make bench`): each figure is also read relative to the calibration kernel that
 shares its bottleneck, named by its `calibrate` mark and timed between its rounds (`measured`;
-harness.bench normalises by it); the 512 x 512 fp32 matmul is timed between the rounds of each too, and as a
+harness.perf's bench normalises by it); the 512 x 512 fp32 matmul is timed between the rounds of each too, and as a
 benchmark of its own. Under `make test` every benchmark runs once, as a plain test of the code path it times.
 
 `--bench-device cuda` (make bench BENCH_DEVICE=cuda) runs the network's benchmarks and the calibration on the GPU,
@@ -18,17 +18,21 @@ import pytest
 import torch
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from harness.bench import CALIBRATION_KEY, KERNEL_KEY, MATMUL_KEY
-from harness.calibration import CALIBRATION_N, KERNELS, MATMUL, Calibration, calibration_operands
-from harness.checkpoint import build_model
-from harness.config import DataConfig
+from harness.config import DataConfig, resolve_config
+from harness.core import Diffusion
 from harness.data import load_mnist
-from harness.diffusion import Diffusion
-from harness.generate import generate, grid_labels
-from harness.metrics.fidelity import fidelity
-from harness.metrics.speed import finished, train_step
-from harness.presets import resolve_config
-from harness.train import Batches
+from harness.metrics import fidelity, finished, train_step
+from harness.perf import (
+    CALIBRATION_KEY,
+    CALIBRATION_N,
+    KERNEL_KEY,
+    KERNELS,
+    MATMUL,
+    MATMUL_KEY,
+    Calibration,
+    calibration_operands,
+)
+from harness.runs import Batches, build_model, generate, grid_labels
 
 T = TypeVar("T")
 Measured = Callable[[Callable[[], T], int], T]  # the `measured` fixture: (work, rounds) -> work's result

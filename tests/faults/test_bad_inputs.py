@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.reliability import BAD_INPUTS, BadInput, Outcome, in_process, prepare_sandbox, try_bad_input
+from harness.cli import in_process
+from harness.reliability import BAD_INPUTS, BadInput, Outcome, prepare_sandbox, try_bad_input
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from harness.metrics.reference import LoadedClassifier
-from harness.reliability import report_drill, train_drill
-from harness.spec import load_spec
-from harness.study import run_study
-from harness.reliability._specs import drill_spec
+from harness.metrics import LoadedClassifier
+from harness.reliability import drill_spec, report_drill, train_drill
+from harness.studies import load_spec, run_study
 
 
 def test_training_killed_at_random_resumes_to_the_uninterrupted_weights(tmp_path: Path) -> None:

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from harness.reliability import BAD_INPUTS, DrillResult, KillLog, Outcome
-from harness.reliability._markdown import reliability_markdown
+from harness.reliability import BAD_INPUTS, DrillResult, KillLog, Outcome, reliability_markdown
 
 
 def test_the_summary_counts_bad_inputs_kills_and_losses() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from harness._util import DataError
 from harness.config import DataConfig
 from harness.data import load_mnist
-from harness.errors import DataError
 
 SOURCES = sorted((Path(__file__).resolve().parents[2] / "harness").rglob("*.py"))
 

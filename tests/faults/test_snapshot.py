@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.reliability._snapshot import changes, snapshot
+from harness.reliability import changes, snapshot
 
 
 def test_changes_names_added_removed_and_changed_files(tmp_path: Path) -> None:

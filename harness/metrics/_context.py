@@ -1,0 +1,82 @@
+"""What the metrics of one evaluation share: the samples, the data, the reference classifier and the features,
+each computed once, when the first metric asks for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import torch
+
+from .._util import ConfigError, atomic_write, cache_dir, file_digest
+from ..config import RunConfig
+from ..data import Mnist, bundled_mnist_path
+from ..runs import TrainedModel
+from ._features import MNIST_EXTRACTOR, extract_features
+from ._reference import LoadedClassifier, load_or_train
+from ._speed import SampleSpeed
+
+
+@dataclass
+class Evaluation:
+    """One evaluation's inputs; the expensive shared parts are cached properties."""
+
+    cfg: RunConfig  # the run's config with this evaluation's sample.* / eval.* overrides
+    data: Mnist  # the data set the run trained on (the test split is the reference)
+    trained: TrainedModel | None = None  # the network, for metrics that need it
+    run_dir: Path | None = None  # the run's folder (train_result.json)
+    images: torch.Tensor | None = None  # (N, 28, 28) uint8 samples, for metrics that need them
+    labels: torch.Tensor | None = None  # (N,) their intended digits
+    sample_speed: SampleSpeed | None = None  # timed while drawing `images`, when this evaluation drew them
+    cautions: list[str] = field(default_factory=list)  # notes the metrics add for the user
+
+    def samples(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.images is None or self.labels is None:
+            raise ConfigError("this metric needs samples; evaluate draws them unless --samples gives a file")
+        return self.images, self.labels
+
+    def network(self) -> TrainedModel:
+        if self.trained is None:
+            raise ConfigError("this metric needs the trained network; score a run folder, not a sample file")
+        return self.trained
+
+    @cached_property
+    def classifier(self) -> LoadedClassifier:
+        return load_or_train(self.data, bundled_mnist_path())
+
+    @cached_property
+    def classifier_test_features(self) -> torch.Tensor:
+        """The reference classifier's features of the test digits (cached on disk, see reference_features)."""
+        return reference_features(self.classifier, self.data)
+
+    @cached_property
+    def test_features(self) -> torch.Tensor:
+        """Features of the test digits in the space of eval.feature_extractor (FID, KID, precision/recall)."""
+        if self.cfg.eval.feature_extractor == MNIST_EXTRACTOR:
+            return self.classifier_test_features
+        return extract_features(self.data.test.images, self.cfg.eval.feature_extractor, self.extractor_weights)
+
+    @cached_property
+    def generated_features(self) -> torch.Tensor:
+        return extract_features(self.samples()[0], self.cfg.eval.feature_extractor, self.extractor_weights)
+
+    @property
+    def extractor_weights(self) -> Path:
+        if self.cfg.eval.feature_extractor == MNIST_EXTRACTOR:
+            return self.classifier.path
+        return Path(self.cfg.eval.inception_weights or "")
+
+
+def reference_features(classifier: LoadedClassifier, data: Mnist) -> torch.Tensor:
+    """torch-fidelity features of the 10k test digits, cached on disk under the digest of the classifier's weights
+    and of the data file (a shipped and a locally trained classifier of one key have different weights)."""
+    path = cache_dir() / f"test-features-{file_digest(classifier.path)[:16]}-{file_digest(bundled_mnist_path())[:16]}.pt"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return state["features"]
+    except Exception:  # missing or unreadable: recompute (seconds)
+        pass
+    feats = extract_features(data.test.images, MNIST_EXTRACTOR, classifier.path)
+    atomic_write(path, lambda f: torch.save({"features": feats}, f))
+    return feats

@@ -1,0 +1,22 @@
+"""One run: training, checkpoints, the training log, generation with guidance, sample files and images."""
+
+from ._checkpoint import CHECKPOINT, TrainedModel, build_model, load_checkpoint, load_trained
+from ._generate import (
+    generate,
+    grid_labels,
+    guided_at,
+    guided_denoiser,
+    guided_network,
+    is_conditional,
+    network_passes,
+    to_uint8,
+)
+from ._images import save_grid
+from ._samplefile import load_samples, save_samples
+from ._train import Batches, OnValidation, TrainResult, Validator, adamw, learning_rate, step_draws, train
+from ._trainlog import TrainLog
+
+__all__ = ["Batches", "TrainResult", "CHECKPOINT", "OnValidation", "TrainLog", "TrainedModel", "Validator", "adamw",
+           "build_model", "generate", "grid_labels", "guided_at", "guided_denoiser", "guided_network",
+           "is_conditional", "learning_rate", "load_checkpoint", "load_samples", "load_trained", "network_passes",
+           "save_grid", "save_samples", "step_draws", "to_uint8", "train"]

@@ -1,0 +1,120 @@
+"""A study's plots (seaborn): metrics per factor with 95% CIs, training curves, sample grids, per-digit heatmap."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from .._util import atomic_write, mean_ci95
+
+
+def t_interval(values: pd.Series) -> tuple[float, float]:
+    """seaborn errorbar: the Student-t 95% interval of the mean over seeds (the report's own CIs)."""
+    _, low, high = mean_ci95(values.tolist())
+    return (low, high) if not math.isnan(low) else (float("nan"), float("nan"))
+
+
+def metric_panels(trials: pd.DataFrame, factors: list[str], metrics: list[str], path: Path,
+                  order: list[str] | None = None) -> Path | None:
+    """One panel per metric: its mean per value of the first factor (hue: the others), with 95% CIs;
+    `order` gives the first factor's values (as text) left to right."""
+    shown = [m for m in metrics if m in trials and trials[m].notna().any()]
+    if not shown:
+        return None
+    data = _labelled(trials, factors)
+    if order is not None and not set(data["_x"]) <= set(order):  # values that print differently: keep data order
+        order = None
+    hued = len(factors) > 1 and data["_hue"].nunique() > 1  # factors held at one value (e.g. a fixed sampler) add no hue
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.4), squeeze=False)
+    for k, (ax, metric) in enumerate(zip(axes[0], shown)):
+        last = k == len(shown) - 1  # one legend, beside the last panel
+        sns.pointplot(data=data, x="_x", y=metric, hue="_hue" if hued else None, errorbar=t_interval,
+                      order=order, capsize=0.15, linestyle="none", marker="o", dodge=0.3 if hued else False,
+                      legend=last, ax=ax)
+        if last and ax.get_legend() is not None:
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), title=", ".join(factors[1:]), fontsize=8)
+        ax.set_xlabel(factors[0])
+        ax.set_title(metric)
+    fig.suptitle("mean over seeds, 95% CI (Student's t)", y=1.06)
+    return save_figure(fig, path)
+
+
+def training_curves(curves: pd.DataFrame, path: Path) -> Path | None:
+    """Validation MSE against step, one line per training variant (mean over seeds, 95% CI band)."""
+    if curves.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    sns.lineplot(data=curves, x="step", y="val_loss", hue="variant", errorbar=t_interval, ax=ax)
+    ax.set_yscale("log")
+    ax.set_ylabel("validation MSE")
+    return save_figure(fig, path)
+
+
+def sample_grids(grids: list[tuple[str, Path]], path: Path) -> Path | None:
+    """The sample grids of the variants side by side (row d of each: digit d)."""
+    grids = [(label, p) for label, p in grids if p.is_file()]
+    if not grids:
+        return None
+    fig, axes = plt.subplots(1, len(grids), figsize=(2.6 * len(grids), 2.9), squeeze=False)
+    for ax, (label, p) in zip(axes[0], grids):
+        with Image.open(p) as image:
+            ax.imshow(image.convert("L"), cmap="gray")
+        ax.set_title(label, fontsize=8)
+        ax.axis("off")
+    return save_figure(fig, path)
+
+
+def per_digit_heatmap(table: pd.DataFrame, metric: str, path: Path) -> Path | None:
+    """Rows: variants; columns: digits 0-9; cells: the metric's mean over seeds."""
+    if table.empty:
+        return None
+    label = max(len(str(v)) for v in table.index)  # room for the longest variant name
+    fig, ax = plt.subplots(figsize=(7 + 0.08 * label, 0.5 * len(table) + 1.5))
+    sns.heatmap(table, annot=True, fmt=".2f", cmap="viridis", ax=ax, cbar_kws={"label": metric})
+    ax.set_xlabel("digit")
+    ax.set_ylabel("")
+    return save_figure(fig, path)
+
+
+def search_scatter(trials: pd.DataFrame, params: list[str], objective: str, path: Path) -> Path | None:
+    """Tuning: the objective against each searched value, one panel per parameter."""
+    done = trials[trials["state"] == "COMPLETE"] if "state" in trials else trials
+    if done.empty or objective not in done:
+        return None
+    fig, axes = plt.subplots(1, len(params), figsize=(3.8 * len(params), 4.2), squeeze=False)
+    for ax, param in zip(axes[0], params):
+        sns.scatterplot(data=done.assign(_v=done[param].astype(str) if done[param].dtype == object else done[param]),
+                        x="_v", y=objective, ax=ax)
+        ax.set_xlabel(param)
+        ax.tick_params(axis="x", labelrotation=45)
+    return save_figure(fig, path)
+
+
+def _labelled(trials: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
+    data = trials.assign(_x=trials[factors[0]].map(as_text))
+    if len(factors) > 1:
+        data["_hue"] = data[factors[1:]].apply(lambda row: ", ".join(as_text(v) for v in row), axis=1)
+    return data
+
+
+def as_text(value: object) -> str:
+    """A factor's value as shown; a grid point that leaves a key out keeps the base config's value."""
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    return "(base)" if missing else str(value)
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    fig.subplots_adjust(wspace=0.35)  # bbox_inches="tight" below trims the margins to the labels
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"))
+    plt.close(fig)
+    return path

@@ -1,0 +1,123 @@
+"""One study trial: its config, training (or reuse of) the network, evaluation, the recorded metrics."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from .._util import RUNS, NumericalError, folder_lock, write_json
+from ..config import RunConfig, cautions, config_hash, config_to_dict
+from ..metrics import columns, evaluate, flat_figures
+from ..runs import OnValidation, train
+from ._cells import CAUTIONS, DUPLICATE, FAILURE, PRUNED_AT, RUN, WORKER, duplicate_of, worker_id
+from ._progress import progress_line
+from ._spec import StudySpec
+
+
+class TrialRunner:
+    """Optuna's objective: a grid cell (point, seed) or a tuning suggestion -> the objective value."""
+
+    def __init__(self, spec: StudySpec, folder: Path, progress: bool, who: str = "") -> None:
+        self.spec, self.folder, self.progress, self.who = spec, folder, progress, who
+        self.points = spec.points()
+        self.started = time.monotonic()
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        point, seed = self._suggest(trial)
+        trial.set_user_attr(WORKER, worker_id())
+        cfg = self.spec.config(point, seed)
+        train_cfg = self._training_part(cfg, seed)
+        run_dir = shared_run_dir(self.folder.parent, train_cfg)
+        trial_dir = self.folder / "trials" / f"{trial.number:04d}"
+        write_json(trial_dir / "config.json", config_to_dict(cfg))
+        trial.set_user_attr(RUN, os.path.relpath(run_dir, self.folder))
+        if flagged := cautions(cfg):
+            trial.set_user_attr(CAUTIONS, flagged)
+        if self.progress:
+            print(progress_line(trial.study, self.spec, _label(point, seed), self.started, self.who), flush=True)
+        with folder_lock(run_dir, self.who or "this worker"):
+            result = train(train_cfg, run_dir, progress=self.progress, on_validation=self._pruner(trial))
+        if result.status != "finished":
+            trial.set_user_attr(FAILURE, result.message)
+            return float("nan")  # Optuna records the trial as failed; the study goes on
+        try:
+            metrics = evaluate(run_dir, set(self.spec.metrics), seed=seed, overrides=_sample_eval_overrides(cfg),
+                               out=trial_dir / "metrics.json", grid=trial_dir / "samples.png")
+        except NumericalError as e:  # e.g. NaN samples at an extreme guidance: a result of this variant, not a crash
+            trial.set_user_attr(FAILURE, str(e))
+            return float("nan")
+        for key, value in flat_figures(metrics).items():
+            trial.set_user_attr(key, value)
+        name, value = self._value(metrics)
+        if math.isnan(value):
+            trial.set_user_attr(FAILURE, f"{name} is NaN")
+        return value
+
+    def _suggest(self, trial: optuna.Trial) -> tuple[dict[str, Any], int]:
+        """The trial's grid point (or searched values) and seed; a grid cell already owned is not run twice."""
+        if self.spec.tuning:
+            point = {dim.key: dim.suggest(trial) for dim in self.spec.search}
+            return _fixed_images(self.spec, point), self.spec.seeds[0]
+        index = trial.suggest_categorical("point", list(range(len(self.points))))
+        seed = trial.suggest_categorical("seed", list(self.spec.seeds))
+        owner = duplicate_of(trial.study, trial, (index, seed))
+        if owner is not None:  # two workers raced for the cell: the lower trial number keeps it
+            trial.set_user_attr(DUPLICATE, owner)
+            raise optuna.TrialPruned(f"cell already owned by trial {owner}")
+        return self.points[index], seed
+
+    def _pruner(self, trial: optuna.Trial) -> OnValidation | None:
+        """Report validation MSE to Optuna's pruner (tuning only: an ablation measures every variant)."""
+        if not self.spec.tuning:
+            return None
+        sign = -1.0 if self.spec.objective and self.spec.objective.direction == "maximize" else 1.0
+
+        def report(step: int, mse: float) -> None:
+            trial.report(sign * mse, step)  # lower MSE is better whichever way the objective points
+            if trial.should_prune():
+                trial.set_user_attr(PRUNED_AT, step)
+                raise optuna.TrialPruned(f"pruned at step {step}: validation MSE {mse:.4f}")
+        return report
+
+    def _value(self, metrics: dict[str, Any]) -> tuple[str, float]:
+        """(name, value) of the number Optuna records: the tuning objective, or a grid trial's first headline
+        metric (a grid needs none for sampling; the reports read every metric from the user attrs)."""
+        if self.spec.objective is not None:
+            return self.spec.objective.metric, float(metrics[self.spec.objective.metric])
+        measured = [c.key for c in columns(metrics=set(self.spec.metrics)) if c.key in metrics]
+        name = (measured or ["step"])[0]  # metrics.json always holds the step
+        return name, float(metrics[name])
+
+    def _training_part(self, cfg: RunConfig, seed: int) -> RunConfig:
+        """`cfg` with the base's sample/eval sections: sampling-only factors then share a checkpoint."""
+        base = self.spec.config({}, seed)
+        return dataclasses.replace(cfg, sample=base.sample, eval=base.eval)
+
+
+def shared_run_dir(results: Path, train_cfg: RunConfig) -> Path:
+    """<results>/runs/<hash>: one trained network per training config, shared by every study and analysis."""
+    return results / RUNS / config_hash(train_cfg)
+
+
+def _fixed_images(spec: StudySpec, point: dict[str, Any]) -> dict[str, Any]:
+    """A searched batch size keeps the budget's training images fixed: a larger batch gets fewer steps."""
+    if "train.batch_size" not in point or "train.steps" in point:
+        return point
+    base = spec.config({}, spec.seeds[0]).train
+    return {**point, "train.steps": max(1, round(base.steps * base.batch_size / point["train.batch_size"]))}
+
+
+def _label(point: dict[str, Any], seed: int) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.items()) + f", seed {seed}"
+
+
+def _sample_eval_overrides(cfg: RunConfig) -> list[str]:
+    data = config_to_dict(cfg)
+    return [f"{section}.{key}={json.dumps(value)}" for section in ("sample", "eval") for key, value in data[section].items()]
