@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -95,3 +96,23 @@ def smoke_overrides(**extra: object) -> list[str]:
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
     return tmp_path / "run"
+
+
+TINY_CLIP = {"model_cfg": {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "head_width": 32, "patch_size": 8},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}}
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local-dir open_clip model: config plus weights written from a seeded random initialisation."""
+    import open_clip
+
+    folder = tmp_path_factory.mktemp("tiny-clip")
+    (folder / "open_clip_config.json").write_text(json.dumps(TINY_CLIP))
+    torch.manual_seed(0)
+    model = open_clip.create_model(f"local-dir:{folder}")
+    torch.save(model.state_dict(), folder / "open_clip_pytorch_model.bin")
+    return folder

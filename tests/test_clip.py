@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,25 +10,6 @@ import torch
 from harness._util import ConfigError
 from harness.config import CLIP_TEMPLATES
 from harness.metrics import ClipUnavailable, clip_metrics, encode_images, encode_prompts, load_clip
-
-TINY_CLIP = {"model_cfg": {
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "head_width": 32, "patch_size": 8},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
-}}
-
-
-@pytest.fixture(scope="module")
-def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local-dir open_clip model: config plus weights written from a seeded random initialisation."""
-    import open_clip
-
-    folder = tmp_path_factory.mktemp("tiny-clip")
-    (folder / "open_clip_config.json").write_text(json.dumps(TINY_CLIP))
-    torch.manual_seed(0)
-    model = open_clip.create_model(f"local-dir:{folder}")
-    torch.save(model.state_dict(), folder / "open_clip_pytorch_model.bin")
-    return folder
 
 
 def test_local_dir_weights_are_loaded_not_reinitialised(tiny_clip_dir: Path) -> None:

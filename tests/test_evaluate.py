@@ -1,4 +1,5 @@
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,22 @@ from harness._util import ConfigError, DataError
 from harness.cli import main
 from harness.config import resolve_config
 from harness.data import Mnist
-from harness.metrics import LoadedClassifier, evaluate, parse_metrics
+from harness.metrics import (
+    HIGHER,
+    LOWER,
+    METRICS,
+    NEITHER,
+    NETWORK,
+    PRC_NEIGHBORHOOD,
+    SAMPLES,
+    LoadedClassifier,
+    better,
+    columns,
+    default_metrics,
+    evaluate,
+    flat_figures,
+    parse_metrics,
+)
 from harness.runs import load_samples, save_samples, train
 
 
@@ -92,3 +108,30 @@ def test_use_ema_false_evaluates_the_raw_weights(smoke_run: Path, classifier: Lo
     raw = evaluate(smoke_run, {"mse"}, overrides=["sample.use_ema=false"], out=tmp_path / "b.json")
     assert ema["ema_weights"] is True and raw["ema_weights"] is False
     assert ema["mse"] != raw["mse"]
+
+
+@pytest.mark.parametrize("name", METRICS.names())
+def test_every_registered_metric_writes_the_figures_it_declares(name: str, smoke_run: Path, classifier: LoadedClassifier,
+                                                                tiny_clip_dir: Path, tmp_path: Path) -> None:
+    metric = METRICS.get(name)
+    assert metric.doc and metric.needs in (SAMPLES, NETWORK) and all(c.better in (HIGHER, LOWER, NEITHER)
+                                                                   for c in metric.columns)
+    overrides = [f"eval.clip_model=local-dir:{tiny_clip_dir}"] if name == "clip" else []
+    result = evaluate(smoke_run, {name}, samples_per_class=PRC_NEIGHBORHOOD + 2, overrides=overrides,
+                      out=tmp_path / "metrics.json")
+    figures = flat_figures(result)
+    for column in metric.columns:
+        if column.overall:
+            assert math.isfinite(figures[column.key]), (name, column.key)
+        if column.per_digit:
+            assert all(column.key in result["per_digit"][str(d)] for d in range(10)), (name, column.key)
+    assert ("samples" in result) == (metric.needs == SAMPLES)  # a network-only metric draws nothing
+    if name == "speed":
+        assert result["speed"]["sampling_images_per_s"] > 0 and result["speed"]["parameters"] > 0
+
+
+def test_the_registry_s_columns_are_unique_and_its_directions_are_read_per_digit_too() -> None:
+    keys = [c.key for c in columns()]
+    assert len(keys) == len(set(keys))
+    assert better("fid") == better("fid_3") == LOWER and better("class_acc_0") == HIGHER and better("nothing") == NEITHER
+    assert default_metrics().split(",") == [n for n in METRICS.names() if n != "clip"]

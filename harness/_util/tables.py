@@ -7,10 +7,16 @@ from collections.abc import Iterable, Sequence
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
-    """A GitHub markdown table, one line each: the header, its rule, then one row per sequence of cells."""
+    """A GitHub markdown table, one line each: the header, its rule, then one row per sequence of cells (a pipe
+    inside a cell is escaped)."""
     lines = ["| " + " | ".join(str(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return lines
+
+
+def _cell(value: object) -> str:
+    """A cell's text; a pipe inside it would end the cell, so it is escaped."""
+    return str(value).replace("|", "\\|")
 
 
 def with_interval(mean: float, half: float) -> str:

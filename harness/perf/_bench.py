@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._util import BASELINES, ConfigError, p_greater, write_json
+from .._util import BASELINES, ConfigError, markdown_table, p_greater, write_json
 
 MATMUL = "matmul"  # the first calibration kernel's name: what a benchmark recorded without a kernel name was held against
 CALIBRATION_KEY = "calibration_s"  # extra_info of each benchmark: its calibration kernel's median seconds around it
@@ -193,14 +193,14 @@ def regressions(rows: list[Comparison], tolerance: float = TOLERANCE) -> list[Co
 
 def comparison_table(rows: list[Comparison], tolerance: float = TOLERANCE) -> str:
     """Markdown: each benchmark's seconds, its calibration-unit figures then and now, and a verdict."""
-    lines = ["| benchmark | median now | calibration kernel | now (its units) | baseline | change | verdict |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        verdict = ("REGRESSED" if r.regressed(tolerance) else
-                   f"ok (runs overlap: p = {r.p_slower:.2f})" if r.change > tolerance else "ok")
-        lines.append(f"| {r.name} | {r.seconds * 1000:.2f} ms | {r.unit} | {r.current:.2f} | {r.baseline:.2f} | "
-                     f"{r.change:+.0%} | {verdict} |")
-    return "\n".join(lines)
+    def verdict(r: Comparison) -> str:
+        return ("REGRESSED" if r.regressed(tolerance) else
+                f"ok (runs overlap: p = {r.p_slower:.2f})" if r.change > tolerance else "ok")
+
+    cells = [[r.name, f"{r.seconds * 1000:.2f} ms", r.unit, f"{r.current:.2f}", f"{r.baseline:.2f}", f"{r.change:+.0%}",
+              verdict(r)] for r in rows]
+    return "\n".join(markdown_table(["benchmark", "median now", "calibration kernel", "now (its units)", "baseline",
+                                      "change", "verdict"], cells))
 
 
 def bench_lines(rows: list[Comparison], current: Path, baseline: Path, command: str,

@@ -10,6 +10,7 @@ import json
 
 import pandas as pd
 
+from .._util import markdown_table
 from ..config import FULL_INTERVAL
 from ._sampler import ci_text
 
@@ -36,14 +37,11 @@ def interval_rows(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def interval_table(rows: pd.DataFrame) -> list[str]:
-    lines = ["| guidance at t/T in | network passes per digit | seeds | FID [95% CI] | FID / every step | "
-             "classifier accuracy [95% CI] | sampling images/s |", "|---|---|---|---|---|---|---|"]
-    for _, r in rows.iterrows():
-        lo, hi = r["interval"]
-        lines.append(f"| [{lo:g}, {hi:g}] | {r['passes']:.0f} | {r['seeds']:.0f} | {ci_text(r, 'fid')} | "
-                     f"{r['fid_over_full']:.2f}x | {ci_text(r, 'class_acc')} | "
-                     f"{r.get('speed_sampling_images_per_s', float('nan')):.3g} |")
-    return lines
+    cells = [[f"[{r['interval'][0]:g}, {r['interval'][1]:g}]", f"{r['passes']:.0f}", f"{r['seeds']:.0f}",
+              ci_text(r, "fid"), f"{r['fid_over_full']:.2f}x", ci_text(r, "class_acc"),
+              f"{r.get('speed_sampling_images_per_s', float('nan')):.3g}"] for _, r in rows.iterrows()]
+    return markdown_table(["guidance at t/T in", "network passes per digit", "seeds", "FID [95% CI]", "FID / every step",
+                           "classifier accuracy [95% CI]", "sampling images/s"], cells)
 
 
 def _interval(value: object) -> list[float]:

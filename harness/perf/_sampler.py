@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from .._util import interval_text
+from .._util import interval_text, markdown_table
 from ..studies import save_figure, t_interval
 
 SAMPLER_STUDY = "sampler"  # ablations/sampler.yaml: its folder under results/ at its own budget
@@ -54,13 +54,11 @@ def sampler_goal(rows: pd.DataFrame) -> str:
 
 
 def sampler_table(rows: pd.DataFrame) -> list[str]:
-    lines = ["| sampler | steps | network evaluations per sample | seeds | FID [95% CI] | FID / "
-             f"{REFERENCE} | classifier accuracy [95% CI] | sampling images/s |", "|---|---|---|---|---|---|---|---|"]
-    for _, r in rows.iterrows():
-        lines.append(f"| {r['sampler']} | {r['steps']:.0f} | {r['evaluations']:.0f} | {r['seeds']:.0f} | "
-                     f"{ci_text(r, 'fid')} | {r['fid_over_reference']:.2f}x | {ci_text(r, 'class_acc')} | "
-                     f"{r.get('speed_sampling_images_per_s', float('nan')):.3g} |")
-    return lines
+    cells = [[r["sampler"], f"{r['steps']:.0f}", f"{r['evaluations']:.0f}", f"{r['seeds']:.0f}", ci_text(r, "fid"),
+              f"{r['fid_over_reference']:.2f}x", ci_text(r, "class_acc"),
+              f"{r.get('speed_sampling_images_per_s', float('nan')):.3g}"] for _, r in rows.iterrows()]
+    return markdown_table(["sampler", "steps", "network evaluations per sample", "seeds", "FID [95% CI]",
+                           f"FID / {REFERENCE}", "classifier accuracy [95% CI]", "sampling images/s"], cells)
 
 
 def ci_text(row: pd.Series, metric: str) -> str:

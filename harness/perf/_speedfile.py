@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from .._util import machine, write_json
+from .._util import machine, markdown_table, write_json
 from ..config import RunConfig
 from ..metrics import TrainSpeed
 
@@ -27,12 +27,12 @@ def train_speed_lines(path: Path) -> list[str]:
     s = json.loads(path.read_text())
     verdict = "met" if s["fraction_of_peak"] >= PEAK_TARGET else "NOT met"
     return [f"Measured on {s['machine']} ({s['device']}) by `{s['command']}`.", "",
-            "| measure | value |", "|---|---|",
-            f"| network | {s['preset']} at {s['budget']}: {s['parameters']:,} parameters, batch {s['batch_size']} |",
-            f"| one optimiser step (forward, backward, fused AdamW) | {s['ms_per_step']:.0f} ms |",
-            f"| training images/s | {s['images_per_s']:.0f} |",
-            f"| FLOPs per step (convolutions and matmuls, counted by torch) | {s['gflop_per_step']:.1f} GFLOP |",
-            f"| achieved | {s['gflops']:.1f} GFLOP/s |",
-            f"| {s.get('precision', 'fp32')} matmul peak of this machine, its best window before and after the "
-            f"steps | {s['peak_gflops']:.1f} GFLOP/s |",
-            f"| fraction of the peak | {s['fraction_of_peak']:.0%} ({verdict}: target >= {PEAK_TARGET:.0%}) |"]
+            *markdown_table(["measure", "value"], [
+                ["network", f"{s['preset']} at {s['budget']}: {s['parameters']:,} parameters, batch {s['batch_size']}"],
+                ["one optimiser step (forward, backward, fused AdamW)", f"{s['ms_per_step']:.0f} ms"],
+                ["training images/s", f"{s['images_per_s']:.0f}"],
+                ["FLOPs per step (convolutions and matmuls, counted by torch)", f"{s['gflop_per_step']:.1f} GFLOP"],
+                ["achieved", f"{s['gflops']:.1f} GFLOP/s"],
+                [f"{s.get('precision', 'fp32')} matmul peak of this machine, its best window before and after the steps",
+                 f"{s['peak_gflops']:.1f} GFLOP/s"],
+                ["fraction of the peak", f"{s['fraction_of_peak']:.0%} ({verdict}: target >= {PEAK_TARGET:.0%})"]])]

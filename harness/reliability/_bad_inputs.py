@@ -94,6 +94,8 @@ BAD_INPUTS: tuple[BadInput, ...] = (
     BadInput("corrupt MNIST file", _train("--set", "data.path={s}/corrupt.pkl.gz"), "is corrupt"),
     BadInput("missing run folder", ("sample", "{s}/nothere", "--out", "{s}/s.npz"), "no checkpoint at"),
     BadInput("truncated checkpoint", ("sample", "{s}/truncated", "--out", "{s}/s.npz"), "truncated or corrupt"),
+    BadInput("negative samples per digit", ("sample", "{s}/run", "--per-class", "-5", "--out", "{s}/s.npz"),
+             "--per-class must be at least 1"),
     BadInput("checkpoint of an incompatible config", ("train", "--budget", "smoke", "--out", "{s}/run",
                                                       "--set", "model.channels=[16, 32]"), "holds a run of another config"),
     BadInput("results folder is a file", _study("--results", "{s}/results-file"), "is a file, not a results folder"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..._util import interval_text, write_text
+from ..._util import interval_text, markdown_table, write_text
 from ...core import CLASSES
 from . import _plots
 from ._bootstrap import significant_pairs
@@ -89,21 +89,16 @@ def _timing(result: DifficultyResult) -> str:
 
 
 def _digit_table(digits: pd.DataFrame, shown: list[str]) -> str:
-    head = ["rank", "digit", *shown, "easier than", "harder than"]
-    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, r in digits.iterrows():
-        cells = [str(r["rank"]), str(r["digit"]), *(interval_text(r[m], r[f"{m}_low"], r[f"{m}_high"]) for m in shown),
-                 r["easier_than"] or "-", r["harder_than"] or "-"]
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+    rows = [[r["rank"], r["digit"], *(interval_text(r[m], r[f"{m}_low"], r[f"{m}_high"]) for m in shown),
+             r["easier_than"] or "-", r["harder_than"] or "-"] for _, r in digits.iterrows()]
+    return "\n".join(markdown_table(["rank", "digit", *shown, "easier than", "harder than"], rows))
 
 
 def _recognition_table(digits: pd.DataFrame) -> str:
     cols = sorted(c for c in digits.columns if c.startswith("recognised_") and not c.endswith(("_low", "_high")))
-    rows = ["| digit | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-    for _, r in digits.sort_values("digit").iterrows():
-        rows.append(f"| {r['digit']} | " + " | ".join(interval_text(r[c], r[f'{c}_low'], r[f'{c}_high']) for c in cols) + " |")
-    return "\n".join(rows)
+    rows = [[r["digit"], *(interval_text(r[c], r[f"{c}_low"], r[f"{c}_high"]) for c in cols)]
+            for _, r in digits.sort_values("digit").iterrows()]
+    return "\n".join(markdown_table(["digit", *cols], rows))
 
 
 def _pairs_text(pairs: pd.DataFrame) -> str:
@@ -127,8 +122,7 @@ def _forward_text(result: DifficultyResult) -> str:
 
 
 def _frontier_table(front: pd.DataFrame) -> str:
-    rows = ["| w | class_acc | diversity | recall | precision |", "|---|---|---|---|---|"]
-    for w, g in front.groupby("guidance"):
-        cells = [f"{g[m].mean():.3f}" for m in ("class_acc", "diversity", "recall", "precision")]
-        rows.append(f"| {w:g} | " + " | ".join(cells) + " |")
-    return ("Means over the ten digits (per-digit values with intervals in `frontier.csv`).\n\n" + "\n".join(rows))
+    shown = ("class_acc", "diversity", "recall", "precision")
+    rows = [[f"{w:g}", *(f"{g[m].mean():.3f}" for m in shown)] for w, g in front.groupby("guidance")]
+    return ("Means over the ten digits (per-digit values with intervals in `frontier.csv`).\n\n" +
+            "\n".join(markdown_table(["w", *shown], rows)))

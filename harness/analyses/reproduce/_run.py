@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..._util import REPRODUCE, RESULTS, ConfigError, interval_text, sweep_partial_files, write_text
+from ..._util import REPRODUCE, RESULTS, ConfigError, interval_text, markdown_table, sweep_partial_files, write_text
 from ...config import BUDGETS
 from ._claims import CLAIMS, UNMEASURABLE, Claim
 from ._evidence import Evidence
@@ -63,14 +63,12 @@ def markdown(table: pd.DataFrame, budget: str, ran: dict[str, str], seconds: flo
              f"and measure already on disk). Verdicts: supported / contradicted when the 95% interval of the "
              f"measured effect excludes 'no effect' (or lies inside / outside the claimed range), inconclusive "
              f"otherwise; each row is computed from the experiment named, none is written by hand. "
-             + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".", "",
-             "| claim | report says | experiment | measured | effect [95% CI] | verdict | detail |",
-             "|---|---|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        effect = interval_text(r["effect"], r["ci95_low"], r["ci95_high"])
-        lines.append(f"| {r['claim']} | {r['says']} | {r['experiment']} | {r['measure']} | {effect} | "
-                     f"**{r['verdict']}** | {r['detail']} |")
-    lines += ["", "## Claims no experiment can test as stated", "", "| claim | report says | why |", "|---|---|---|"]
-    lines += [f"| {u.id} | {u.text} | {u.why} |" for u in UNMEASURABLE]
+             + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".", ""]
+    lines += markdown_table(["claim", "report says", "experiment", "measured", "effect [95% CI]", "verdict", "detail"],
+                            [[r["claim"], r["says"], r["experiment"], r["measure"],
+                              interval_text(r["effect"], r["ci95_low"], r["ci95_high"]), f"**{r['verdict']}**",
+                              r["detail"]] for _, r in table.iterrows()])
+    lines += ["", "## Claims no experiment can test as stated", ""]
+    lines += markdown_table(["claim", "report says", "why"], [[u.id, u.text, u.why] for u in UNMEASURABLE])
     lines += ["", "## Where the experiments' results are", ""] + [f"- {name}: `{where}`" for name, where in ran.items()]
     return "\n".join(lines) + "\n"

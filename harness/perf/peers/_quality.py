@@ -27,6 +27,7 @@ from ..._util import (
     folder_lock,
     interval_text,
     machine,
+    markdown_table,
     mean_ci95,
     perf_dir,
     resolve_device,
@@ -165,13 +166,11 @@ def run_time(minutes: float, drawn: list[int]) -> str:
 
 def quality_lines(table: pd.DataFrame, interval: list[float] | None) -> list[str]:
     """Markdown: the table of `quality_table`; `interval` names the limited-guidance draw."""
-    lines = ["| harness draw | measure | seeds | harness [95% CI] | diffusers [95% CI] | harness - diffusers [95% CI] "
-             "| verdict |", "|---|---|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        cells = [interval_text(r[p], r[f"{p}_low"], r[f"{p}_high"]) for p in ("harness", PEER, "difference")]
-        lines.append(f"| {_system_label(r['system'], interval)} | {METRIC_NAMES[r['metric']]} | {r['seeds']} | "
-                     f"{' | '.join(cells)} | {r['verdict']} |")
-    return lines
+    rows = [[_system_label(r["system"], interval), METRIC_NAMES[r["metric"]], r["seeds"],
+             *(interval_text(r[p], r[f"{p}_low"], r[f"{p}_high"]) for p in ("harness", PEER, "difference")),
+             r["verdict"]] for _, r in table.iterrows()]
+    return markdown_table(["harness draw", "measure", "seeds", "harness [95% CI]", "diffusers [95% CI]",
+                           "harness - diffusers [95% CI]", "verdict"], rows)
 
 
 def _system_label(system: str, interval: list[float] | None) -> str:

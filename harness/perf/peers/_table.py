@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 import torch
 
-from ..._util import CPU_EVAL_BATCH, machine
+from ..._util import CPU_EVAL_BATCH, machine, markdown_table
 from ...config import FULL_INTERVAL, RunConfig
 from ...runs import grid_labels, network_passes
 from ._judging import Quality
@@ -144,8 +144,8 @@ def peers_markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: tor
              *peers_table(table)]
     lines += ["", f"The 'as each ships' row draws all the judged digits: the harness splits a guided step's "
               f"{2 * cfg.sample.batch_size} images into network calls of `sample.eval_batch` (on a CPU {CPU_EVAL_BATCH} by "
-              f"default) in this process, whose C allocator keeps freed memory as every `harness` command's does (README, "
-              f"'Memory on CPU'); diffusers' pipelines make one call per step, drawn in a fresh interpreter at the C "
+              f"default) in this process, whose C allocator keeps freed memory as every `harness` command's does (docs/runs.md, "
+              f"'Speed settings and memory'); diffusers' pipelines make one call per step, drawn in a fresh interpreter at the C "
               f"library's own malloc settings, as a diffusers user's script runs. The 'both in network calls' "
               f"rows draw one batch of {cfg.sample.batch_size} with the peer split the same way, like for like, "
               f"{rounds} times each with the systems taking turns; images/s are the medians. Both run in this one "
@@ -176,11 +176,9 @@ def peers_table(table: pd.DataFrame) -> list[str]:
             return ""
         return f"{'met' if r['ratio'] >= r['target_ratio'] else 'NOT met'} (target >= {r['target_ratio']:g}x)"
 
-    lines = ["| measure | harness | diffusers | harness / diffusers | target |", "|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        lines.append(f"| {r['measure']} | {_fmt(r['harness'])} | {_fmt(r['diffusers'])} | {r['ratio']:.2f}x | "
-                     f"{verdict(r)} |")
-    return lines
+    rows = [[r["measure"], _fmt(r["harness"]), _fmt(r["diffusers"]), f"{r['ratio']:.2f}x", verdict(r)]
+            for _, r in table.iterrows()]
+    return markdown_table(["measure", "harness", "diffusers", "harness / diffusers", "target"], rows)
 
 
 def _fmt(v: float) -> str:
