@@ -10,7 +10,7 @@ SEEDS   ?= 0 1 2
 
 .DEFAULT_GOAL := help
 STUDY  ?= skip
-.PHONY: help install run test train components presets ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline bench-peers bench-peers-quality perf clean
+.PHONY: help install run test docs picture train components presets ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline bench-peers bench-peers-quality perf clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,13 +27,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the harness, its test extras and MNIST
 
-run: install  ## the quickstart study (guidance w=0/1/3 x 3 seeds, 6-27 min on the 2-core VMs measured, MEASURED.md) -> results/quickstart/report.md
+run: install  ## the quickstart study (guidance w=0/1/3 x 3 seeds, 6-27 min on the 2-core VMs measured, docs/measured.md) -> results/quickstart/report.md
 	$(BIN)/harness ablate ablations/quickstart.yaml --workers $(WORKERS)
 
 # one xdist worker per core of this 2-core machine, each test file whole on one worker (its module fixtures)
 TEST_WORKERS ?= 2
 test: install  ## run the whole test suite: make test [TEST_WORKERS=2]
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+docs: install  ## regenerate docs/configuration.md from the config's field comments
+	$(BIN)/harness config-reference > docs/configuration.md
+
+picture: install  ## docs/quickstart.png, the README's picture, from the sample grids of a finished `make run`
+	$(BIN)/python -c "from PIL import Image; im = Image.open('results/quickstart/plots/samples.png'); im.thumbnail((900, 900)); im.save('docs/quickstart.png', optimize=True)"
 
 train: install  ## make train PRESET=report002 BUDGET=smoke
 	$(BIN)/harness train --preset $(PRESET) --budget $(BUDGET) --out results/train-$(PRESET)-$(BUDGET)

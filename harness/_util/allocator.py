@@ -18,8 +18,8 @@ def keep_freed_memory() -> bool:
 
     PyTorch's CPU tensors are plain malloc/free. glibc maps a block above its mmap threshold afresh and unmaps it
     when freed, and trims the heap when more than twice that threshold lies free at its top, so every network call
-    writes its activations into new pages: a page fault and a zeroed page per 4 KiB, 15,000-32,000 per forward of
-    the quick baseline at 128 digits, about 0-120 with these settings (README, "Memory on CPU"). PyTorch's CPU
+    writes its activations into new pages: a page fault and a zeroed page per 4 KiB, thousands per forward, and
+    almost none with these settings (docs/runs.md, "Speed settings and memory"). PyTorch's CPU
     tuning guide preloads jemalloc or tcmalloc for the same reason; this needs no preload.
     False where the C library has no mallopt (not glibc): allocation stays as that library does it.
     """

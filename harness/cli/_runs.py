@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._util import ConfigError
-from ..config import BUDGETS, FULL_INTERVAL, PRESETS, load_yaml, resolve_config, with_overrides
+from ..config import (
+    BUDGETS,
+    FULL_INTERVAL,
+    PRESETS,
+    configuration_reference,
+    load_yaml,
+    resolve_config,
+    with_overrides,
+)
 from ._common import print_warnings, warn_cautions
 
 if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them
@@ -131,6 +139,11 @@ def cmd_components(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_reference(args: argparse.Namespace) -> int:
+    print(configuration_reference(), end="")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from ..nn import count_parameters
     from ..runs import build_model
@@ -198,3 +211,5 @@ def register_listings(sub: argparse._SubParsersAction) -> None:
     cl.set_defaults(func=cmd_classifier)
     sub.add_parser("components", help="list every registry and its members").set_defaults(func=cmd_components)
     sub.add_parser("presets", help="list the presets and budgets").set_defaults(func=cmd_presets)
+    sub.add_parser("config-reference", help="print the configuration reference (every field, its default and meaning) "
+                   "as markdown: make docs writes it to docs/configuration.md").set_defaults(func=cmd_config_reference)

@@ -2,6 +2,7 @@
 
 from ._cautions import EXTREME_GUIDANCE, cautions
 from ._presets import BUDGETS, PRESETS, resolve_config
+from ._reference import configuration_reference
 from ._schema import (
     CLIP_TEMPLATES,
     FULL_INTERVAL,
@@ -20,7 +21,7 @@ from ._schema import (
     with_overrides,
 )
 
-__all__ = ["BUDGETS", "CLIP_TEMPLATES", "DataConfig", "DiffusionConfig", "EXTREME_GUIDANCE", "EvalConfig",
+__all__ = ["configuration_reference", "BUDGETS", "CLIP_TEMPLATES", "DataConfig", "DiffusionConfig", "EXTREME_GUIDANCE", "EvalConfig",
            "FULL_INTERVAL", "ModelConfig", "PRESETS", "RunConfig", "SampleConfig", "TrainConfig", "apply_overrides",
            "cautions", "config_from_dict", "config_hash", "config_to_dict", "load_yaml", "resolve_config",
            "with_overrides"]

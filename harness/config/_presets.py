@@ -40,7 +40,7 @@ PRESETS.register("report003")({
 })
 
 # Report 004: a 3-level U-Net with channels (32, 64, 128) at 32x32, T=100, GELU, GroupNorm, class
-# embedding. Its 957,513 parameters belong to a different block design (see README).
+# embedding. Its 957,513 parameters belong to a different block design (docs/studies.md).
 PRESETS.register("report004")({
     "data": {"pad_to_32": True},
     "model": {"channels": [32, 64, 128], "activation": "gelu", "norm_groups": 8},
