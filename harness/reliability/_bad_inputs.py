@@ -94,6 +94,7 @@ BAD_INPUTS: tuple[BadInput, ...] = (
     BadInput("corrupt MNIST file", _train("--set", "data.path={s}/corrupt.pkl.gz"), "is corrupt"),
     BadInput("missing run folder", ("sample", "{s}/nothere", "--out", "{s}/s.npz"), "no checkpoint at"),
     BadInput("truncated checkpoint", ("sample", "{s}/truncated", "--out", "{s}/s.npz"), "truncated or corrupt"),
+    BadInput("config-reference given a file", ("config-reference", "{s}/docs.md"), "unrecognized arguments"),
     BadInput("negative samples per digit", ("sample", "{s}/run", "--per-class", "-5", "--out", "{s}/s.npz"),
              "--per-class must be at least 1"),
     BadInput("checkpoint of an incompatible config", ("train", "--budget", "smoke", "--out", "{s}/run",
