@@ -39,7 +39,7 @@ docs: install  ## regenerate docs/configuration.md from the config's field comme
 	$(BIN)/harness config-reference > docs/configuration.md
 
 picture: install  ## docs/quickstart.png, the README's picture, from the sample grids of a finished `make run`
-	$(BIN)/python -c "from PIL import Image; im = Image.open('results/quickstart/plots/samples.png'); im.thumbnail((900, 900)); im.save('docs/quickstart.png', optimize=True)"
+	$(BIN)/python -c "from PIL import Image; im = Image.open('results/quickstart/plots/samples.png'); im.thumbnail((900, 900)); im.convert('RGB').quantize(64).save('docs/quickstart.png', optimize=True)"
 
 train: install  ## make train PRESET=report002 BUDGET=smoke
 	$(BIN)/harness train --preset $(PRESET) --budget $(BUDGET) --out results/train-$(PRESET)-$(BUDGET)

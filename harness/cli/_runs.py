@@ -92,12 +92,12 @@ def format_metrics(result: dict, registered: list[Column]) -> str:
     if "samples" in result:
         lines.append(f"samples: {result['samples']['count']} ({result['samples']['source']})")
     overall = [c for c in registered if c.overall and c.key in result]
-    lines.append("  ".join(f"{c.label}={c.scale * result[c.key]:.4g}" for c in overall))
+    lines.append("  ".join(f"{c.key}={result[c.key]:.4g}" for c in overall))
     shown = [c for c in registered if c.per_digit and any(c.key in v for v in result["per_digit"].values())]
     if shown:
-        lines.append("digit " + "".join(f"{c.label:>16s}" for c in shown))
+        lines.append("digit " + "".join(f"{c.key:>16s}" for c in shown))
         for d, values in sorted(result["per_digit"].items()):
-            lines.append(f"{d:>5s} " + "".join(f"{c.scale * values.get(c.key, float('nan')):16.4g}" for c in shown))
+            lines.append(f"{d:>5s} " + "".join(f"{values.get(c.key, float('nan')):16.4g}" for c in shown))
     if "speed" in result:
         lines.append("speed: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result["speed"].items()))
     clip = result.get("clip", {})
@@ -133,7 +133,7 @@ def cmd_components(args: argparse.Namespace) -> int:
     for reg in (SCHEDULES, PREDICTIONS, SAMPLERS, SPACINGS, TIME_EMBEDDINGS, ACTIVATIONS, PRESETS, BUDGETS, METRICS):
         print(f"{reg.family:15s} {', '.join(reg.names()):45s} {reg.doc}")
     for name, m in METRICS.items():
-        figures = ", ".join(c.label + ("" if c.better == 0 else " (higher is better)" if c.better > 0 else
+        figures = ", ".join(c.key + ("" if c.better == 0 else " (higher is better)" if c.better > 0 else
                                        " (lower is better)") for c in m.columns) or f"the {name} section"
         print(f"  metric {name:9s} needs {m.needs:8s} {m.doc} -> {figures}")
     return 0

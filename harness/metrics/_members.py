@@ -35,7 +35,7 @@ def fid(ev: Evaluation) -> dict[str, Any]:
     return _fidelity(ev, "fid")
 
 
-@metric("kid", SAMPLES, Column("kid", LOWER, per_digit=True, scale=1000))
+@metric("kid", SAMPLES, Column("kid", LOWER, per_digit=True))
 def kid(ev: Evaluation) -> dict[str, Any]:
     """Kernel distance, unbiased MMD^2 with a cubic kernel (Binkowski et al. 2018), per digit too."""
     return _fidelity(ev, "kid")

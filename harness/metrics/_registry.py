@@ -6,7 +6,6 @@ registry; none keeps a list of metric names. Adding a metric is one registered f
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,12 +29,6 @@ class Column:
     per_digit: bool = False  # also written for each digit
     headline: bool = True  # a column of the study report's main table
     overall: bool = True  # also written over all digits
-    scale: int = 1  # tables show the figure times this (KID in its usual x10^3 units)
-
-    @property
-    def label(self) -> str:
-        """The column's table header, naming its scale."""
-        return self.key if self.scale == 1 else f"{self.key} (x10^{round(math.log10(self.scale))})"
 
 
 @dataclass(frozen=True)

@@ -169,9 +169,9 @@ def _grid_table(spec: StudySpec, summary: pd.DataFrame, complete: int) -> list[s
     lines = [f"Budget `{spec.budget}`; seeds {list(spec.seeds)}; each cell is the mean over seeds with its 95% "
              f"confidence interval (Student's t). Trials: {complete} complete of {spec.size}.", ""]
     rows = [[as_text(row[f]) for f in factors] + [str(int(row["seeds"]))] +
-            [_with_ci(row[c.key], row[f"{c.key}_ci95_low"], row[f"{c.key}_ci95_high"], c.scale) for c in shown]
+            [_with_ci(row[c.key], row[f"{c.key}_ci95_low"], row[f"{c.key}_ci95_high"]) for c in shown]
             for _, row in summary.iterrows()]
-    return lines + markdown_table(factors + ["seeds"] + [c.label for c in shown], rows)
+    return lines + markdown_table(factors + ["seeds"] + [c.key for c in shown], rows)
 
 
 def _tuning_table(spec: StudySpec, summary: pd.DataFrame, complete: int) -> list[str]:
@@ -222,5 +222,5 @@ def _cell(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _with_ci(mean: float, low: float, high: float, scale: int = 1) -> str:
-    return with_interval(scale * mean, scale * (high - low) / 2)
+def _with_ci(mean: float, low: float, high: float) -> str:
+    return with_interval(mean, (high - low) / 2)
