@@ -14,7 +14,7 @@ from harness.perf import bench_against, write_perf_report
 
 ROOT = Path(__file__).parent.parent
 DATA = "data_loading"  # the suite's path on one benchmark of about a second, not the suite's minutes
-# appended to harness/train.py of a clone: every batch the data path serves waits 5 ms (its median is under 1 ms)
+# appended to harness/runs/_train.py of a clone: every batch the data path serves waits 5 ms (its median is under 1 ms)
 SLOWDOWN = '''
 import time as _time
 
@@ -41,7 +41,7 @@ def clone(tmp_path: Path) -> Path:
 def test_a_deliberate_slowdown_in_the_checkout_fails_against_its_base_revision(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     tree = clone(tmp_path)
-    with (tree / "harness" / "train.py").open("a") as f:
+    with (tree / "harness" / "runs" / "_train.py").open("a") as f:
         f.write(SLOWDOWN)
     monkeypatch.chdir(tree)
     results = tmp_path / "results"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._util import BASELINES, ConfigError, perf_dir
+from .._util import BASELINES, ConfigError, perf_dir, write_json, write_text
 
 if TYPE_CHECKING:
     from ..perf import Comparison
@@ -47,7 +47,6 @@ def cmd_bench_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_median(args: argparse.Namespace) -> int:
-    from .._util import write_json
     from ..perf import median_run
 
     write_json(Path(args.out), median_run([Path(p) for p in args.runs]))
@@ -71,8 +70,7 @@ def _bench_verdict(rows: list[Comparison], current: Path, baseline: Path, args: 
     for line in matmul_fallback_lines(rows):  # none where every row is in its own kernel's units
         print(line)
     if args.report:
-        from .._util import write_text
-
+    
         write_text(args.report, perf_markdown(rows, current, baseline, args.command_name, args.tolerance))
         print(f"-> {args.report}")
     slow = regressions(rows, args.tolerance)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
-if TYPE_CHECKING:
-    from ..config import RunConfig
+from ..config import RunConfig, cautions
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,8 +29,6 @@ def comma_list(kind: type) -> Callable[[str], tuple]:
 
 def warn_cautions(cfg: RunConfig) -> None:
     """Print the config's cautions (harness.config.cautions) as warnings on stderr."""
-    from ..config import cautions
-
     print_warnings(cautions(cfg))
 
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .._util import BASELINES, perf_dir
+from .._util import BASELINES, perf_dir, resolve_device
 from ..config import BUDGETS, resolve_config
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    from .._util import resolve_device
     from ..metrics import measure_train_step
     from ..perf import SPEED_FILE, save_train_speed
 

@@ -9,16 +9,19 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._util import ConfigError
+from .._util import ConfigError, resolve_device
 from ..config import (
     BUDGETS,
     FULL_INTERVAL,
     PRESETS,
+    DataConfig,
     configuration_reference,
     load_yaml,
     resolve_config,
     with_overrides,
 )
+from ..core import PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
+from ..nn import ACTIVATIONS, TIME_EMBEDDINGS, count_parameters
 from ._common import print_warnings, warn_cautions
 
 if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them
@@ -50,7 +53,6 @@ SAMPLE_OPTIONS = ("sampler", "steps", "guidance", "guidance_interval", "eta", "s
 def cmd_sample(args: argparse.Namespace) -> int:
     import torch  # torch loads inside main(), so Ctrl-C while it loads is still caught there
 
-    from .._util import resolve_device
     from ..runs import generate, grid_labels, load_trained, save_samples, to_uint8
 
     if args.per_class < 1:
@@ -110,7 +112,6 @@ def format_metrics(result: dict, registered: list[Column]) -> str:
 
 
 def cmd_classifier(args: argparse.Namespace) -> int:
-    from ..config import DataConfig
     from ..data import bundled_mnist_path, load_mnist
     from ..metrics import SHIPPED_DIR, load_or_train, ship
 
@@ -126,9 +127,7 @@ def cmd_classifier(args: argparse.Namespace) -> int:
 
 
 def cmd_components(args: argparse.Namespace) -> int:
-    from ..core import PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
     from ..metrics import METRICS
-    from ..nn import ACTIVATIONS, TIME_EMBEDDINGS
 
     for reg in (SCHEDULES, PREDICTIONS, SAMPLERS, SPACINGS, TIME_EMBEDDINGS, ACTIVATIONS, PRESETS, BUDGETS, METRICS):
         print(f"{reg.family:15s} {', '.join(reg.names()):45s} {reg.doc}")
@@ -145,7 +144,6 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from ..nn import count_parameters
     from ..runs import build_model
 
     for name in PRESETS.names():

@@ -15,7 +15,7 @@ import optuna
 from .._util import RESULTS, bf16_sampling, resolve_device, training_precision
 from ._spec import StudySpec
 from ._storage import GRACE_S, open_study, storage_url, study_dir
-from ._workers import work
+from ._workers import run_workers, work
 
 
 def run_study(spec: StudySpec, results: Path = RESULTS, storage: str | None = None, progress: bool = True,
@@ -24,8 +24,6 @@ def run_study(spec: StudySpec, results: Path = RESULTS, storage: str | None = No
     _require_device_support(spec)
     study = open_study(spec, results, storage, grace_s)
     if workers > 1:
-        from ._workers import run_workers
-
         run_workers(spec, results, storage_url(spec, results, storage), workers, progress, grace_s)
     else:
         work(study, spec, study_dir(spec, results), progress)

@@ -13,7 +13,18 @@ import torch
 
 from ..._util import atomic_write
 from ...config import EvalConfig, config_hash
-from ...metrics import MNIST_EXTRACTOR, LoadedClassifier, extract_features, predict, timed
+from ...metrics import (
+    LOGIT_SCALE,
+    MNIST_EXTRACTOR,
+    LoadedClassifier,
+    encode_images,
+    encode_prompts,
+    extract_features,
+    per_sample_clip,
+    predict,
+    preference_share,
+    timed,
+)
 from ...runs import TrainedModel, generate, grid_labels, to_uint8
 from ._recognition import RecognitionRecorder, classifier_verdicts
 
@@ -73,7 +84,6 @@ def cached_measure(folder: Path, key: str, compute: Any) -> Measure:
 def add_clip(m: Measure, clip: Any, eval_cfg: EvalConfig) -> None:
     """Per-sample CLIP score (100 x cosine with the first prompt), zero-shot correctness and preference of
     eval.clip_preference's first prompt over its second (report 002's photo vs blurry), into `m`."""
-    from ...metrics import LOGIT_SCALE, encode_images, encode_prompts, per_sample_clip, preference_share
 
     own, zero_shot = per_sample_clip(encode_images(clip, m["images"]), m["labels"],
                                      encode_prompts(clip, eval_cfg.clip_templates))

@@ -13,7 +13,7 @@ from ..._util import HarnessError, folder_lock, resolve_device, sweep_partial_fi
 from ...config import RunConfig
 from ...core import Diffusion
 from ...data import bundled_mnist_path, load_mnist
-from ...metrics import LoadedClassifier, load_or_train, reference_features
+from ...metrics import ClipUnavailable, LoadedClassifier, load_clip, load_or_train, reference_features
 from ...runs import TrainedModel, load_trained, train
 from ...studies import shared_run_dir
 from ._bootstrap import Estimate, Resampler
@@ -100,7 +100,6 @@ def _measure(cfg: DifficultyConfig, out: Path, trained: TrainedModel, classifier
 
 def _clip(measures: list[Measure], run_cfg: RunConfig, say) -> str:  # noqa: ANN001 (a print function)
     """Adds per-sample CLIP figures when local weights exist; returns what was done, or why not."""
-    from ...metrics import ClipUnavailable, load_clip
 
     e = run_cfg.eval
     try:
