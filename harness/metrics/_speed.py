@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .._util import loss_scaler, memory_format, training_precision
 from ..config import RunConfig
-from ..core import Diffusion
+from ..core import NUM_CLASSES, Diffusion
 from ..nn import count_parameters
 from ..runs import adamw, build_model, generate, grid_labels
 
@@ -65,7 +65,7 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
     precision = training_precision(cfg.train.amp, cfg.train.cpu_bf16, device)
     scaler = loss_scaler(device, precision)
     x0 = torch.rand(bs, 1, size, size, device=device) * 2 - 1  # (B, 1, H, W)
-    y = torch.randint(0, 10, (bs,), device=device)
+    y = torch.randint(0, NUM_CLASSES, (bs,), device=device)
 
     def step() -> None:
         t = torch.randint(0, diffusion.timesteps, (bs,), device=device)

@@ -20,6 +20,7 @@ import torch
 
 from .._util import HarnessError, partial_files
 from ..runs import CHECKPOINT, load_checkpoint
+from ..studies import study_db_url
 from ._invoke import in_subprocess
 from ._kills import KillLog, kill_and_rerun
 from ._snapshot import snapshot
@@ -179,7 +180,7 @@ def _lost(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 
 def _complete_cells(folder: Path, storage: str | None, name: str) -> Counter:
-    url = storage or f"sqlite:///{folder / 'study.db'}"
+    url = storage or study_db_url(folder)
     study = optuna.load_study(study_name=name, storage=url)
     return Counter((t.params["point"], t.params["seed"]) for t in study.get_trials() if t.state.name == "COMPLETE")
 

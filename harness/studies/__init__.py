@@ -18,10 +18,11 @@ from ._plots import save_figure, t_interval
 from ._report import trials_frame, write_report
 from ._runner import run_study
 from ._spec import SPEC_KEYS, StudySpec, load_spec, read_spec_json, spec_from_json
-from ._storage import GRACE_S, load_existing_study, open_study, storage_url, study_dir
+from ._storage import GRACE_S, load_existing_study, open_study, storage_url, study_db_url, study_dir
 from ._trial import shared_run_dir
 
-__all__ = ["PRUNED_AT", "RUN", "GRACE_S", "storage_url", "DUPLICATE", "FAILURE", "SPEC_KEYS", "StudySpec", "WORKER", "available", "cell", "done_count",
-           "duplicate_of", "fail_dead_local_trials", "load_existing_study", "load_spec", "open_study",
+__all__ = ["DUPLICATE", "FAILURE", "GRACE_S", "PRUNED_AT", "RUN", "SPEC_KEYS", "WORKER", "available", "cell",
+           "done_count", "duplicate_of", "fail_dead_local_trials", "load_existing_study", "load_spec", "open_study",
            "read_spec_json", "retry_interrupted", "run_study", "save_figure", "shared_run_dir", "spec_from_json",
-           "study_dir", "t_interval", "trials_frame", "worker_id", "write_report"]
+           "storage_url", "study_db_url", "study_dir", "StudySpec", "t_interval", "trials_frame", "worker_id",
+           "write_report"]

@@ -32,10 +32,11 @@ def study_dir(spec: StudySpec, results: Path) -> Path:
 
 def storage_url(spec: StudySpec, results: Path, storage: str | None) -> str:
     """`storage` if given, else the SQLite file study.db in the study's results folder."""
-    return storage or _sqlite_url(study_dir(spec, results))
+    return storage or study_db_url(study_dir(spec, results))
 
 
-def _sqlite_url(folder: Path) -> str:
+def study_db_url(folder: Path) -> str:
+    """The SQLAlchemy URL of the default storage of the study whose results folder is `folder`."""
     return f"sqlite:///{(folder / STUDY_DB).resolve()}"
 
 
@@ -62,7 +63,7 @@ def open_study(spec: StudySpec, results: Path, storage: str | None, grace_s: flo
 
 def load_existing_study(spec: StudySpec, folder: Path, storage: str | None) -> optuna.Study:
     """The study stored for the results folder `folder` (its own study.db unless `storage` names another)."""
-    url = storage or _sqlite_url(folder)
+    url = storage or study_db_url(folder)
     if storage is None and not (folder / STUDY_DB).is_file():
         raise ConfigError(f"{folder} has no study.db; give --storage URL if the study lives in another database")
     try:
