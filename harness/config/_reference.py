@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import inspect
 import json
 
@@ -21,10 +22,16 @@ SECTIONS = {"data": _schema.DataConfig, "model": _schema.ModelConfig, "diffusion
             "train": _schema.TrainConfig, "sample": _schema.SampleConfig, "eval": _schema.EvalConfig}
 
 
+@functools.cache
+def _schema_source() -> tuple[list[str], ast.Module]:
+    """The schema module's lines and syntax tree, read once for every section."""
+    source = inspect.getsource(_schema)
+    return source.splitlines(), ast.parse(source)
+
+
 def field_comments(cls: type) -> dict[str, str]:
     """Each field of dataclass `cls` -> the comment on its line in the source."""
-    source = inspect.getsource(_schema).splitlines()
-    tree = ast.parse("\n".join(source))
+    source, tree = _schema_source()
     node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
     out = {}
     for stmt in node.body:
