@@ -24,8 +24,9 @@ from .registry import Registry
 from .stats import interval_text, mean_ci95, p_greater
 from .tables import markdown_table, with_interval
 
-__all__ = ["BASELINES", "DIFFICULTY", "PERF", "REPRODUCE", "RESERVED", "RESULTS", "RUNS", "perf_dir", "markdown_table", "with_interval", "CPU_EVAL_BATCH", "CheckpointError", "ConfigError", "DataError", "HarnessError", "Interrupted",
-           "MissingExtra", "NumericalError", "Registry", "atomic_write", "autocast", "bf16_sampling", "cache_dir",
-           "compiled", "eval_batch", "file_digest", "folder_lock", "interval_text", "keep_freed_memory",
-           "loss_scaler", "machine", "mean_ci95", "memory_format", "native_bf16", "p_greater", "partial_files",
-           "resolve_device", "sweep_partial_files", "training_precision", "write_json", "write_text"]
+__all__ = ["BASELINES", "CPU_EVAL_BATCH", "DIFFICULTY", "PERF", "REPRODUCE", "RESERVED", "RESULTS", "RUNS",
+           "atomic_write", "autocast", "bf16_sampling", "cache_dir", "CheckpointError", "compiled", "ConfigError",
+           "DataError", "eval_batch", "file_digest", "folder_lock", "HarnessError", "Interrupted", "interval_text",
+           "keep_freed_memory", "loss_scaler", "machine", "markdown_table", "mean_ci95", "memory_format",
+           "MissingExtra", "native_bf16", "NumericalError", "p_greater", "partial_files", "perf_dir", "Registry",
+           "resolve_device", "sweep_partial_files", "training_precision", "with_interval", "write_json", "write_text"]

@@ -1,5 +1,6 @@
 """Device choice: CUDA when present, else CPU; which precision autocast uses where (and fp16's loss scaling);
-torch.compile for sampling; the machine a figure was measured on."""
+the memory format and network call size per device; torch.compile for sampling. Where a figure was measured
+is host.py's."""
 
 from __future__ import annotations
 

@@ -70,7 +70,6 @@ def _bench_verdict(rows: list[Comparison], current: Path, baseline: Path, args: 
     for line in matmul_fallback_lines(rows):  # none where every row is in its own kernel's units
         print(line)
     if args.report:
-    
         write_text(args.report, perf_markdown(rows, current, baseline, args.command_name, args.tolerance))
         print(f"-> {args.report}")
     slow = regressions(rows, args.tolerance)

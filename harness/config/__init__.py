@@ -21,7 +21,7 @@ from ._schema import (
     with_overrides,
 )
 
-__all__ = ["configuration_reference", "BUDGETS", "CLIP_TEMPLATES", "DataConfig", "DiffusionConfig", "EXTREME_GUIDANCE", "EvalConfig",
-           "FULL_INTERVAL", "ModelConfig", "PRESETS", "RunConfig", "SampleConfig", "TrainConfig", "apply_overrides",
-           "cautions", "config_from_dict", "config_hash", "config_to_dict", "load_yaml", "resolve_config",
-           "with_overrides"]
+__all__ = ["BUDGETS", "CLIP_TEMPLATES", "EXTREME_GUIDANCE", "FULL_INTERVAL", "PRESETS", "apply_overrides", "cautions",
+           "config_from_dict", "config_hash", "config_to_dict", "configuration_reference", "DataConfig",
+           "DiffusionConfig", "EvalConfig", "load_yaml", "ModelConfig", "resolve_config", "RunConfig", "SampleConfig",
+           "TrainConfig", "with_overrides"]

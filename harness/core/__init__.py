@@ -7,4 +7,5 @@ from ._process import Diffusion
 from ._samplers import SAMPLERS, SPACINGS, Denoiser, Step, Trajectory
 from ._schedules import SCHEDULES
 
-__all__ = ["CLASSES", "NULL_LABEL", "NUM_CLASSES", "Prediction", "Denoiser", "Diffusion", "PREDICTIONS", "SAMPLERS", "SCHEDULES", "SPACINGS", "Step", "Trajectory"]
+__all__ = ["CLASSES", "NULL_LABEL", "NUM_CLASSES", "PREDICTIONS", "SAMPLERS", "SCHEDULES", "SPACINGS", "Denoiser",
+           "Diffusion", "Prediction", "Step", "Trajectory"]

@@ -2,4 +2,4 @@
 
 from ._mnist import Mnist, Split, bundled_mnist_path, load_mnist, to_model_range
 
-__all__ = ["Mnist", "Split", "bundled_mnist_path", "load_mnist", "to_model_range"]
+__all__ = ["bundled_mnist_path", "load_mnist", "Mnist", "Split", "to_model_range"]

@@ -43,10 +43,12 @@ from ._speed import (
     train_step,
 )
 
-__all__ = ["Column", "Evaluation", "HIGHER", "LOWER", "Metric", "NEITHER", "NETWORK", "SAMPLES", "better", "columns", "default_metrics", "flat_figures", "metric", "ClipUnavailable", "INCEPTION", "LOGIT_SCALE", "LoadedClassifier", "METRICS", "MNIST_EXTRACTOR",
-           "PRC_NEIGHBORHOOD", "ReferenceClassifier", "SHIPPED_DIR", "TrainSpeed", "accuracy_on", "best_rate",
-           "class_metrics", "clip_metrics", "encode_images", "encode_prompts", "evaluate", "extract_features",
-           "fidelity", "finished", "fit", "load_clip", "load_or_train", "mean_pairwise_distance", "measure_sampling",
-           "measure_train_step", "parse_metrics", "per_sample_clip", "predict", "preference_share",
-           "reference_features", "sample_metrics", "save_digit_grid", "ship", "synchronize", "timed",
-           "timed_generate", "train_step", "training_epochs"]
+__all__ = ["HIGHER", "INCEPTION", "LOGIT_SCALE", "LOWER", "METRICS", "MNIST_EXTRACTOR", "NEITHER", "NETWORK",
+           "PRC_NEIGHBORHOOD", "SAMPLES", "SHIPPED_DIR", "accuracy_on", "best_rate", "better", "class_metrics",
+           "clip_metrics", "ClipUnavailable", "Column", "columns", "default_metrics", "encode_images",
+           "encode_prompts", "evaluate", "Evaluation", "extract_features", "fidelity", "finished", "fit",
+           "flat_figures", "load_clip", "load_or_train", "LoadedClassifier", "mean_pairwise_distance",
+           "measure_sampling", "measure_train_step", "Metric", "metric", "parse_metrics", "per_sample_clip",
+           "predict", "preference_share", "reference_features", "ReferenceClassifier", "sample_metrics",
+           "save_digit_grid", "ship", "synchronize", "timed", "timed_generate", "train_step", "training_epochs",
+           "TrainSpeed"]

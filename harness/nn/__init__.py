@@ -4,5 +4,4 @@ from ._ema import EMA
 from ._layers import ACTIVATIONS, TIME_EMBEDDINGS, PointwiseConv, Upsample
 from ._unet import UNet, count_parameters
 
-__all__ = ["ACTIVATIONS", "EMA", "PointwiseConv", "TIME_EMBEDDINGS", "UNet", "Upsample",
-           "count_parameters"]
+__all__ = ["ACTIVATIONS", "EMA", "TIME_EMBEDDINGS", "count_parameters", "PointwiseConv", "UNet", "Upsample"]

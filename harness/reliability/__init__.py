@@ -9,7 +9,6 @@ from ._run import check_bad_inputs, run_drills, run_reliability
 from ._snapshot import changes, snapshot
 from ._specs import drill_spec
 
-__all__ = ["BAD_INPUTS", "BadInput", "DrillResult", "KillLog", "Outcome", "changes", "check_bad_inputs",
-           "drill_spec", "evaluate_drill", "in_subprocess", "kill_and_rerun", "prepare_sandbox",
-           "reliability_markdown", "report_drill", "run_drills", "run_reliability", "snapshot", "study_drill",
-           "train_drill", "try_bad_input"]
+__all__ = ["BAD_INPUTS", "BadInput", "changes", "check_bad_inputs", "drill_spec", "DrillResult", "evaluate_drill",
+           "in_subprocess", "kill_and_rerun", "KillLog", "Outcome", "prepare_sandbox", "reliability_markdown",
+           "report_drill", "run_drills", "run_reliability", "snapshot", "study_drill", "train_drill", "try_bad_input"]

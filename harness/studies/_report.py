@@ -81,8 +81,9 @@ def _plots(spec: StudySpec, trials: pd.DataFrame, folder: Path) -> dict[str, Pat
         return {}
     if not spec.tuning:
         done = done.sort_values(["point", "seed"])  # plots list the variants in the spec's order
-    made = {"Metrics per variant": None if spec.tuning else metric_panels(done, factors, [c.key for c in columns(headline=True)], out / "metrics.png",
-                                                                                 _first_factor_order(spec)),
+    headline = [c.key for c in columns(headline=True)]
+    made = {"Metrics per variant": None if spec.tuning else metric_panels(done, factors, headline, out / "metrics.png",
+                                                                          _first_factor_order(spec)),
             "Objective against each searched value": search_scatter(done, factors, "objective", out / "search.png")
             if spec.tuning else None,
             "Training curves": training_curves(_curves(done, factors, folder), out / "training_curves.png"),
@@ -126,8 +127,8 @@ def _grids(done: pd.DataFrame, factors: list[str], folder: Path) -> list[tuple[s
 
 
 def _per_digit(done: pd.DataFrame, factors: list[str], metric: str) -> pd.DataFrame:
-    columns = [f"{metric}_{d}" for d in CLASSES if f"{metric}_{d}" in done]
-    table = done.assign(variant=done.apply(lambda r: _variant(r, factors), axis=1)).groupby("variant", sort=False)[columns].mean()
+    per_digit = [f"{metric}_{d}" for d in CLASSES if f"{metric}_{d}" in done]
+    table = done.assign(variant=done.apply(lambda r: _variant(r, factors), axis=1)).groupby("variant", sort=False)[per_digit].mean()
     return table.rename(columns=lambda c: c.rsplit("_", 1)[1])
 
 

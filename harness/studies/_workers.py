@@ -34,7 +34,6 @@ def run_workers(spec: StudySpec, results: Path, url: str, workers: int, progress
 
 
 def _worker(spec: StudySpec, results: str, url: str, k: int, workers: int, progress: bool, grace_s: float) -> None:
-    
     keep_freed_memory()  # a spawned interpreter starts with glibc's defaults again
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))  # N workers share the cores
     who = f"worker {k + 1}/{workers}"

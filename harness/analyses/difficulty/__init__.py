@@ -9,7 +9,7 @@ from ._recognition import called_rates, first_reach, relative_levels, step_fract
 from ._report import write_difficulty
 from ._run import DifficultyResult, run_difficulty
 
-__all__ = ["DifficultyConfig", "DifficultyResult", "Estimate", "ForwardResult", "Resampler", "called_rates",
-           "contrast", "first_reach", "forward_recognition", "pairwise_mean_statistic", "percentile_interval",
-           "recognition_estimates", "relative_levels", "run_difficulty", "significant_pairs", "step_fractions",
-           "write_difficulty"]
+__all__ = ["called_rates", "contrast", "DifficultyConfig", "DifficultyResult", "Estimate", "first_reach",
+           "forward_recognition", "ForwardResult", "pairwise_mean_statistic", "percentile_interval",
+           "recognition_estimates", "relative_levels", "Resampler", "run_difficulty", "significant_pairs",
+           "step_fractions", "write_difficulty"]

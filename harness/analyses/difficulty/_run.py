@@ -100,7 +100,6 @@ def _measure(cfg: DifficultyConfig, out: Path, trained: TrainedModel, classifier
 
 def _clip(measures: list[Measure], run_cfg: RunConfig, say) -> str:  # noqa: ANN001 (a print function)
     """Adds per-sample CLIP figures when local weights exist; returns what was done, or why not."""
-
     e = run_cfg.eval
     try:
         clip = load_clip(e.clip_model, e.clip_weights, e.clip_pretrained)

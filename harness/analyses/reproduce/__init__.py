@@ -5,5 +5,5 @@ from ._evidence import Evidence
 from ._run import markdown, out_dir, run_reproduce, selected
 from ._verdicts import NOT_MEASURED, Finding, paired_difference, signed, within
 
-__all__ = ["CLAIMS", "Claim", "Evidence", "Finding", "NOT_MEASURED", "UNMEASURABLE", "markdown", "out_dir",
+__all__ = ["CLAIMS", "NOT_MEASURED", "UNMEASURABLE", "Claim", "Evidence", "Finding", "markdown", "out_dir",
            "paired_difference", "run_reproduce", "selected", "signed", "within"]

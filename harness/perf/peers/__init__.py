@@ -7,7 +7,7 @@ from ._sample import sample_peer, sample_peer_as_shipped
 from ._table import LIMITED, Judged, Speeds, peers_markdown, peers_table, side_by_side
 from ._train import train_peer
 
-__all__ = ["GUIDANCE_INTERVAL", "Judged", "LIKE_ROUNDS", "LIMITED", "PEERS_FILE", "QUALITY_FILE", "Speeds",
-           "load_diffusers", "peer_schedulers", "peer_unet", "peers_markdown", "peers_table", "quality_lines",
-           "quality_table", "run_peer_quality", "run_peers", "run_time", "sample_peer", "sample_peer_as_shipped",
-           "side_by_side", "train_peer", "verdict"]
+__all__ = ["GUIDANCE_INTERVAL", "LIKE_ROUNDS", "LIMITED", "PEERS_FILE", "QUALITY_FILE", "Judged", "load_diffusers",
+           "peer_schedulers", "peer_unet", "peers_markdown", "peers_table", "quality_lines", "quality_table",
+           "run_peer_quality", "run_peers", "run_time", "sample_peer", "sample_peer_as_shipped", "side_by_side",
+           "Speeds", "train_peer", "verdict"]
