@@ -7,7 +7,7 @@ from samplingnets import AffineNet, T, setup, tiny_unet
 from harness._util import ConfigError, NumericalError, host, native_bf16
 from harness.config import DiffusionConfig, SampleConfig
 from harness.core import Diffusion
-from harness.runs import generate, guided_at, guided_denoiser, network_passes
+from harness.runs import generate, guided_denoiser, network_passes
 
 
 def test_guidance_batches_both_passes_into_one_call_and_combines_them() -> None:
@@ -50,8 +50,9 @@ def test_a_guidance_interval_guides_inside_it_and_runs_the_conditional_pass_alon
 
 @pytest.mark.parametrize("t, expected", [(0, False), (249, False), (250, True), (600, True), (601, False), (999, False)])
 def test_guided_at_is_the_closed_interval_of_t_over_T(t: int, expected: bool) -> None:
-    assert guided_at(t, 1000, (0.25, 0.6)) is expected
-    assert guided_at(t, 1000, (0.0, 1.0))
+    diffusion = Diffusion(DiffusionConfig(timesteps=1000))
+    assert diffusion.guided_at(t, (0.25, 0.6)) is expected
+    assert diffusion.guided_at(t, (0.0, 1.0))
 
 
 @pytest.mark.parametrize("guidance, interval, passes", [(3.0, (0.0, 1.0), 100), (3.0, (0.0, 0.5), 75),
@@ -59,8 +60,9 @@ def test_guided_at_is_the_closed_interval_of_t_over_T(t: int, expected: bool) ->
 def test_network_passes_count_two_per_guided_step(guidance: float, interval: tuple[float, float], passes: int) -> None:
     # uniform spacing of 50 steps over T = 1000 visits t = 999, 979, ..., 0: 25 of them in each half
     cfg = SampleConfig(steps=50, guidance=guidance, guidance_interval=interval)
-    assert network_passes(cfg, 1000) == passes
-    assert network_passes(cfg, 1000, conditional=False) == 50
+    diffusion = Diffusion(DiffusionConfig(timesteps=1000))
+    assert network_passes(cfg, diffusion) == passes
+    assert network_passes(cfg, diffusion, conditional=False) == 50
 
 
 def test_generate_with_a_guidance_interval_calls_the_network_with_one_pass_outside_it() -> None:
@@ -70,7 +72,7 @@ def test_generate_with_a_guidance_interval_calls_the_network_with_one_pass_outsi
     cfg = SampleConfig(steps=4, batch_size=3, guidance_interval=(0.0, 0.5))  # visits t = 19, 13, 6, 0
     generate(net, diffusion, cfg, torch.arange(3), 2, torch.Generator().manual_seed(0))
     assert calls == [3, 3, 6, 6]
-    assert sum(calls) == 3 * network_passes(cfg, T)
+    assert sum(calls) == 3 * network_passes(cfg, diffusion)
 
 
 def test_generate_is_reproducible_and_in_range() -> None:

@@ -5,16 +5,19 @@ from samplingnets import AffineNet, T, setup, tiny_unet
 from torch import Tensor
 
 from harness.config import DiffusionConfig
-from harness.core import SAMPLERS, SPACINGS, Denoiser, Diffusion, Step
+from harness.core import SAMPLERS, Denoiser, Diffusion, Step
 from harness.runs import generate, guided_denoiser
+
+VP_SAMPLERS = Diffusion(DiffusionConfig()).samplers
+VP_SPACINGS = Diffusion(DiffusionConfig()).spacings
 
 
 @torch.no_grad()
 def run(name: str, steps: int, eta: float, seed: int = 1, trajectory: list[Step] | None = None) -> Tensor:
     diffusion, x, labels = setup()
     denoise = guided_denoiser(AffineNet().double(), diffusion, labels, guidance=1.0, clip_x0=False)
-    ts = SPACINGS.get("uniform")(T, steps)
-    return SAMPLERS.get(name)(denoise, x, diffusion.alpha_bar, ts, torch.Generator().manual_seed(seed), eta, trajectory)
+    levels = diffusion.levels("uniform", steps)
+    return SAMPLERS.get(name)(denoise, x, levels, torch.Generator().manual_seed(seed), eta, trajectory)
 
 
 def reference_ddpm(seed: int = 1) -> np.ndarray:
@@ -35,7 +38,7 @@ def reference_ddim(steps: int) -> np.ndarray:
     """Song et al. 2021, eq. 12 with eta = 0, written out step by step."""
     diffusion, x, labels = setup()
     ab, x = diffusion.alpha_bar.numpy(), x.numpy()
-    ts = SPACINGS.get("uniform")(T, steps).tolist()
+    ts = diffusion.levels("uniform", steps).t.tolist()
     for i, t in enumerate(ts):
         prev = ab[ts[i + 1]] if i + 1 < len(ts) else 1.0
         eps = 0.25 * x + 0.0625 * t / T + 0.015625 * labels.numpy().reshape(-1, 1, 1, 1)
@@ -70,12 +73,12 @@ GOLDEN = {"ddim": [[-0.00653, -0.02865], [0.77936, 0.78043]], "ddpm": [[-0.05853
           "dpmpp_2m": [[-0.00652, -0.02864], [0.77935, 0.78046]]}  # [means, stds]
 
 
-@pytest.mark.parametrize("sampler", SAMPLERS.names())
+@pytest.mark.parametrize("sampler", VP_SAMPLERS)
 def test_golden_values_on_a_tiny_fixed_unet(sampler: str) -> None:
     np.testing.assert_allclose(tiny_unet_samples(sampler).numpy(), GOLDEN[sampler], atol=1e-4)
 
 
-@pytest.mark.parametrize("name", SAMPLERS.names())
+@pytest.mark.parametrize("name", VP_SAMPLERS)
 @pytest.mark.parametrize("steps", [1, 4, T])
 def test_every_sampler_returns_a_perfectly_denoised_point_mass(name: str, steps: int) -> None:
     """If the data is one image x*, the ideal denoiser says x0 = x*; every sampler must end there."""
@@ -86,24 +89,23 @@ def test_every_sampler_returns_a_perfectly_denoised_point_mass(name: str, steps:
         a, s = diffusion.coefficients(t, x_t)
         return target, (x_t - a * target) / s
 
-    ts = SPACINGS.get("uniform")(T, steps)
-    out = SAMPLERS.get(name)(oracle, x, diffusion.alpha_bar, ts, torch.Generator().manual_seed(0), 0.5, None)
+    out = SAMPLERS.get(name)(oracle, x, diffusion.levels("uniform", steps), torch.Generator().manual_seed(0), 0.5, None)
     torch.testing.assert_close(out, target)
 
 
-@pytest.mark.parametrize("name", SAMPLERS.names())
+@pytest.mark.parametrize("name", VP_SAMPLERS)
 def test_every_sampler_is_deterministic_under_a_generator_and_records_its_trajectory(name: str) -> None:
     trajectory: list[Step] = []
     a = run(name, 6, 0.5, seed=3, trajectory=trajectory)
     torch.testing.assert_close(a, run(name, 6, 0.5, seed=3))
-    assert [s.t for s in trajectory] == SPACINGS.get("uniform")(T, 6).tolist()
+    assert [s.t for s in trajectory] == setup()[0].levels("uniform", 6).t.tolist()
     assert all(s.x_t.shape == s.x0.shape == a.shape for s in trajectory)
 
 
-@pytest.mark.parametrize("name", SPACINGS.names())
+@pytest.mark.parametrize("name", VP_SPACINGS)
 @pytest.mark.parametrize("T_, steps", [(1000, 50), (1000, 1000), (100, 7), (20, 20), (10, 1)])
 def test_every_spacing_is_strictly_descending_within_range(name: str, T_: int, steps: int) -> None:
-    ts = SPACINGS.get(name)(T_, steps)
+    ts = Diffusion(DiffusionConfig(timesteps=T_)).levels(name, steps).t
     assert len(ts) == steps and ts.dtype == torch.long
     assert int(ts.min()) >= 0 and int(ts.max()) <= T_ - 1
     assert bool((ts[1:] < ts[:-1]).all())
@@ -122,10 +124,11 @@ def test_dpmpp_2m_follows_the_probability_flow_ode_closer_than_ddim_and_converge
     alpha_bar = Diffusion(DiffusionConfig(timesteps=1000)).alpha_bar
     denoise, g = gaussian_denoiser(alpha_bar), torch.Generator()
     x = torch.randn((64, 1, 2, 2), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    exact = SAMPLERS.get("ddim")(denoise, x, alpha_bar, SPACINGS.get("uniform")(1000, 1000), g, 0.0, None)
+    diffusion = Diffusion(DiffusionConfig(timesteps=1000))
+    exact = SAMPLERS.get("ddim")(denoise, x, diffusion.levels("uniform", 1000), g, 0.0, None)
 
     def error(sampler: str, spacing: str, steps: int) -> float:
-        out = SAMPLERS.get(sampler)(denoise, x, alpha_bar, SPACINGS.get(spacing)(1000, steps), g, 0.0, None)
+        out = SAMPLERS.get(sampler)(denoise, x, diffusion.levels(spacing, steps), g, 0.0, None)
         return float((out - exact).abs().max())
 
     for steps in (10, 20, 40):

@@ -17,7 +17,7 @@ def cautions(cfg: RunConfig) -> list[str]:
         found.append(f"sample.guidance={w:g} is extreme (> {EXTREME_GUIDANCE:g}): expect saturated, near-identical "
                      f"digits with little diversity")
     signal = Diffusion(cfg.diffusion).terminal_signal
-    if signal > TERMINAL_SIGNAL:
+    if signal > TERMINAL_SIGNAL and cfg.diffusion.formulation == "vp":  # edm and flow start at their noisiest level
         found.append(f"the {cfg.diffusion.schedule} schedule at T={cfg.diffusion.timesteps} leaves "
                      f"sqrt(alpha_bar_T)={signal:.3f} of the image at the last step; sampling starts from pure noise, "
                      f"which the network never saw (linear_scaled or cosine end near 0)")

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from .._util import ConfigError
-from ..core import PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
+from ..core import FORMULATIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
 from ..nn import ACTIVATIONS, TIME_EMBEDDINGS
 from . import _fields
 from ._fields import require
@@ -77,7 +77,11 @@ class DiffusionConfig:
     timesteps: int = 1000  # T, the number of diffusion steps of the forward process
     beta_start: float = 1e-4  # beta_1 of the beta-range schedules (linear, sigmoid, quadratic)
     beta_end: float = 0.02  # beta_T of the beta-range schedules
-    prediction: str = "eps"  # what the network predicts: eps | x0 | v
+    prediction: str = "eps"  # what the network predicts under vp: eps | x0 | v (edm and flow fix their own)
+    formulation: str = "vp"  # vp (discrete DDPM) | edm (Karras et al. 2022) | flow (linear-path flow matching)
+    sigma_min: float = 0.002  # edm: the least noise a sampler visits (Karras et al. 2022, Table 1)
+    sigma_max: float = 80.0  # edm: the noise sampling starts from
+    sigma_data: float = 0.5  # edm: the data's standard deviation in the preconditioning; also the edm weighting's
 
     def __post_init__(self) -> None:
         require(self.timesteps >= 2, "diffusion.timesteps", "must be >= 2", self.timesteps)
@@ -85,6 +89,13 @@ class DiffusionConfig:
                 "must satisfy 0 < beta_start < beta_end < 1", (self.beta_start, self.beta_end))
         _check_member(SCHEDULES, self.schedule, "diffusion.schedule")
         _check_member(PREDICTIONS, self.prediction, "diffusion.prediction")
+        _check_member(FORMULATIONS, self.formulation, "diffusion.formulation")
+        require(0.0 < self.sigma_min < self.sigma_max, "diffusion.sigma_min/sigma_max",
+                "must satisfy 0 < sigma_min < sigma_max", (self.sigma_min, self.sigma_max))
+        require(self.sigma_data > 0, "diffusion.sigma_data", "must be > 0", self.sigma_data)
+        require(self.formulation == "vp" or self.prediction == "eps", "diffusion.prediction",
+                f"is vp's choice; {self.formulation} fixes what its network outputs, so leave it at eps (the default) "
+                f"or set diffusion.formulation=vp", self.prediction)
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,13 @@ class TrainConfig:
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda
     amp: bool = True  # CUDA mixed precision: bf16 where native (sm 8.0+), else fp16 with loss scaling
     cpu_bf16: bool = False  # bfloat16 autocast when training on a CPU; needs native bf16 (AVX512-BF16 or AMX, see devices)
+    loss_weighting: str = "uniform"  # weight per noise level: uniform (plain MSE on the output) | min_snr | edm
+    min_snr_gamma: float = 5.0  # min_snr's gamma: the x0 error's weight is min(SNR, gamma) (Hang et al. 2023)
+    noise_sampling: str = "uniform"  # training noise levels: uniform | lognormal (edm) | logit_normal (flow)
+    p_mean: float = -1.2  # lognormal: mean of ln sigma (Karras et al. 2022, Table 1)
+    p_std: float = 1.2  # lognormal: standard deviation of ln sigma
+    logit_mean: float = 0.0  # logit_normal: mean m of logit(t) (Esser et al. 2024)
+    logit_std: float = 1.0  # logit_normal: standard deviation s of logit(t)
 
     def __post_init__(self) -> None:
         require(self.steps >= 1, "train.steps", "must be >= 1", self.steps)
@@ -121,16 +139,21 @@ class TrainConfig:
         require(self.val_images >= 1, "train.val_images", "must be >= 1", self.val_images)
         require(self.checkpoint_every >= 1, "train.checkpoint_every", "must be >= 1", self.checkpoint_every)
         require(self.device in DEVICES, "train.device", f"must be one of {', '.join(DEVICES)}", self.device)
+        _check_member(LOSS_WEIGHTINGS, self.loss_weighting, "train.loss_weighting")
+        _check_member(NOISE_SAMPLINGS, self.noise_sampling, "train.noise_sampling")
+        require(self.min_snr_gamma > 0, "train.min_snr_gamma", "must be > 0", self.min_snr_gamma)
+        require(self.p_std > 0, "train.p_std", "must be > 0", self.p_std)
+        require(self.logit_std > 0, "train.logit_std", "must be > 0", self.logit_std)
 
 
 @dataclass(frozen=True)
 class SampleConfig:
-    sampler: str = "ddim"  # ddpm | ddim | ...
-    steps: int = 50  # network evaluations per sample (per pass; guidance batches two passes)
-    eta: float = 0.0  # DDIM stochasticity: 0 deterministic, 1 = DDPM posterior variance
-    spacing: str = "uniform"  # which timesteps the sampler visits: uniform | quadratic | leading
+    sampler: str = "ddim"  # ddpm | ddim | dpmpp_2m | euler | heun (the last two: edm and flow)
+    steps: int = 50  # levels visited: one network evaluation each (heun: two but at the last; guidance: two passes)
+    eta: float = 0.0  # stochasticity: DDIM's eta (0 deterministic, 1 = DDPM variance); euler/heun: S_churn (Karras)
+    spacing: str = "uniform"  # which levels the sampler visits: uniform | quadratic | leading | karras
     guidance: float = 3.0  # classifier-free guidance scale w: 0 unconditional, 1 plain conditional
-    guidance_interval: tuple[float, ...] = FULL_INTERVAL  # [lo, hi] of t/T where w applies; elsewhere one conditional pass
+    guidance_interval: tuple[float, ...] = FULL_INTERVAL  # [lo, hi] noise fractions (vp: t/T) where w applies; elsewhere one conditional pass
     grid_per_class: int = 10  # samples per digit in samples.png
     batch_size: int = 256  # images per sampling batch (a guided step runs twice as many through the network)
     use_ema: bool = True  # sample with the EMA weights when the run kept them
@@ -214,8 +237,24 @@ class RunConfig:
             require(r in sides, "model.attention_resolutions",
                     f"must be feature-map sides of this network ({', '.join(map(str, sides))})",
                     self.model.attention_resolutions)
-        require(self.sample.steps <= self.diffusion.timesteps, "sample.steps",
-                f"must be <= diffusion.timesteps={self.diffusion.timesteps}", self.sample.steps)
+        _check_formulation(self)
+
+
+def _check_formulation(cfg: RunConfig) -> None:
+    """Refuse the parts a formulation cannot work with, naming the ones it can."""
+    d = cfg.diffusion
+    formulation = FORMULATIONS.get(d.formulation)
+    for path, name, valid in (("sample.sampler", cfg.sample.sampler, formulation.samplers),
+                              ("sample.spacing", cfg.sample.spacing, formulation.spacings),
+                              ("train.noise_sampling", cfg.train.noise_sampling, formulation.noise_samplings)):
+        require(name in valid, path, f"must be one of {', '.join(valid)} under diffusion.formulation={d.formulation}", name)
+    if formulation.continuous:
+        require(cfg.model.time_embedding != "learned", "model.time_embedding",
+                f"must be sinusoidal or none under diffusion.formulation={d.formulation} (a learned table needs vp's "
+                f"integer steps)", cfg.model.time_embedding)
+    else:
+        require(cfg.sample.steps <= d.timesteps, "sample.steps", f"must be <= diffusion.timesteps={d.timesteps}",
+                cfg.sample.steps)
 
 
 def config_from_dict(data: object) -> RunConfig:
@@ -242,7 +281,11 @@ def with_overrides(cfg: RunConfig, overrides: list[str], sections: tuple[str, ..
 EXECUTION_ONLY = (("sample", "compile"), ("sample", "eval_batch"))
 # Fields added after runs were cached that do change results: hashed only when set away from their default,
 # so a run made before the field existed (at what is now its default) keeps its folder.
-HASHED_WHEN_SET = (("sample", "precision"), ("sample", "guidance_interval"), ("train", "cpu_bf16"))
+HASHED_WHEN_SET = (("sample", "precision"), ("sample", "guidance_interval"), ("train", "cpu_bf16"),
+                   ("diffusion", "formulation"), ("diffusion", "sigma_min"), ("diffusion", "sigma_max"),
+                   ("diffusion", "sigma_data"), ("train", "loss_weighting"), ("train", "min_snr_gamma"),
+                   ("train", "noise_sampling"), ("train", "p_mean"), ("train", "p_std"), ("train", "logit_mean"),
+                   ("train", "logit_std"))
 
 
 def config_hash(cfg: RunConfig) -> str:

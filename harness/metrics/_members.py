@@ -80,7 +80,7 @@ def speed(ev: Evaluation) -> dict[str, Any]:
     """Sampling images/s, ms per network evaluation, evaluations per sample, training images/s, parameters."""
     trained = ev.network()
     s = ev.sample_speed or measure_sampling(trained.model, trained.diffusion, trained.cfg, per_class=10)
-    passes = network_passes(trained.cfg.sample, trained.diffusion.timesteps, is_conditional(trained.model))
+    passes = network_passes(trained.cfg.sample, trained.diffusion, is_conditional(trained.model))
     out: dict[str, Any] = {"sampling_images_per_s": s.images_per_s, "ms_per_network_evaluation": s.ms_per_evaluation,
                            "network_evaluations_per_sample": s.evaluations_per_sample,
                            "network_passes_per_sample": passes,  # images through the network: 1 or 2 per evaluation

@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .._util import loss_scaler, memory_format, training_precision
 from ..config import RunConfig
-from ..core import NUM_CLASSES, Diffusion
+from ..core import NUM_CLASSES, Diffusion, Objective
 from ..nn import count_parameters
 from ..runs import adamw, build_model, generate, grid_labels
 
@@ -60,7 +60,8 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
     torch.manual_seed(0)
     model = build_model(cfg).to(device).to(memory_format=memory_format(device))
     opt = adamw(model, cfg.train)
-    diffusion = Diffusion(cfg.diffusion)
+    objective = Objective(Diffusion(cfg.diffusion), cfg.train)
+    draws = torch.Generator().manual_seed(0)
     size, bs = cfg.data.image_size, cfg.train.batch_size
     precision = training_precision(cfg.train.amp, cfg.train.cpu_bf16, device)
     scaler = loss_scaler(device, precision)
@@ -68,9 +69,9 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
     y = torch.randint(0, NUM_CLASSES, (bs,), device=device)
 
     def step() -> None:
-        t = torch.randint(0, diffusion.timesteps, (bs,), device=device)
+        t = objective.draw(bs, draws).to(device)  # the config's noise sampling and loss weighting, as in training
         eps = torch.randn_like(x0)
-        loss = diffusion.network_loss(model, x0, t, eps, y, precision).mean()
+        loss = objective.loss(objective.diffusion.network_loss(model, x0, t, eps, y, precision), t)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)

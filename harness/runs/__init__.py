@@ -4,7 +4,6 @@ from ._checkpoint import CHECKPOINT, TrainedModel, build_model, load_checkpoint,
 from ._generate import (
     generate,
     grid_labels,
-    guided_at,
     guided_denoiser,
     guided_network,
     is_conditional,
@@ -16,7 +15,7 @@ from ._samplefile import load_samples, save_samples
 from ._train import Batches, OnValidation, TrainResult, Validator, adamw, learning_rate, step_draws, train
 from ._trainlog import TrainLog
 
-__all__ = ["CHECKPOINT", "adamw", "Batches", "build_model", "generate", "grid_labels", "guided_at", "guided_denoiser",
+__all__ = ["CHECKPOINT", "adamw", "Batches", "build_model", "generate", "grid_labels", "guided_denoiser",
            "guided_network", "is_conditional", "learning_rate", "load_checkpoint", "load_samples", "load_trained",
            "network_passes", "OnValidation", "save_grid", "save_samples", "step_draws", "to_uint8", "train",
            "TrainedModel", "TrainLog", "TrainResult", "Validator"]

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from .._util import NumericalError, autocast, bf16_sampling, compiled, eval_batch
 from ..config import FULL_INTERVAL, SampleConfig
-from ..core import NULL_LABEL, NUM_CLASSES, SAMPLERS, SPACINGS, Denoiser, Diffusion, Trajectory
+from ..core import NULL_LABEL, NUM_CLASSES, SAMPLERS, Denoiser, Diffusion, Trajectory, evaluated_times
 
 Network = Callable[[Tensor, Tensor, Tensor], Tensor]  # (x (B, 1, H, W), t (B,), labels (B,)) -> output like x
 
@@ -60,19 +60,20 @@ def guided_network(model: Network, labels: Tensor, guidance: float, conditional:
 def guided_denoiser(model: nn.Module, diffusion: Diffusion, labels: Tensor, guidance: float,
                     clip_x0: bool = True, amp: bool = False, max_batch: int | None = None,
                     interval: tuple[float, ...] = FULL_INTERVAL) -> Denoiser:
-    """The guided network (`guided_network`) as a sampler's denoiser: x0 is clipped to [-1, 1] (pixel range)
-    and eps recomputed from it. A network without a class embedding runs its one pass. The network sees
-    at most `max_batch` images per call (None: no limit). Guidance applies at the steps whose t lies in
-    `interval` (fractions of T, `guided_at`); the others run the conditional pass alone."""
+    """The guided network (`guided_network`) as a sampler's denoiser: the formulation turns x_t into the network's
+    input and its output into (x0, eps); x0 is clipped to [-1, 1] (pixel range) and eps recomputed from it. A
+    network without a class embedding runs its one pass. The network sees at most `max_batch` images per call
+    (None: no limit). Guidance applies at the levels whose noise fraction lies in `interval`
+    (`Diffusion.guided_at`); the others run the conditional pass alone."""
     conditional = is_conditional(model)
     guided = guided_network(model, labels, guidance, conditional, amp, max_batch)
     plain = guided_network(model, labels, 1.0, conditional, amp, max_batch) if interval != FULL_INTERVAL else guided
 
     def denoise(x: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
-        a, s = diffusion.coefficients(t, x)
-        network = guided if plain is guided or guided_at(int(t[0]), diffusion.timesteps, interval) else plain
-        x0, eps = diffusion.prediction.to_x0_eps(network(x, t), x, a, s)
+        network = guided if plain is guided or diffusion.guided_at(t[0].item(), interval) else plain
+        x0, eps = diffusion.to_x0_eps(network(*diffusion.network_input(x, t)), x, t)
         if clip_x0:
+            a, s = diffusion.coefficients(t, x)
             x0 = x0.clamp(-1.0, 1.0)
             eps = (x - a * x0) / s
         return x0, eps
@@ -85,20 +86,12 @@ def is_conditional(model: nn.Module) -> bool:
     return getattr(model, "class_embed", None) is not None
 
 
-def guided_at(t: int, timesteps: int, interval: tuple[float, ...]) -> bool:
-    """Kynkäänniemi et al. 2024, 'Applying Guidance in a Limited Interval Improves Sample and Distribution
-    Quality in Diffusion Models': guide only where lo <= t/T <= hi (the paper bounds the noise level sigma,
-    which grows with t). Outside, w = 1: the conditional pass alone, half a guided step's work."""
-    lo, hi = interval
-    return lo * timesteps <= t <= hi * timesteps
-
-
-def network_passes(cfg: SampleConfig, timesteps: int, conditional: bool = True) -> int:
-    """Images the network evaluates per sample: one per step, two at the guided steps (cond and uncond)."""
+def network_passes(cfg: SampleConfig, diffusion: Diffusion, conditional: bool = True) -> int:
+    """Images the network evaluates per sample: one per evaluation, two at the guided ones (cond and uncond)."""
+    evaluated = evaluated_times(cfg.sampler, diffusion.levels(cfg.spacing, cfg.steps))
     if not conditional or cfg.guidance in (0.0, 1.0):
-        return cfg.steps
-    visited = SPACINGS.get(cfg.spacing)(timesteps, cfg.steps).tolist()
-    return cfg.steps + sum(guided_at(t, timesteps, cfg.guidance_interval) for t in visited)
+        return len(evaluated)
+    return len(evaluated) + sum(diffusion.guided_at(t, cfg.guidance_interval) for t in evaluated)
 
 
 @torch.inference_mode()
@@ -114,15 +107,17 @@ def generate(model: nn.Module, diffusion: Diffusion, cfg: SampleConfig, labels: 
     model.eval()
     network = compiled(model) if cfg.compile else model
     sampler = SAMPLERS.get(cfg.sampler)
-    timesteps = SPACINGS.get(cfg.spacing)(diffusion.timesteps, cfg.steps)
+    levels = diffusion.levels(cfg.spacing, cfg.steps)
     max_batch = eval_batch(cfg.eval_batch, device)
     out = []
     for batch in labels.split(cfg.batch_size):
         batch = batch.to(device)
         x = torch.randn((len(batch), 1, image_size, image_size), generator=generator, device=device)
+        if levels.scale[0] != 1.0:  # x_T ~ N(0, a^2 + s^2): unit variance in the variance-preserving view
+            x = levels.scale[0] * x
         denoise = guided_denoiser(network, diffusion, batch, cfg.guidance, amp=amp, max_batch=max_batch,
                                   interval=cfg.guidance_interval)
-        images = sampler(denoise, x, diffusion.alpha_bar, timesteps, generator, cfg.eta, trajectory)  # (B, 1, H, W)
+        images = sampler(denoise, x, levels, generator, cfg.eta, trajectory)  # (B, 1, H, W)
         _check_finite(images, cfg)
         out.append(images.clamp(-1, 1))
     return torch.cat(out)

@@ -29,7 +29,7 @@ from .._util import (
     write_json,
 )
 from ..config import RunConfig, TrainConfig, config_hash, config_to_dict
-from ..core import NULL_LABEL, Diffusion
+from ..core import NULL_LABEL, Diffusion, Objective
 from ..data import Split, load_mnist, to_model_range
 from ..nn import EMA
 from ._checkpoint import CHECKPOINT, build_model, checkpoint_config, load_checkpoint, save_checkpoint
@@ -100,12 +100,16 @@ class Batches:
         return self.x[idx], self.y[idx]
 
 
-def step_draws(batches: Batches, timesteps: int, tc: TrainConfig, step: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+TimeDraw = Callable[[int, torch.Generator], Tensor]  # (n, generator) -> n training times
+
+
+def step_draws(batches: Batches, times: TimeDraw, tc: TrainConfig, step: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Step `step`'s clean images (B, 1, H, W), labels (B,) with the condition dropped to the null label
-    with probability tc.p_uncond, timesteps t (B,) and noise (B, 1, H, W): all from step_generator(seed, step)."""
+    with probability tc.p_uncond, times t (B,) from `times` and noise (B, 1, H, W): all from
+    step_generator(seed, step)."""
     g = step_generator(tc.seed, step)
     x0, y = batches(step)
-    t = torch.randint(0, timesteps, (len(y),), generator=g)
+    t = times(len(y), g)
     eps = torch.randn(x0.shape, generator=g)
     drop = torch.rand(len(y), generator=g) < tc.p_uncond
     return x0, torch.where(drop, torch.full_like(y, NULL_LABEL), y), t, eps
@@ -119,7 +123,7 @@ class Validator:
         g = torch.Generator().manual_seed(VAL_SEED)
         self.x0 = to_model_range(split.images[:n], pad_to_32)
         self.y = split.labels[:n]
-        self.t = torch.randint(0, diffusion.timesteps, (n,), generator=g)
+        self.t = diffusion.times(n, g)  # uniform over the formulation's time, whatever training draws
         self.eps = torch.randn(self.x0.shape, generator=g)
         self.diffusion, self.device = diffusion, device
 
@@ -151,6 +155,7 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
     precision = training_precision(tc.amp, tc.cpu_bf16, device)  # refuses train.cpu_bf16 without native bf16, before any write
     data = load_mnist(cfg.data)  # data and batch-size errors come before anything is written
     diffusion = Diffusion(cfg.diffusion)
+    objective = Objective(diffusion, tc)
     batches = Batches(data.train, tc.batch_size, tc.seed, cfg.data.pad_to_32)
     validate = Validator(data.val, tc.val_images, diffusion, cfg.data.pad_to_32, device)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -171,7 +176,7 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
             ema.model.load_state_dict(resume["ema"])
         start = int(resume["step"])
     log = TrainLog(out_dir / "train_log.csv", start)
-    loop = _Loop(cfg, out_dir, model, ema, optimizer, scaler, diffusion, batches, validate, log, device, precision,
+    loop = _Loop(cfg, out_dir, model, ema, optimizer, scaler, objective, batches, validate, log, device, precision,
                  on_validation)
     result = loop.run(start, progress)
     write_json(out_dir / "train_result.json", asdict(result))
@@ -199,13 +204,13 @@ class _Loop:
     """The optimisation loop of one `train` call."""
 
     def __init__(self, cfg: RunConfig, out_dir: Path, model: nn.Module, ema: EMA | None,
-                 optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, diffusion: Diffusion,
+                 optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, objective: Objective,
                  batches: Batches, validate: Validator, log: TrainLog, device: torch.device,
                  precision: torch.dtype | None,
                  on_validation: OnValidation | None) -> None:
         self.cfg, self.tc, self.out_dir = cfg, cfg.train, out_dir
         self.model, self.ema, self.optimizer, self.scaler = model, ema, optimizer, scaler
-        self.diffusion, self.batches, self.validate, self.log, self.device = diffusion, batches, validate, log, device
+        self.objective, self.batches, self.validate, self.log, self.device = objective, batches, validate, log, device
         self.precision = precision  # autocast dtype, None for fp32 (`devices.training_precision`)
         self.on_validation = on_validation
         self.last_checkpoint = 0
@@ -249,11 +254,12 @@ class _Loop:
         """One optimiser step; returns (loss, gradient norm before clipping)."""
         tc = self.tc
         torch.manual_seed(step_seed(tc.seed, step))  # network dropout draws from the global RNG
-        draws = step_draws(self.batches, self.diffusion.timesteps, tc, step)
+        draws = step_draws(self.batches, self.objective.draw, tc, step)
         x0, y, t, eps = (v.to(self.device) for v in draws)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(tc, step)
-        loss = self.diffusion.network_loss(self.model, x0, t, eps, y, self.precision).mean()
+        per_image = self.objective.diffusion.network_loss(self.model, x0, t, eps, y, self.precision)  # (B,)
+        loss = self.objective.loss(per_image, t)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones

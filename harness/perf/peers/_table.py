@@ -11,6 +11,7 @@ import torch
 
 from ..._util import CPU_EVAL_BATCH, machine, markdown_table
 from ...config import FULL_INTERVAL, RunConfig
+from ...core import Diffusion
 from ...runs import grid_labels, network_passes
 from ._judging import Quality
 
@@ -121,9 +122,9 @@ def guiding_only(interval: Sequence[float]) -> str:
 def _limited_label(cfg: RunConfig, interval: tuple[float, ...]) -> str:
     limited = replace(cfg.sample, guidance_interval=interval)
     every = replace(cfg.sample, guidance_interval=FULL_INTERVAL)
-    T = cfg.diffusion.timesteps
+    diffusion = Diffusion(cfg.diffusion)
     return (f"the harness {guiding_only(interval)} (sample.guidance_interval: "
-            f"{network_passes(limited, T)} network passes per digit, not {network_passes(every, T)})")
+            f"{network_passes(limited, diffusion)} network passes per digit, not {network_passes(every, diffusion)})")
 
 
 def peers_markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: torch.device, wall: float,

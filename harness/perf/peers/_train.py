@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from ..._util import memory_format
 from ...config import RunConfig
+from ...core import Diffusion
 from ...data import Mnist
 from ...metrics import synchronize
 from ...nn import count_parameters
@@ -52,10 +53,11 @@ def train_peer(cfg: RunConfig, data: Mnist, device: torch.device, snapshot_at_s:
     ema = EMAModel(unet.parameters(), decay=tc.ema_decay, model_cls=lib.UNet2DModel, model_config=unet.config)
     ema.to(device)
     batches = Batches(data.train, tc.batch_size, tc.seed, cfg.data.pad_to_32)
+    times = Diffusion(cfg.diffusion).times  # the harness's own draws of t: both see the same steps
     pending, snapshots, seconds = sorted(snapshot_at_s), {}, 0.0
     for step in tqdm(range(tc.steps), disable=not progress, desc="train diffusers peer", unit="step"):
         t0 = time.perf_counter()
-        draws = step_draws(batches, ddpm.config.num_train_timesteps, tc, step)
+        draws = step_draws(batches, times, tc, step)
         x0, y, t, noise = (v.to(device) for v in draws)
         loss = F.mse_loss(unet(ddpm.add_noise(x0, noise, t), t, class_labels=y).sample, noise)
         opt.zero_grad(set_to_none=True)
