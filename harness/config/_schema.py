@@ -240,6 +240,15 @@ class RunConfig:
         _check_formulation(self)
 
 
+def sample_for(formulation: str, sample: SampleConfig) -> SampleConfig:
+    """`sample` with its sampler and spacing replaced by the formulation's first choices where it cannot use them
+    (a study's base sampling settings, given to a training config of another formulation)."""
+    member = FORMULATIONS.get(formulation)
+    sampler = sample.sampler if sample.sampler in member.samplers else member.samplers[0]
+    spacing = sample.spacing if sample.spacing in member.spacings else member.spacings[0]
+    return dataclasses.replace(sample, sampler=sampler, spacing=spacing)
+
+
 def _check_formulation(cfg: RunConfig) -> None:
     """Refuse the parts a formulation cannot work with, naming the ones it can."""
     d = cfg.diffusion

@@ -20,7 +20,7 @@ class EDMDiffusion(Diffusion):
     """x = x0 + sigma eps (their Table 1: s(t) = 1, sigma(t) = t), with the preconditioned denoiser
     D(x; sigma) = c_skip x + c_out F(c_in x, c_noise) of their sec. 5 and Table 1; the network is F."""
 
-    samplers = ("ddim", "ddpm", "dpmpp_2m", "euler", "heun")
+    samplers = ("heun", "euler", "dpmpp_2m", "ddim", "ddpm")  # the paper's first
     spacings = ("karras",)
     noise_samplings = ("uniform", "lognormal")
 

@@ -34,8 +34,8 @@ class Diffusion:
     """
 
     continuous: ClassVar[bool] = True  # times are real numbers (edm, flow), not vp's integer steps
-    samplers: ClassVar[tuple[str, ...]] = ()  # SAMPLERS members that can sample it
-    spacings: ClassVar[tuple[str, ...]] = ()  # SPACINGS members that can place its levels
+    samplers: ClassVar[tuple[str, ...]] = ()  # SAMPLERS members that can sample it, its paper's first
+    spacings: ClassVar[tuple[str, ...]] = ()  # SPACINGS members that can place its levels, its paper's first
     noise_samplings: ClassVar[tuple[str, ...]] = ()  # NOISE_SAMPLINGS members it can train with
 
     def __new__(cls, cfg: DiffusionConfig) -> Diffusion:

@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 
 from .._util import RUNS, NumericalError, folder_lock, write_json
-from ..config import RunConfig, cautions, config_hash, config_to_dict
+from ..config import RunConfig, cautions, config_hash, config_to_dict, sample_for
 from ..metrics import columns, evaluate, flat_figures
 from ..runs import OnValidation, train
 from ._cells import CAUTIONS, DUPLICATE, FAILURE, PRUNED_AT, RUN, WORKER, duplicate_of, worker_id
@@ -96,9 +96,10 @@ class TrialRunner:
         return name, float(metrics[name])
 
     def _training_part(self, cfg: RunConfig, seed: int) -> RunConfig:
-        """`cfg` with the base's sample/eval sections: sampling-only factors then share a checkpoint."""
+        """`cfg` with the base's sample/eval sections (with the sampler and spacing cfg's formulation can use):
+        sampling-only factors then share a checkpoint."""
         base = self.spec.config({}, seed)
-        return dataclasses.replace(cfg, sample=base.sample, eval=base.eval)
+        return dataclasses.replace(cfg, sample=sample_for(cfg.diffusion.formulation, base.sample), eval=base.eval)
 
 
 def shared_run_dir(results: Path, train_cfg: RunConfig) -> Path:
