@@ -4,13 +4,16 @@ ideal denoiser is known exactly (Karras et al. 2022, app. B.3), and the point ma
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
 from torch import Tensor
 
-from harness.config import DiffusionConfig, TrainConfig, resolve_config
+from harness._util import ConfigError
+from harness.analyses.difficulty._recognition import noised_predictions
+from harness.config import DiffusionConfig, TrainConfig, config_hash, resolve_config
 from harness.core import FORMULATIONS, LOSS_WEIGHTINGS, SAMPLERS, Denoiser, Diffusion, Objective
 from harness.runs import build_model, generate
 
@@ -213,3 +216,50 @@ GOLDEN = {"vp": [[-0.02922, -0.05768], [0.99779, 0.99588]], "edm": [[0.10797, 0.
 @pytest.mark.parametrize("form", FORMS)
 def test_golden_values_on_a_tiny_fixed_unet(form: str) -> None:
     np.testing.assert_allclose(tiny_samples(form), GOLDEN[form], atol=1e-4)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["sample.sampler=euler"], "sample.sampler must be one of ddim, ddpm, dpmpp_2m under diffusion.formulation=vp"),
+    (["diffusion.formulation=flow", "sample.spacing=karras"], "sample.spacing must be one of uniform under "
+                                                              "diffusion.formulation=flow"),
+    (["train.noise_sampling=logit_normal"], "train.noise_sampling must be one of uniform under diffusion.formulation=vp"),
+    (["diffusion.formulation=edm", "sample.spacing=karras", "train.noise_sampling=logit_normal"],
+     "train.noise_sampling must be one of uniform, lognormal under diffusion.formulation=edm"),
+    (["diffusion.formulation=edm", "sample.spacing=karras", "diffusion.prediction=v"], "diffusion.prediction is vp's"),
+    (["diffusion.formulation=flow", "model.time_embedding=learned"], "model.time_embedding must be sinusoidal or none"),
+    (["train.loss_weighting=minsnr"], "did you mean 'min_snr'"),
+    (["train.noise_sampling=lognorm"], "did you mean 'lognormal'"),
+    (["diffusion.formulation=edm", "diffusion.sigma_min=90"], "must satisfy 0 < sigma_min < sigma_max"),
+])
+def test_combinations_a_formulation_cannot_use_are_refused_naming_the_valid_ones(overrides: list[str],
+                                                                                  message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        resolve_config("baseline", "smoke", overrides)
+
+
+def test_new_fields_at_their_defaults_leave_every_existing_hash_alone() -> None:
+    """A config that does not touch the formulation fields hashes as before they existed (tests/test_config.py pins
+    the values); setting one changes the hash."""
+    base = resolve_config("baseline", "quick")
+    assert config_hash(base) != config_hash(resolve_config("baseline", "quick", ["train.loss_weighting=min_snr"]))
+    assert config_hash(base) != config_hash(resolve_config("edm", "quick"))
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_the_forward_analysis_noises_real_digits_in_every_formulation(name: str) -> None:
+    """The difficulty analysis's forward direction: levels from the least to the most noise, the images it shows
+    the classifier in the variance-preserving view (pure noise at the end: unit variance, no digit left)."""
+    d = diffusion(name)
+    times = d.forward_grid(11)
+    fractions = [d.fraction(t) for t in times]
+    assert fractions == sorted(fractions) and fractions[0] == pytest.approx(0, abs=1e-3)
+    assert fractions[-1] == pytest.approx(1, abs=2e-3)  # vp: (T - 1) / T
+    alpha_bar, _ = d.variance_preserving(torch.tensor(times))
+    assert float(alpha_bar[0]) > 0.99 and float(alpha_bar[-1]) < 0.02
+    seen: list[Tensor] = []
+    images = torch.full((64, 1, 28, 28), 0.5)
+    noised_predictions(lambda x: seen.append(x) or torch.zeros(len(x), dtype=torch.long), images, d, times,
+                       torch.Generator().manual_seed(0))
+    assert len(seen) == len(times)
+    last = seen[-1].float() / 127.5 - 1  # uint8 back to [-1, 1]: N(0, 1) clipped, mean 0 whatever the digit
+    assert abs(float(last.mean())) < 0.05 and float(seen[0].float().mean()) == pytest.approx(191, abs=3)

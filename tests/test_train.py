@@ -6,7 +6,7 @@ from conftest import smoke_overrides
 
 from harness._util import CheckpointError, ConfigError, Interrupted, devices, host
 from harness.config import TrainConfig, resolve_config
-from harness.core import PREDICTIONS, SCHEDULES
+from harness.core import FORMULATIONS, PREDICTIONS, SCHEDULES
 from harness.runs import (
     CHECKPOINT,
     TrainLog,
@@ -19,9 +19,11 @@ from harness.runs import (
 )
 from harness.runs._train import _Loop
 
+FORMULATION_PRESETS = {"vp": "baseline", "edm": "edm", "flow": "flow"}  # each formulation's paper recipe
 
-def smoke(**extra: object):  # noqa: ANN201
-    return resolve_config("baseline", "smoke", smoke_overrides(**extra))
+
+def smoke(preset: str = "baseline", **extra: object):  # noqa: ANN201
+    return resolve_config(preset, "smoke", smoke_overrides(**extra))
 
 
 def test_smoke_run_writes_every_output(run_dir: Path) -> None:
@@ -60,8 +62,10 @@ def crash_at_step_25_then_resume(cfg, out: Path, monkeypatch: pytest.MonkeyPatch
     train(cfg, out, progress=False, grid=False)
 
 
-def test_a_resumed_run_ends_with_the_same_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = smoke(**{"train.steps": 30, "model.dropout": 0.1})
+@pytest.mark.parametrize("formulation", FORMULATIONS.names())
+def test_a_resumed_run_ends_with_the_same_weights(formulation: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = smoke(FORMULATION_PRESETS[formulation], **{"train.steps": 30, "model.dropout": 0.1})
     train(cfg, tmp_path / "straight", progress=False, grid=False)
     crash_at_step_25_then_resume(cfg, tmp_path / "resumed", monkeypatch)
 
@@ -74,8 +78,10 @@ def test_a_resumed_run_ends_with_the_same_weights(tmp_path: Path, monkeypatch: p
     assert steps == [10, 20, 30]  # no duplicated rows from the interrupted attempt
 
 
-def test_divergence_stops_with_a_clear_status(run_dir: Path) -> None:
-    result = train(smoke(**{"train.lr": 1e12, "train.grad_clip": 0, "train.warmup_steps": 0}), run_dir, progress=False)
+@pytest.mark.parametrize("formulation", FORMULATIONS.names())
+def test_divergence_stops_with_a_clear_status(formulation: str, run_dir: Path) -> None:
+    result = train(smoke(FORMULATION_PRESETS[formulation], **{"train.lr": 1e12, "train.grad_clip": 0,
+                                                               "train.warmup_steps": 0}), run_dir, progress=False)
     assert result.status == "diverged"
     assert result.message.startswith("diverged at step ")
     assert not (run_dir / "samples.png").exists()

@@ -20,7 +20,7 @@ from ..config import (
     resolve_config,
     with_overrides,
 )
-from ..core import PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
+from ..core import FORMULATIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
 from ..nn import ACTIVATIONS, TIME_EMBEDDINGS, count_parameters
 from ._common import print_warnings, warn_cautions
 
@@ -129,8 +129,12 @@ def cmd_classifier(args: argparse.Namespace) -> int:
 def cmd_components(args: argparse.Namespace) -> int:
     from ..metrics import METRICS
 
-    for reg in (SCHEDULES, PREDICTIONS, SAMPLERS, SPACINGS, TIME_EMBEDDINGS, ACTIVATIONS, PRESETS, BUDGETS, METRICS):
+    for reg in (FORMULATIONS, SCHEDULES, PREDICTIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, SAMPLERS, SPACINGS,
+                TIME_EMBEDDINGS, ACTIVATIONS, PRESETS, BUDGETS, METRICS):
         print(f"{reg.family:15s} {', '.join(reg.names()):45s} {reg.doc}")
+    for name, form in FORMULATIONS.items():
+        print(f"  formulation {name:4s} {form.summary}; samplers {', '.join(form.samplers)}; spacings "
+              f"{', '.join(form.spacings)}; noise sampling {', '.join(form.noise_samplings)}")
     for name, m in METRICS.items():
         figures = ", ".join(c.key + ("" if c.better == 0 else " (higher is better)" if c.better > 0 else
                                        " (lower is better)") for c in m.columns) or f"the {name} section"
@@ -150,8 +154,11 @@ def cmd_presets(args: argparse.Namespace) -> int:
         cfg = resolve_config(name, "quick")
         m, d = cfg.model, cfg.diffusion
         params = count_parameters(build_model(cfg))
-        print(f"{name:10s} channels={list(m.channels)} {cfg.data.image_size}x{cfg.data.image_size} "
-              f"T={d.timesteps} {d.schedule} conditioning={m.conditioning} ema={cfg.train.ema} params={params:,}")
+        process = (f"vp T={d.timesteps} {d.schedule} {d.prediction}" if d.formulation == "vp" else
+                   f"{d.formulation} {cfg.train.noise_sampling} {cfg.train.loss_weighting}")
+        print(f"{name:10s} channels={list(m.channels)} {cfg.data.image_size}x{cfg.data.image_size} {process} "
+              f"{cfg.sample.sampler} x{cfg.sample.steps} conditioning={m.conditioning} ema={cfg.train.ema} "
+              f"params={params:,}")
     for b in BUDGETS.names():
         budget = BUDGETS.get(b)
         print(f"budget {b:6s} {budget.steps} steps x batch {budget.batch_size}: {budget.description}")

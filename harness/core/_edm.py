@@ -20,6 +20,7 @@ class EDMDiffusion(Diffusion):
     """x = x0 + sigma eps (their Table 1: s(t) = 1, sigma(t) = t), with the preconditioned denoiser
     D(x; sigma) = c_skip x + c_out F(c_in x, c_noise) of their sec. 5 and Table 1; the network is F."""
 
+    summary = "Karras et al. 2022: x = x0 + sigma eps, the network preconditioned by c_skip, c_out, c_in, c_noise"
     samplers = ("heun", "euler", "dpmpp_2m", "ddim", "ddpm")  # the paper's first
     spacings = ("karras",)
     noise_samplings = ("uniform", "lognormal")

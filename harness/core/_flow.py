@@ -21,6 +21,7 @@ class FlowDiffusion(Diffusion):
     """x_t = (1 - t) x0 + t eps for t in [0, 1]; the network predicts the velocity v = eps - x0 (the path's
     d x_t / dt) and is told TIME_SCALE t."""
 
+    summary = "flow matching (Lipman et al. 2023): x_t = (1 - t) x0 + t eps, the network predicts v = eps - x0"
     samplers = ("heun", "euler", "dpmpp_2m", "ddim", "ddpm")
     spacings = ("uniform",)
     noise_samplings = ("uniform", "logit_normal")

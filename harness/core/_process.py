@@ -33,6 +33,7 @@ class Diffusion:
     `Diffusion(cfg)` builds the member of FORMULATIONS that cfg.formulation names (like pathlib.Path).
     """
 
+    summary: ClassVar[str] = ""  # one line for `harness components`
     continuous: ClassVar[bool] = True  # times are real numbers (edm, flow), not vp's integer steps
     samplers: ClassVar[tuple[str, ...]] = ()  # SAMPLERS members that can sample it, its paper's first
     spacings: ClassVar[tuple[str, ...]] = ()  # SPACINGS members that can place its levels, its paper's first
@@ -122,6 +123,14 @@ class Diffusion:
         with autocast(x0.device, precision):
             out = model(x_in, c_noise, y)
         return self.loss_terms(out, x0, t, eps)
+
+    def at(self, t: float, n: int) -> Tensor:
+        """n copies of time t as the denoiser and q_sample take it (vp: integer steps)."""
+        return torch.full((n,), t, dtype=torch.float64 if self.continuous else torch.long)
+
+    def forward_grid(self, points: int) -> list[float]:
+        """About `points` times from the least to the most noise, evenly spread in the noise fraction."""
+        return sorted(set(self.time_at(torch.linspace(0, 1, points, dtype=torch.float64)).tolist()))
 
     def guided_at(self, t: float, interval: tuple[float, ...]) -> bool:
         """Kynkäänniemi et al. 2024, 'Applying Guidance in a Limited Interval': guide only where the noise level's

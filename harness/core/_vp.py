@@ -21,6 +21,7 @@ class VPDiffusion(Diffusion):
     """q(x_t | x0) = N(sqrt(alpha_bar_t) x0, (1 - alpha_bar_t) I) at integer steps t = 0..T-1 (Ho et al. 2020,
     eq. 4); the network sees x_t and t unscaled and outputs diffusion.prediction (eps, x0 or v)."""
 
+    summary = "discrete DDPM (Ho et al. 2020): x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps, t = 0..T-1"
     continuous = False
     samplers = ("ddim", "ddpm", "dpmpp_2m")
     spacings = ("uniform", "quadratic", "leading", "karras")
@@ -76,6 +77,9 @@ class VPDiffusion(Diffusion):
 
     def time_at(self, fraction: Tensor) -> Tensor:
         return (fraction * self.timesteps).round().clamp(max=self.timesteps - 1)
+
+    def forward_grid(self, points: int) -> list[float]:
+        return sorted({round(x) for x in torch.linspace(0, self.timesteps - 1, points, dtype=torch.float64).tolist()})
 
     def guided_at(self, t: float, interval: tuple[float, ...]) -> bool:
         lo, hi = interval

@@ -103,6 +103,17 @@ def test_train_step(measured: Measured, device: torch.device) -> None:
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
 
 
+@pytest.mark.calibrate("network_step")
+@pytest.mark.parametrize("preset", ["edm", "flow"])
+def test_train_step_of_formulation(measured: Measured, device: torch.device, preset: str) -> None:
+    """The step of test_train_step under another formulation, its paper's weighting and noise sampling: the
+    preconditioning and the weights are a few elementwise operations beside the network (gated like the others)."""
+    step, model = train_step(resolve_config(preset, "smoke"), device)
+    before = [p.detach().clone() for p in model.parameters()]
+    measured(finished(step, device), 20)
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+
+
 @pytest.mark.calibrate("network_forward")
 def test_network_evaluation(measured: Measured, model: torch.nn.Module, device: torch.device) -> None:
     x = torch.randn(64, 1, 28, 28, device=device)  # (B, C, H, W)

@@ -76,7 +76,7 @@ def forward_curves(forward: pd.DataFrame, chance: float, path: Path) -> Path:
         if every:
             ax.fill_between(g["t_fraction"], g["low"], g["high"], color=colour, alpha=0.15)
     ax.axhline(chance, ls="--", color="grey", lw=1)
-    ax.set_xlabel("t / T (forward process)")
+    ax.set_xlabel("noise fraction, vp: t / T (forward process)")
     ax.set_ylabel("classifier accuracy")
     ax.legend(title="digit", bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
     return save_figure(fig, path)

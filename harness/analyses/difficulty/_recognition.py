@@ -109,14 +109,17 @@ def relative_levels(curves: np.ndarray, threshold: float) -> np.ndarray:
 
 
 @torch.inference_mode()
-def noised_predictions(classify: Classify, images: Tensor, diffusion: Diffusion, ts: list[int],
+def noised_predictions(classify: Classify, images: Tensor, diffusion: Diffusion, ts: list[float],
                        generator: torch.Generator) -> Tensor:
-    """(len(ts), N) predictions on real digits (N, 1, H, W) in [-1, 1] noised to each t by q(x_t | x_0)
-    (Ho et al. 2020, eq. 4), clipped to the pixel range as a viewer would see them."""
+    """(len(ts), N) predictions on real digits (N, 1, H, W) in [-1, 1] noised to each time by q(x_t | x_0)
+    (Ho et al. 2020, eq. 4), in the variance-preserving view (edm's x0 + sigma eps divided by its scale), clipped
+    to the pixel range as a viewer would see them."""
     out = []
     for t in ts:
-        x_t = diffusion.q_sample(images, torch.full((len(images),), t, dtype=torch.long),
-                                 torch.randn(images.shape, generator=generator))
+        time = diffusion.at(t, len(images))
+        x_t = diffusion.q_sample(images, time, torch.randn(images.shape, generator=generator))
+        if diffusion.continuous:  # vp's scale is 1
+            x_t = x_t / diffusion.variance_preserving(time[:1])[1].float()
         out.append(classify(to_uint8(x_t.clamp(-1, 1))))
     return torch.stack(out)
 

@@ -114,11 +114,12 @@ def _forward_text(result: DifficultyResult) -> str:
     per = ", ".join(f"{d}: {f.at_chance.point[d]:.2f}" if not math.isnan(f.at_chance.point[d]) else f"{d}: never"
                     for d in CLASSES)
     d = result.run_cfg.diffusion
-    return (f"Real test digits ({result.cfg.forward_per_class} per class) noised by q(x_t | x0) of this run's schedule "
-            f"({d.schedule}, T = {d.timesteps}) at {len(f.timesteps)} timesteps. The classifier's accuracy falls to "
-            f"within {f.margin:.2f} of chance ({CHANCE:.0%}) at t/T = {every} (all digits; 95% bootstrap interval over "
-            f"the digits); per digit: {per} (never: above chance up to t = T-1, as is the digit the classifier calls "
-            f"pure noise).")
+    process = f"schedule ({d.schedule}, T = {d.timesteps})" if d.formulation == "vp" else f"{d.formulation} formulation"
+    return (f"Real test digits ({result.cfg.forward_per_class} per class) noised by q(x_t | x0) of this run's {process} "
+            f"at {len(f.timesteps)} noise levels. The classifier's accuracy falls to within {f.margin:.2f} of chance "
+            f"({CHANCE:.0%}) at a noise fraction (vp: t/T) of {every} (all digits; 95% bootstrap interval over the "
+            f"digits); per digit: {per} (never: above chance up to the noisiest level, as is the digit the classifier "
+            f"calls pure noise).")
 
 
 def _frontier_table(front: pd.DataFrame) -> str:

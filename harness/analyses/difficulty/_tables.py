@@ -73,7 +73,7 @@ def forward_frame(forward: ForwardResult) -> pd.DataFrame:
     rows = []
     for g, name in enumerate([*map(str, CLASSES), "all"]):
         for k, t in enumerate(forward.timesteps):
-            rows.append({"digit": name, "t": int(t), "t_fraction": forward.t_fraction[k],
+            rows.append({"digit": name, "t": t, "t_fraction": forward.t_fraction[k],
                          "noise_std": forward.noise_std[k], "accuracy": forward.accuracy.point[g, k],
                          "low": low[g, k], "high": high[g, k]})
     return pd.DataFrame(rows)
