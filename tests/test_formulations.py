@@ -15,7 +15,7 @@ from harness._util import ConfigError
 from harness.analyses.difficulty._recognition import noised_predictions
 from harness.config import DiffusionConfig, TrainConfig, config_hash, resolve_config
 from harness.core import FORMULATIONS, LOSS_WEIGHTINGS, SAMPLERS, Denoiser, Diffusion, Objective
-from harness.runs import build_model, generate
+from harness.runs import build_model, generate, network_passes
 
 MU, SD = 0.3, 0.4  # the Gaussian data x0 ~ N(MU, SD^2) of the exactness tests
 FORMS = FORMULATIONS.names()
@@ -263,3 +263,15 @@ def test_the_forward_analysis_noises_real_digits_in_every_formulation(name: str)
     assert len(seen) == len(times)
     last = seen[-1].float() / 127.5 - 1  # uint8 back to [-1, 1]: N(0, 1) clipped, mean 0 whatever the digit
     assert abs(float(last.mean())) < 0.05 and float(seen[0].float().mean()) == pytest.approx(191, abs=3)
+
+
+def test_guidance_and_its_interval_count_the_evaluations_of_every_formulation() -> None:
+    """Heun over 10 flow levels (t = 1.0, 0.9, ..., 0.1) evaluates 19 times; guided at t <= 0.55, levels
+    0.5..0.1 run two passes at both of their evaluations: 19 + 10 passes per sample."""
+    cfg = resolve_config("flow", "smoke", ["sample.steps=10", "sample.guidance=3",
+                                           "sample.guidance_interval=[0, 0.55]"])
+    d = Diffusion(cfg.diffusion)
+    assert network_passes(cfg.sample, d) == 29
+    assert network_passes(cfg.sample, d, conditional=False) == 19
+    edm = resolve_config("edm", "smoke", ["sample.steps=6", "sample.guidance=3"])
+    assert network_passes(edm.sample, Diffusion(edm.diffusion)) == 2 * 11

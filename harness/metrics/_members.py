@@ -84,7 +84,7 @@ def speed(ev: Evaluation) -> dict[str, Any]:
     out: dict[str, Any] = {"sampling_images_per_s": s.images_per_s, "ms_per_network_evaluation": s.ms_per_evaluation,
                            "network_evaluations_per_sample": s.evaluations_per_sample,
                            "network_passes_per_sample": passes,  # images through the network: 1 or 2 per evaluation
-                           "guided_passes_per_evaluation": passes / trained.cfg.sample.steps,
+                           "guided_passes_per_evaluation": passes / s.evaluations_per_sample,
                            "sampling_images_timed": s.images, "parameters": count_parameters(trained.model)}
     train_result = ev.run_dir / "train_result.json" if ev.run_dir is not None else None
     if train_result is not None and train_result.is_file():

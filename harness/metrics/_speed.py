@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .._util import loss_scaler, memory_format, training_precision
 from ..config import RunConfig
-from ..core import NUM_CLASSES, Diffusion, Objective
+from ..core import NUM_CLASSES, Diffusion, Objective, evaluated_times
 from ..nn import count_parameters
 from ..runs import adamw, build_model, generate, grid_labels
 
@@ -133,7 +133,8 @@ def timed_generate(model: nn.Module, diffusion: Diffusion, cfg: RunConfig, label
     device = next(model.parameters()).device
     images, seconds = timed(device, lambda: generate(model, diffusion, cfg.sample, labels, cfg.data.image_size, g))
     batches = -(-len(labels) // cfg.sample.batch_size)
-    return images, SampleSpeed(len(labels) / seconds, seconds * 1000 / (batches * cfg.sample.steps), cfg.sample.steps,
+    evaluations = len(evaluated_times(cfg.sample.sampler, diffusion.levels(cfg.sample.spacing, cfg.sample.steps)))
+    return images, SampleSpeed(len(labels) / seconds, seconds * 1000 / (batches * evaluations), evaluations,
                                len(labels))
 
 
