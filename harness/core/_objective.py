@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from .._util import Registry
-from ._process import Diffusion
+from ._process import Diffusion, Network
 
 if TYPE_CHECKING:
     from ..config import TrainConfig
@@ -84,7 +84,9 @@ class Objective:
         w = self._weighting(snr, self.tc, self.diffusion)
         return None if w is None else (w / self.diffusion.native_weight(snr)).float()
 
-    def loss(self, per_image: Tensor, t: Tensor) -> Tensor:
-        """The weighted mean of per-image losses (B,) at times t."""
+    def loss(self, model: Network, x0: Tensor, t: Tensor, eps: Tensor, y: Tensor,
+             precision: torch.dtype | None = None) -> Tensor:
+        """The training loss: `Diffusion.network_loss` per image (B,), weighted, averaged over the batch."""
+        per_image = self.diffusion.network_loss(model, x0, t, eps, y, precision)
         w = self.weights(t)
         return per_image.mean() if w is None else (per_image * w.to(per_image.device)).mean()

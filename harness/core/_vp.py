@@ -38,6 +38,8 @@ class VPDiffusion(Diffusion):
         ab = self.alpha_bar.to(t.device)[t.long()]
         return ab.sqrt(), (1 - ab).sqrt()
 
+    # coefficients, variance_preserving, guided_at, forward_grid, buckets and draw_between keep the arithmetic vp had
+    # before the other formulations existed (sqrt in the image's dtype, integer steps), so its results do not move.
     def coefficients(self, t: Tensor, like: Tensor) -> tuple[Tensor, Tensor]:
         """a = sqrt(alpha_bar_t), s = sqrt(1 - alpha_bar_t), shaped (B, 1, 1, 1) like `like`."""
         ab = self.alpha_bar.to(like.device)[t.long()].to(like.dtype).view(-1, 1, 1, 1)

@@ -13,9 +13,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .._util import loss_scaler, memory_format, training_precision
 from ..config import RunConfig
-from ..core import NUM_CLASSES, Diffusion, Objective, evaluated_times
+from ..core import NUM_CLASSES, Diffusion, Objective
 from ..nn import count_parameters
-from ..runs import adamw, build_model, generate, grid_labels
+from ..runs import adamw, build_model, generate, grid_labels, network_passes
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
     def step() -> None:
         t = objective.draw(bs, draws).to(device)  # the config's noise sampling and loss weighting, as in training
         eps = torch.randn_like(x0)
-        loss = objective.loss(objective.diffusion.network_loss(model, x0, t, eps, y, precision), t)
+        loss = objective.loss(model, x0, t, eps, y, precision)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
@@ -133,7 +133,7 @@ def timed_generate(model: nn.Module, diffusion: Diffusion, cfg: RunConfig, label
     device = next(model.parameters()).device
     images, seconds = timed(device, lambda: generate(model, diffusion, cfg.sample, labels, cfg.data.image_size, g))
     batches = -(-len(labels) // cfg.sample.batch_size)
-    evaluations = len(evaluated_times(cfg.sample.sampler, diffusion.levels(cfg.sample.spacing, cfg.sample.steps)))
+    evaluations = network_passes(cfg.sample, diffusion, conditional=False)  # network calls: guidance batches its two
     return images, SampleSpeed(len(labels) / seconds, seconds * 1000 / (batches * evaluations), evaluations,
                                len(labels))
 

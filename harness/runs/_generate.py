@@ -9,9 +9,7 @@ from torch import Tensor, nn
 
 from .._util import NumericalError, autocast, bf16_sampling, compiled, eval_batch
 from ..config import FULL_INTERVAL, SampleConfig
-from ..core import NULL_LABEL, NUM_CLASSES, SAMPLERS, Denoiser, Diffusion, Trajectory, evaluated_times
-
-Network = Callable[[Tensor, Tensor, Tensor], Tensor]  # (x (B, 1, H, W), t (B,), labels (B,)) -> output like x
+from ..core import NULL_LABEL, NUM_CLASSES, SAMPLERS, Denoiser, Diffusion, Network, Trajectory, evaluated_times
 
 
 def guided_output(network: Network, x: Tensor, t: Tensor, labels: Tensor, guidance: float) -> Tensor:

@@ -258,8 +258,7 @@ class _Loop:
         x0, y, t, eps = (v.to(self.device) for v in draws)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(tc, step)
-        per_image = self.objective.diffusion.network_loss(self.model, x0, t, eps, y, self.precision)  # (B,)
-        loss = self.objective.loss(per_image, t)
+        loss = self.objective.loss(self.model, x0, t, eps, y, self.precision)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones

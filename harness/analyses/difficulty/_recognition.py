@@ -118,8 +118,7 @@ def noised_predictions(classify: Classify, images: Tensor, diffusion: Diffusion,
     for t in ts:
         time = diffusion.at(t, len(images))
         x_t = diffusion.q_sample(images, time, torch.randn(images.shape, generator=generator))
-        if diffusion.continuous:  # vp's scale is 1
-            x_t = x_t / diffusion.variance_preserving(time[:1])[1].float()
+        x_t = x_t / diffusion.variance_preserving(time[:1])[1].float()  # vp's scale is exactly 1
         out.append(classify(to_uint8(x_t.clamp(-1, 1))))
     return torch.stack(out)
 
