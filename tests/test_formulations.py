@@ -196,9 +196,9 @@ def test_every_valid_combination_trains_forward_and_backward(form: str, weightin
 
 
 def tiny_samples(form: str) -> np.ndarray:
-    cfg = resolve_config("baseline", "smoke", ["model.channels=[8, 16]", "model.embed_dim=16", "sample.steps=6",
-                                               f"diffusion.formulation={form}", f"sample.sampler={BEST[form][0]}",
-                                               f"sample.spacing={BEST[form][1]}", "sample.guidance=2"])
+    cfg = resolve_config("baseline_v1", "smoke", ["model.channels=[8, 16]", "model.embed_dim=16", "sample.steps=6",
+                                                  f"diffusion.formulation={form}", f"sample.sampler={BEST[form][0]}",
+                                                  f"sample.spacing={BEST[form][1]}", "sample.guidance=2"])
     model = build_model(cfg)
     for p in model.parameters():
         torch.nn.init.normal_(p, std=0.2, generator=torch.Generator().manual_seed(p.numel()))
@@ -225,7 +225,6 @@ def test_golden_values_on_a_tiny_fixed_unet(form: str) -> None:
     (["train.noise_sampling=logit_normal"], "train.noise_sampling must be one of uniform under diffusion.formulation=vp"),
     (["diffusion.formulation=edm", "sample.spacing=karras", "train.noise_sampling=logit_normal"],
      "train.noise_sampling must be one of uniform, lognormal under diffusion.formulation=edm"),
-    (["diffusion.formulation=edm", "sample.spacing=karras", "diffusion.prediction=v"], "diffusion.prediction is vp's"),
     (["diffusion.formulation=flow", "model.time_embedding=learned"], "model.time_embedding must be sinusoidal or none"),
     (["train.loss_weighting=minsnr"], "did you mean 'min_snr'"),
     (["train.noise_sampling=lognorm"], "did you mean 'lognormal'"),
@@ -235,6 +234,19 @@ def test_combinations_a_formulation_cannot_use_are_refused_naming_the_valid_ones
                                                                                   message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         resolve_config("baseline", "smoke", overrides)
+
+
+@pytest.mark.parametrize("form", ["edm", "flow"])
+def test_vps_prediction_target_is_unused_by_the_continuous_formulations(form: str) -> None:
+    """edm and flow fix their own network output, as they fix their own noise levels: the baseline's v prediction
+    (like its cosine schedule) carries over to them unused, so a study can vary the formulation around it."""
+    x0, eps, t = torch.randn(4, 1, 8, 8), torch.randn(4, 1, 8, 8), torch.tensor([0.1, 0.3, 0.6, 0.9])
+    made = [Diffusion(DiffusionConfig(formulation=form, prediction=p, schedule=s))
+            for p, s in (("eps", "linear"), ("v", "cosine"), ("x0", "sigmoid"))]
+    times = made[0].time_at(t)
+    for d in made[1:]:
+        torch.testing.assert_close(d.q_sample(x0, times, eps), made[0].q_sample(x0, times, eps))
+        torch.testing.assert_close(d.target(x0, eps, times), made[0].target(x0, eps, times))
 
 
 def test_new_fields_at_their_defaults_leave_every_existing_hash_alone() -> None:

@@ -54,6 +54,12 @@ def test_a_tuning_spec_reads_its_search_and_objective(tmp_path: Path) -> None:
     assert spec.search[1].extremes() == [[8, 16, 32], [16, 32, 64]]
 
 
+def test_a_search_over_what_validation_mse_measures_is_not_pruned_on_it(tmp_path: Path) -> None:
+    assert load_spec(write_spec(tmp_path, TUNE)).prunable  # learning rate, widths and batch: one output target
+    assert not load_spec(ABLATIONS / "tune.yaml").prunable  # prediction target, schedule and formulation
+    assert not load_spec(write_spec(tmp_path, GRID)).prunable  # an ablation grid measures every variant
+
+
 @pytest.mark.parametrize("text", [GRID, TUNE], ids=["grid", "tune"])
 def test_a_spec_survives_its_json_round_trip(tmp_path: Path, text: str) -> None:
     import dataclasses
@@ -67,7 +73,7 @@ def test_the_base_set_goes_before_the_budget(tmp_path: Path) -> None:
     """A spec's own widths are scaled by --budget smoke too, the steps it fixes are kept; its grid values win."""
     text = GRID.replace("budget: smoke", "budget: quick").replace("train.steps=6, ", "'model.channels=[32, 64, 128]', ")
     spec = load_spec(write_spec(tmp_path, text))
-    assert spec.config({}, 0).model.channels == (32, 64, 128) and spec.config({}, 0).train.steps == 1000
+    assert spec.config({}, 0).model.channels == (32, 64, 128) and spec.config({}, 0).train.steps == 400
     smoke = spec.at_budget("smoke")
     assert smoke.name == "skiptest-smoke" and smoke.config({}, 0).model.channels == (8, 16, 32)
     assert smoke.config({}, 0).train.steps == 20 and smoke.config({"train.steps": 3}, 0).train.steps == 3

@@ -77,7 +77,7 @@ class DiffusionConfig:
     timesteps: int = 1000  # T, the number of diffusion steps of the forward process
     beta_start: float = 1e-4  # beta_1 of the beta-range schedules (linear, sigmoid, quadratic)
     beta_end: float = 0.02  # beta_T of the beta-range schedules
-    prediction: str = "eps"  # what the network predicts under vp: eps | x0 | v (edm and flow fix their own)
+    prediction: str = "eps"  # what the network predicts under vp: eps | x0 | v (unused by edm and flow, which fix their own)
     formulation: str = "vp"  # vp (discrete DDPM) | edm (Karras et al. 2022) | flow (linear-path flow matching)
     sigma_min: float = 0.002  # edm: the least noise a sampler visits (Karras et al. 2022, Table 1)
     sigma_max: float = 80.0  # edm: the noise sampling starts from
@@ -93,9 +93,6 @@ class DiffusionConfig:
         require(0.0 < self.sigma_min < self.sigma_max, "diffusion.sigma_min/sigma_max",
                 "must satisfy 0 < sigma_min < sigma_max", (self.sigma_min, self.sigma_max))
         require(self.sigma_data > 0, "diffusion.sigma_data", "must be > 0", self.sigma_data)
-        require(self.formulation == "vp" or self.prediction == "eps", "diffusion.prediction",
-                f"is vp's choice; {self.formulation} fixes what its network outputs, so leave it at eps (the default) "
-                f"or set diffusion.formulation=vp", self.prediction)
 
 
 @dataclass(frozen=True)
@@ -297,10 +294,16 @@ HASHED_WHEN_SET = (("sample", "precision"), ("sample", "guidance_interval"), ("t
                    ("train", "logit_std"))
 
 
+# Presets renamed after runs were cached under their old name: hashed under that name, so those runs keep their
+# folders (the first baseline was `baseline` until the second took the name).
+HASHED_AS = {"baseline_v1": "baseline"}
+
+
 def config_hash(cfg: RunConfig) -> str:
     """12 hex digits of SHA-256 over the canonical JSON of the config, without its EXECUTION_ONLY fields and
-    its HASHED_WHEN_SET fields at their defaults."""
+    its HASHED_WHEN_SET fields at their defaults, a renamed preset under its old name."""
     data = config_to_dict(cfg)
+    data["preset"] = HASHED_AS.get(data["preset"], data["preset"])
     defaults = config_to_dict(RunConfig())
     for section, key in EXECUTION_ONLY:
         del data[section][key]

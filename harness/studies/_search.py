@@ -25,6 +25,11 @@ OBJECTIVES: dict[str, tuple[str, str]] = {
 }
 
 
+# Keys that change what validation MSE measures (the network's output target, or the noise levels it is averaged
+# over): across their values a lower validation MSE is not a better model, so a search over one is not pruned on it.
+VALIDATION_CHANGING = ("diffusion.formulation", "diffusion.prediction", "diffusion.schedule", "diffusion.timesteps")
+
+
 @dataclass(frozen=True)
 class SearchDim:
     """One searched config key: a float or int range (optionally log-scaled) or a list of choices."""
@@ -50,6 +55,11 @@ class SearchDim:
             return [json.loads(c) for c in self.choices]
         cast = float if self.kind == "float" else int
         return [cast(self.low), cast(self.high)]
+
+
+def comparable_validation(search: tuple[SearchDim, ...]) -> bool:
+    """Whether the trials of this search measure the same thing by their validation MSE."""
+    return not any(dim.key in VALIDATION_CHANGING for dim in search)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 from .._util import RESERVED, ConfigError
 from ..config import BUDGETS, RunConfig, load_yaml, resolve_config
 from ..metrics import METRICS
-from ._search import Objective, SearchDim, parse_objective, parse_search
+from ._search import Objective, SearchDim, comparable_validation, parse_objective, parse_search
 
 SPEC_KEYS = ("name", "description", "base", "vary", "search", "objective", "trials", "seeds", "budget", "metrics")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # a folder name under results/: no path can escape it
@@ -35,6 +35,11 @@ class StudySpec:
     @property
     def tuning(self) -> bool:
         return bool(self.search)
+
+    @property
+    def prunable(self) -> bool:
+        """A tuning study whose trials can be compared, and stopped early, by their validation MSE."""
+        return self.tuning and comparable_validation(self.search)
 
     @property
     def size(self) -> int:

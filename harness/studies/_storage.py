@@ -128,8 +128,9 @@ def _sampler(spec: StudySpec, seed: int) -> optuna.samplers.BaseSampler:
 
 
 def _pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
-    # a tuning trial whose validation MSE is worse than the median of earlier trials at the same step stops
-    return optuna.pruners.MedianPruner(n_startup_trials=3) if spec.tuning else optuna.pruners.NopPruner()
+    # a tuning trial whose validation MSE is worse than the median of earlier trials at the same step stops, unless
+    # the search changes what that MSE measures
+    return optuna.pruners.MedianPruner(n_startup_trials=3) if spec.prunable else optuna.pruners.NopPruner()
 
 
 def _direction(spec: StudySpec) -> str:

@@ -11,8 +11,9 @@ from ..._util import ConfigError, MissingExtra
 from ...config import RunConfig
 from ...core import NULL_LABEL
 
-# The harness's beta schedules that diffusers' DDPMScheduler has under another name.
+# The harness's beta schedules and prediction targets that diffusers' DDPMScheduler has under another name.
 BETA_SCHEDULES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
+PREDICTION_TYPES = {"eps": "epsilon", "v": "v_prediction"}
 
 
 def load_diffusers() -> ModuleType:
@@ -49,20 +50,21 @@ def peer_unet(cfg: RunConfig) -> nn.Module:
 def peer_schedulers(cfg: RunConfig) -> tuple[Any, Any]:
     """(DDPMScheduler for training, DDIMScheduler for sampling) on the config's beta schedule and T."""
     d = cfg.diffusion
-    if d.schedule not in BETA_SCHEDULES or d.prediction != "eps":
-        raise ConfigError(f"the peer comparison needs an eps-predicting network on a schedule diffusers has "
-                          f"({', '.join(BETA_SCHEDULES)}); got diffusion.schedule={d.schedule}, "
-                          f"diffusion.prediction={d.prediction}")
+    if d.formulation != "vp" or d.schedule not in BETA_SCHEDULES or d.prediction not in PREDICTION_TYPES:
+        raise ConfigError(f"the peer comparison needs a vp network predicting {' or '.join(PREDICTION_TYPES)} on a "
+                          f"schedule diffusers has ({', '.join(BETA_SCHEDULES)}); got diffusion.formulation="
+                          f"{d.formulation}, diffusion.schedule={d.schedule}, diffusion.prediction={d.prediction}")
     lib = load_diffusers()
     ddpm = lib.DDPMScheduler(num_train_timesteps=d.timesteps, beta_start=d.beta_start, beta_end=d.beta_end,
-                             beta_schedule=BETA_SCHEDULES[d.schedule], clip_sample=True)
+                             beta_schedule=BETA_SCHEDULES[d.schedule], prediction_type=PREDICTION_TYPES[d.prediction],
+                             clip_sample=True)
     # 'trailing' visits T-1 down to about 0, as the harness's 'uniform' spacing does (Lin et al. 2024)
     ddim = lib.DDIMScheduler.from_config(ddpm.config, timestep_spacing="trailing")
     return ddpm, ddim
 
 
 class PeerNetwork(nn.Module):
-    """diffusers' UNet2DModel called the way the harness calls its U-Net: (x_t, t, y) -> eps, so the harness's
+    """diffusers' UNet2DModel called the way the harness calls its U-Net: (x_t, t, y) -> eps or v, so the harness's
     validation, guidance and FLOP counting run on it unchanged."""
 
     def __init__(self, unet: nn.Module) -> None:

@@ -134,7 +134,7 @@ def peers_markdown(table: pd.DataFrame, cfg: RunConfig, budget: str, device: tor
              f"Measured on {machine(device)} by `harness peers --budget {budget}` (`make bench-peers`) in "
              f"{minutes:.1f} min. Both train the baseline U-Net of the `{budget}` budget (channels "
              f"{list(cfg.model.channels)}, {cfg.model.blocks_per_level} block per level, embedding {cfg.model.embed_dim}, "
-             f"{cfg.diffusion.schedule} schedule, T = {cfg.diffusion.timesteps}) from the same seed on the same batches, "
+             f"{cfg.diffusion.schedule} schedule, T = {cfg.diffusion.timesteps}, predicting {cfg.diffusion.prediction}) from the same seed on the same batches, "
              f"timesteps and noise, with the same AdamW settings, warm-up and decay, clipping, label dropout and EMA. "
              f"The peer is diffusers' `UNet2DModel` trained with `DDPMScheduler.add_noise` and sampled with "
              f"`DDIMScheduler` ('trailing' spacing) and guidance's two passes batched, as diffusers' pipelines do. "

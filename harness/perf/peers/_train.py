@@ -59,7 +59,9 @@ def train_peer(cfg: RunConfig, data: Mnist, device: torch.device, snapshot_at_s:
         t0 = time.perf_counter()
         draws = step_draws(batches, times, tc, step)
         x0, y, t, noise = (v.to(device) for v in draws)
-        loss = F.mse_loss(unet(ddpm.add_noise(x0, noise, t), t, class_labels=y).sample, noise)
+        # diffusers' own target: the noise, or get_velocity's v = sqrt(a_bar) eps - sqrt(1 - a_bar) x0
+        target = noise if ddpm.config.prediction_type == "epsilon" else ddpm.get_velocity(x0, noise, t)
+        loss = F.mse_loss(unet(ddpm.add_noise(x0, noise, t), t, class_labels=y).sample, target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if tc.grad_clip:
