@@ -12,9 +12,14 @@ import pytest
 from harness._util import ConfigError
 from harness.analyses.reproduce import (
     CLAIMS,
+    INVALID,
+    MIN_RECOGNISED,
     NOT_MEASURED,
     UNMEASURABLE,
     Evidence,
+    Finding,
+    best_recognised,
+    floored,
     markdown,
     paired_difference,
     selected,
@@ -22,7 +27,7 @@ from harness.analyses.reproduce import (
     within,
 )
 
-VERDICTS = {"supported", "contradicted", "inconclusive", "not measured"}
+VERDICTS = {"supported", "contradicted", "inconclusive", "not measured", "invalid at this budget"}
 
 
 def test_signed_and_within_rules() -> None:
@@ -41,6 +46,24 @@ def test_paired_difference_pairs_by_seed() -> None:
     effect, low, high, n = paired_difference(trials, "model.skip", True, False, "class_acc")
     assert n == 3 and effect == pytest.approx(0.2) and low == pytest.approx(0.2) and high == pytest.approx(0.2)
     assert math.isnan(paired_difference(trials, "model.skip", True, False, "fid")[0])
+
+
+def test_below_the_validity_floor_a_verdict_becomes_invalid_with_the_figure() -> None:
+    supported = Finding("x", 0.2, 0.1, 0.3, "supported", "3 seeds", recognised=0.12)
+    invalid = floored(supported)
+    assert invalid.verdict == INVALID and invalid.detail.startswith("the best compared network's samples are "
+                                                                    "recognised 12%") and "3 seeds" in invalid.detail
+    assert floored(Finding("x", 0.2, 0.1, 0.3, "supported", recognised=MIN_RECOGNISED)).verdict == "supported"
+    assert floored(Finding("x", 0.2, 0.1, 0.3, "contradicted")).verdict == "contradicted"  # real digits: no floor
+    assert floored(Finding("x", math.nan, math.nan, math.nan, NOT_MEASURED, recognised=0.1)).verdict == NOT_MEASURED
+
+
+def test_a_studys_floor_is_its_best_compared_level() -> None:
+    trials = pd.DataFrame({"state": ["COMPLETE"] * 5 + ["FAIL"], "seed": [0, 1, 2, 0, 1, 2],
+                           "model.skip": [True] * 3 + [False] * 3, "class_acc": [0.9, 0.8, 0.85, 0.1, 0.2, math.nan]})
+    assert best_recognised(trials, "model.skip", (True, False)) == pytest.approx(0.85)
+    assert best_recognised(trials, "model.skip", (False,)) == pytest.approx(0.15)
+    assert math.isnan(best_recognised(trials.drop(columns="class_acc"), "model.skip", (True, False)))
 
 
 def test_every_report_has_claims_and_ids_are_unique() -> None:
@@ -67,6 +90,8 @@ def test_difficulty_claims_from_a_real_smoke_analysis(analysed, tmp_path: Path) 
             continue
         f = claim.test(evidence)
         assert f.verdict in VERDICTS, claim.id
+        # smoke networks draw no digits: every verdict on their samples is invalid at this budget
+        assert f.recognised < MIN_RECOGNISED and floored(f).verdict in {INVALID, NOT_MEASURED}, claim.id
         if f.verdict == NOT_MEASURED:
             # CLIP claims without weights here; guidance claims for w the smoke fixture did not sweep
             assert ("clip" in claim.id and "CLIP" in f.detail) or ("guidance" in claim.id and "not swept" in f.detail)

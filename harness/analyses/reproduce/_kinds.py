@@ -18,6 +18,7 @@ from ._verdicts import (
     NOT_MEASURED,
     SUPPORTED,
     Finding,
+    best_recognised,
     failures,
     interval,
     paired_difference,
@@ -40,7 +41,7 @@ def digits_contrast(group: tuple[int, ...], metric: str, expected: int) -> Test:
                   for m in dict.fromkeys((metric, "class_acc"))}
         return Finding(f"{metric}: mean of digits {_list(group)} - mean of the others", effect, low, high,
                        signed(effect, low, high, expected),
-                       "; ".join(f"order by {m}, highest first: {o}" for m, o in orders.items()))
+                       "; ".join(f"order by {m}, highest first: {o}" for m, o in orders.items()), _recognised(ev))
     return test
 
 
@@ -57,7 +58,7 @@ def recognised_within(group: tuple[int, ...], lo: float, hi: float, name: str = 
                        f"claimed {lo:.0%}-{hi:.0%}; per digit: " +
                        " ".join(f"{d}:{e.point[d]:.2f}" for d in group) +
                        f"; {beside} (on the network's predicted x0), mean: "
-                       f"{float(np.mean(estimates[beside].point[list(group)])):.2f}")
+                       f"{float(np.mean(estimates[beside].point[list(group)])):.2f}", _recognised(ev))
     return test
 
 
@@ -88,7 +89,7 @@ def guidance_diversity(w_high: float, w_low: float) -> Test:
         low, high = interval(hi.replicates.mean(0) - lo_.replicates.mean(0))
         acc = front[w_high]["class_acc"].point.mean() - front[w_low]["class_acc"].point.mean()
         return Finding(f"diversity at w={w_high:g} - at w={w_low:g} (1 = as varied as real digits)", effect, low, high,
-                       signed(effect, low, high, -1), f"accuracy change {acc:+.3f}")
+                       signed(effect, low, high, -1), f"accuracy change {acc:+.3f}", _recognised(ev))
     return test
 
 
@@ -102,7 +103,7 @@ def guidance_near_identical(w: float, bound: float) -> Test:
         effect = float(e.point.mean())
         low, high = interval(e.replicates.mean(0))
         return Finding(f"diversity at w={w:g} (near-identical: below {bound:g})", effect, low, high,
-                       within(low, high, 0.0, bound), f"per digit min {e.point.min():.2f}")
+                       within(low, high, 0.0, bound), f"per digit min {e.point.min():.2f}", _recognised(ev))
     return test
 
 
@@ -110,8 +111,10 @@ def study_effect(study: str, factor: str, a: object, b: object, metric: str | li
                  label: str) -> Test:
     """metric(a) - metric(b) paired by seed in a shipped study, expected to have sign `expected`."""
     def test(ev: Evidence) -> Finding:
-        effect, low, high, n = paired_difference(ev.study(study), factor, a, b, metric)
-        return Finding(label, effect, low, high, signed(effect, low, high, expected), f"{n} seeds, Student t")
+        trials = ev.study(study)
+        effect, low, high, n = paired_difference(trials, factor, a, b, metric)
+        return Finding(label, effect, low, high, signed(effect, low, high, expected), f"{n} seeds, Student t",
+                       best_recognised(trials, factor, (a, b)))
     return test
 
 
@@ -130,14 +133,16 @@ def unstable_schedule(study: str, factor: str, unstable: str, stable: str) -> Te
         else:
             verdict = INCONCLUSIVE
         return Finding(f"FID {unstable} - {stable} (and failed runs)", effect, low, high, verdict,
-                       f"{unstable}: {bad} of {n} runs failed; {stable}: {bad_ref} failed; {seeds} seeds paired")
+                       f"{unstable}: {bad} of {n} runs failed; {stable}: {bad_ref} failed; {seeds} seeds paired",
+                       best_recognised(trials, factor, (unstable, stable)))
     return test
 
 
 def cheap_timesteps(quality_loss: float, min_speedup: float) -> Test:
     """T=100 against T=1000: class accuracy costs less than `quality_loss` and DDPM is >= `min_speedup` x faster."""
     def test(ev: Evidence) -> Finding:
-        effect, low, high, n = paired_difference(ev.study("timesteps"), "diffusion.timesteps", 100, 1000, "class_acc")
+        trials = ev.study("timesteps")
+        effect, low, high, n = paired_difference(trials, "diffusion.timesteps", 100, 1000, "class_acc")
         fast, _, _ = ev.ddpm_speed(100)
         slow, _, _ = ev.ddpm_speed(1000)
         speedup = fast / slow if slow else math.nan
@@ -151,7 +156,8 @@ def cheap_timesteps(quality_loss: float, min_speedup: float) -> Test:
             verdict = INCONCLUSIVE
         return Finding("class_acc(T=100) - class_acc(T=1000) (DDIM at equal steps)", effect, low, high, verdict,
                        f"{n} seeds; DDPM over all T steps: {speedup:.1f}x the images/s at T=100 "
-                       f"({fast:.2f} vs {slow:.2f} images/s); 'little' = less than {quality_loss:.0%} lost")
+                       f"({fast:.2f} vs {slow:.2f} images/s); 'little' = less than {quality_loss:.0%} lost",
+                       best_recognised(trials, "diffusion.timesteps", (100, 1000)))
     return test
 
 
@@ -165,7 +171,7 @@ def clip_filtering(keep: float) -> Test:
         gains = [_filtered_gain(m, keep) for m in r.measures]
         effect, low, high = mean_ci95(gains)
         return Finding(f"class_acc of the top {keep:.0%} by CLIP score per digit - of all", effect, low, high,
-                       signed(effect, low, high, +1), f"{len(gains)} seeds, Student t")
+                       signed(effect, low, high, +1), f"{len(gains)} seeds, Student t", _recognised(ev))
     return test
 
 
@@ -177,6 +183,11 @@ def _filtered_gain(m: dict, keep: float) -> float:
         kept.append(idx[m["clip_score"][idx].argsort(descending=True)[:k]])
     chosen = torch.cat(kept)
     return float(m["correct"][chosen].double().mean() - m["correct"].double().mean())
+
+
+def _recognised(ev: Evidence) -> float:
+    """The difficulty analysis's networks: the share of their guided samples the reference classifier recognises."""
+    return float(np.mean(ev.difficulty.estimates["class_acc"].point))
 
 
 def _list(group: tuple[int, ...]) -> str:

@@ -11,6 +11,7 @@ from ..._util import REPRODUCE, RESULTS, ConfigError, interval_text, markdown_ta
 from ...config import BUDGETS
 from ._claims import CLAIMS, UNMEASURABLE, Claim
 from ._evidence import Evidence
+from ._verdicts import MIN_RECOGNISED, floored
 
 
 def out_dir(results: Path, budget: str) -> Path:
@@ -39,11 +40,11 @@ def run_reproduce(budget: str = "quick", results: Path = RESULTS, progress: bool
     for claim in claims:
         if progress:
             print(f"reproduce: {claim.id}: {claim.text}", flush=True)
-        f = claim.test(evidence)
+        f = floored(claim.test(evidence))
         report = claim.id.split("-")[0]
         rows.append({"claim": claim.id, "report": report, "says": claim.text, "experiment": claim.experiment,
                      "measure": f.measure, "effect": f.effect, "ci95_low": f.low, "ci95_high": f.high,
-                     "verdict": f.verdict, "detail": f.detail})
+                     "verdict": f.verdict, "recognised": f.recognised, "detail": f.detail})
     table = pd.DataFrame(rows)
     out = out_dir(results, budget)
     out.mkdir(parents=True, exist_ok=True)
@@ -62,11 +63,16 @@ def markdown(table: pd.DataFrame, budget: str, ran: dict[str, str], seconds: flo
              f"Produced by `harness reproduce --budget {budget}`{subset} in {seconds / 60:.1f} min (reusing every network "
              f"and measure already on disk). Verdicts: supported / contradicted when the 95% interval of the "
              f"measured effect excludes 'no effect' (or lies inside / outside the claimed range), inconclusive "
-             f"otherwise; each row is computed from the experiment named, none is written by hand. "
+             f"otherwise; invalid at this budget when the best network compared draws digits the reference "
+             f"classifier recognises less than {MIN_RECOGNISED:.0%} of the time (chance 10%: too little training to "
+             f"show anything; 'recognised' gives the share, blank where no generated digit is judged). Each row is "
+             f"computed from the experiment named, none is written by hand. "
              + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".", ""]
-    lines += markdown_table(["claim", "report says", "experiment", "measured", "effect [95% CI]", "verdict", "detail"],
+    lines += markdown_table(["claim", "report says", "experiment", "measured", "effect [95% CI]", "verdict",
+                             "recognised", "detail"],
                             [[r["claim"], r["says"], r["experiment"], r["measure"],
                               interval_text(r["effect"], r["ci95_low"], r["ci95_high"]), f"**{r['verdict']}**",
+                              "" if pd.isna(r.get("recognised")) else f"{r['recognised']:.0%}",
                               r["detail"]] for _, r in table.iterrows()])
     lines += ["", "## Claims no experiment can test as stated", ""]
     lines += markdown_table(["claim", "report says", "why"], [[u.id, u.text, u.why] for u in UNMEASURABLE])

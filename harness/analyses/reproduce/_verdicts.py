@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -12,6 +13,11 @@ from ..._util import mean_ci95
 from ..difficulty import percentile_interval
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED = "supported", "contradicted", "inconclusive", "not measured"
+INVALID = "invalid at this budget"
+# A claim about what a design does to generated digits needs networks that draw digits: the best of the compared
+# networks' samples must be recognised by the reference classifier at least this often (chance is 10%), else the
+# experiment is too small to show anything and its verdict is INVALID, whatever the interval says.
+MIN_RECOGNISED = 0.5
 
 
 @dataclass(frozen=True)
@@ -22,8 +28,18 @@ class Finding:
     effect: float  # the point estimate
     low: float  # 95% interval
     high: float
-    verdict: str  # supported | contradicted | inconclusive | not measured
+    verdict: str  # supported | contradicted | inconclusive | not measured | invalid at this budget
     detail: str = ""  # the numbers behind the verdict
+    recognised: float = math.nan  # share of the best compared network's samples recognised; nan: no network judged
+
+
+def floored(finding: Finding) -> Finding:
+    """The finding, or INVALID when its networks fall below the validity floor (MIN_RECOGNISED)."""
+    if finding.verdict == NOT_MEASURED or math.isnan(finding.recognised) or finding.recognised >= MIN_RECOGNISED:
+        return finding
+    return dataclasses.replace(finding, verdict=INVALID, detail=(
+        f"the best compared network's samples are recognised {finding.recognised:.0%} (chance 10%), below the "
+        f"{MIN_RECOGNISED:.0%} floor for a valid experiment; " + finding.detail))
 
 
 def signed(effect: float, low: float, high: float, expected: int) -> str:
@@ -76,6 +92,15 @@ def paired_difference(trials: pd.DataFrame, factor: str, a: object, b: object,
     diffs = (table[str(a)] - table[str(b)]).dropna().tolist()
     mean, low, high = mean_ci95(diffs)
     return mean, low, high, len(diffs)
+
+
+def best_recognised(trials: pd.DataFrame, factor: str, levels: tuple[object, ...]) -> float:
+    """The highest mean class accuracy over seeds among `levels` of a study's factor (nan if none measured)."""
+    done = completed(trials)
+    if done.empty or "class_acc" not in done:
+        return math.nan
+    means = [done.loc[done[factor].astype(str) == str(level), "class_acc"].mean() for level in levels]
+    return max((float(m) for m in means if not math.isnan(m)), default=math.nan)
 
 
 def failures(trials: pd.DataFrame, factor: str, level: object) -> tuple[int, int]:
