@@ -21,7 +21,7 @@ from ..config import (
     with_overrides,
 )
 from ..core import FORMULATIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
-from ..nn import ACTIVATIONS, TIME_EMBEDDINGS, count_parameters
+from ..nn import ACTIVATIONS, BACKBONES, POSITION_EMBEDDINGS, TIME_EMBEDDINGS, count_parameters, forward_gflop
 from ._common import print_warnings, warn_cautions
 
 if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them
@@ -130,8 +130,8 @@ def cmd_components(args: argparse.Namespace) -> int:
     from ..metrics import METRICS
 
     for reg in (FORMULATIONS, SCHEDULES, PREDICTIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, SAMPLERS, SPACINGS,
-                TIME_EMBEDDINGS, ACTIVATIONS, PRESETS, BUDGETS, METRICS):
-        print(f"{reg.family:15s} {', '.join(reg.names()):45s} {reg.doc}")
+                BACKBONES, TIME_EMBEDDINGS, POSITION_EMBEDDINGS, ACTIVATIONS, PRESETS, BUDGETS, METRICS):
+        print(f"{reg.family:18s} {', '.join(reg.names()):45s} {reg.doc}")
     for name, form in FORMULATIONS.items():
         print(f"  formulation {name:4s} {form.summary}; samplers {', '.join(form.samplers)}; spacings "
               f"{', '.join(form.spacings)}; noise sampling {', '.join(form.noise_samplings)}")
@@ -153,12 +153,14 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for name in PRESETS.names():
         cfg = resolve_config(name, "quick")
         m, d = cfg.model, cfg.diffusion
-        params = count_parameters(build_model(cfg))
+        model = build_model(cfg)
         process = (f"vp T={d.timesteps} {d.schedule} {d.prediction}" if d.formulation == "vp" else
                    f"{d.formulation} {cfg.train.noise_sampling} {cfg.train.loss_weighting}")
-        print(f"{name:10s} channels={list(m.channels)} {cfg.data.image_size}x{cfg.data.image_size} {process} "
-              f"{cfg.sample.sampler} x{cfg.sample.steps} conditioning={m.conditioning} ema={cfg.train.ema} "
-              f"params={params:,}")
+        network = (f"unet channels={list(m.channels)} conditioning={m.conditioning}" if m.backbone == "unet" else
+                   f"dit patch={m.patch_size} width={m.width} depth={m.depth} heads={m.attention_heads}")
+        print(f"{name:11s} {network} {cfg.data.image_size}x{cfg.data.image_size} {process} "
+              f"{cfg.sample.sampler} x{cfg.sample.steps} ema={cfg.train.ema} params={count_parameters(model):,} "
+              f"GFLOP/image={forward_gflop(model, cfg.data.image_size):.3f}")
     for b in BUDGETS.names():
         budget = BUDGETS.get(b)
         print(f"budget {b:6s} {budget.steps} steps x batch {budget.batch_size}: {budget.description}")

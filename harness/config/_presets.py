@@ -5,6 +5,7 @@ A run's config is: defaults <- preset <- budget <- the user's dotted overrides (
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,8 @@ PRESETS: Registry[dict[str, Any]] = Registry("preset", "named configurations (pa
 # The default recipe: the lean 3-level U-Net of the defaults, predicting v (Salimans & Ho 2022) on the cosine
 # schedule (Nichol & Dhariwal 2021) at twice the defaults' learning rate; it becomes good in well under half the
 # steps the first baseline needed (docs/measured.md).
-PRESETS.register("baseline")({"diffusion": {"prediction": "v", "schedule": "cosine"}, "train": {"lr": 4e-3}})
+BASELINE = {"diffusion": {"prediction": "v", "schedule": "cosine"}, "train": {"lr": 4e-3}}
+PRESETS.register("baseline")(BASELINE)
 # The first baseline, kept so results made with it reproduce: the defaults (eps on the linear schedule, lr 2e-3).
 PRESETS.register("baseline_v1")({})
 
@@ -67,6 +69,12 @@ PRESETS.register("flow")({
     "diffusion": {"formulation": "flow"},
     "sample": {"sampler": "heun", "steps": 25},
 })
+# A Diffusion Transformer (Peebles & Xie 2023) in place of the baseline's U-Net, at the same forward FLOPs per
+# image (`harness presets` prints both): 4x4 patches (a 7x7 grid of tokens on 28x28), width 128, 4 adaLN-Zero
+# blocks of 4 heads; the baseline's formulation, schedule and training.
+PRESETS.register("dit_small")({
+    **BASELINE, "model": {"backbone": "dit", "patch_size": 4, "width": 128, "depth": 4, "attention_heads": 4},
+})
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,8 @@ class Budget:
         if self.width_scale != 1.0:
             out["model"] = {"channels": [_scaled(c, self.width_scale, groups) for c in model["channels"]],
                             "embed_dim": _scaled(model["embed_dim"], self.width_scale, 2)}
+            if model["backbone"] == "dit":  # a U-Net's config keeps its (unused) width, and so its hash
+                out["model"]["width"] = _scaled(model["width"], self.width_scale, math.lcm(4, model["attention_heads"]))
         if self.sample_steps is not None:
             out["sample"]["steps"] = min(self.sample_steps, base["diffusion"]["timesteps"])
         for key in kept:

@@ -16,7 +16,7 @@ import yaml
 
 from .._util import ConfigError
 from ..core import FORMULATIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
-from ..nn import ACTIVATIONS, TIME_EMBEDDINGS
+from ..nn import ACTIVATIONS, BACKBONES, POSITION_EMBEDDINGS, TIME_EMBEDDINGS
 from . import _fields
 from ._fields import require
 
@@ -55,6 +55,12 @@ class ModelConfig:
     norm_groups: int = 8  # GroupNorm groups; must divide every channel count
     dropout: float = 0.0  # dropout probability inside residual blocks
     activation: str = "silu"  # nonlinearity: silu | gelu | relu
+    backbone: str = "unet"  # the network: unet (the fields above) | dit (Peebles & Xie 2023; the fields below)
+    patch_size: int = 2  # dit: side of the square patches the image is cut into; must divide the image side
+    width: int = 128  # dit: token width (divisible by attention_heads, and by 4 for sin-cos positions)
+    depth: int = 6  # dit: adaLN-Zero transformer blocks
+    mlp_ratio: float = 4.0  # dit: hidden width of each block's MLP over the token width
+    position_embedding: str = "sinusoidal"  # dit: fixed 2-D sin-cos | learned
 
     def __post_init__(self) -> None:
         require(len(self.channels) >= 1, "model.channels", "needs at least one level", self.channels)
@@ -69,6 +75,16 @@ class ModelConfig:
         require(self.conditioning in CONDITIONING, "model.conditioning", f"must be one of {', '.join(CONDITIONING)}", self.conditioning)
         _check_member(TIME_EMBEDDINGS, self.time_embedding, "model.time_embedding")
         _check_member(ACTIVATIONS, self.activation, "model.activation")
+        _check_member(BACKBONES, self.backbone, "model.backbone")
+        _check_member(POSITION_EMBEDDINGS, self.position_embedding, "model.position_embedding")
+        require(self.patch_size >= 1, "model.patch_size", "must be >= 1", self.patch_size)
+        require(self.depth >= 1, "model.depth", "must be >= 1", self.depth)
+        require(self.mlp_ratio > 0, "model.mlp_ratio", "must be > 0", self.mlp_ratio)
+        if self.backbone == "dit":
+            require(self.width >= 4 and self.width % self.attention_heads == 0 and self.width % 4 == 0, "model.width",
+                    f"must be a multiple of 4 and of model.attention_heads={self.attention_heads}", self.width)
+            require(self.conditioning == "every_block", "model.conditioning",
+                    "must be every_block under model.backbone=dit (adaLN-Zero conditions every block)", self.conditioning)
 
 
 @dataclass(frozen=True)
@@ -291,7 +307,8 @@ HASHED_WHEN_SET = (("sample", "precision"), ("sample", "guidance_interval"), ("t
                    ("diffusion", "formulation"), ("diffusion", "sigma_min"), ("diffusion", "sigma_max"),
                    ("diffusion", "sigma_data"), ("train", "loss_weighting"), ("train", "min_snr_gamma"),
                    ("train", "noise_sampling"), ("train", "p_mean"), ("train", "p_std"), ("train", "logit_mean"),
-                   ("train", "logit_std"))
+                   ("train", "logit_std"), ("model", "backbone"), ("model", "patch_size"), ("model", "width"),
+                   ("model", "depth"), ("model", "mlp_ratio"), ("model", "position_embedding"))
 
 
 # Presets renamed after runs were cached under their old name: hashed under that name, so those runs keep their

@@ -105,8 +105,3 @@ class UNet(nn.Module):
                 h = stage(torch.cat([h, skips.pop()], dim=1) if self.cfg.skip else h, emb)
             h = up(h)
         return self.out(h)  # (B, 1, H, W)
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)

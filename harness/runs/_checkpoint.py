@@ -13,15 +13,15 @@ from torch import nn
 from .._util import CheckpointError, HarnessError, atomic_write, memory_format
 from ..config import RunConfig, config_from_dict, config_hash, config_to_dict
 from ..core import Diffusion
-from ..nn import UNet
+from ..nn import BACKBONES
 
 FORMAT = 1  # bump when the checkpoint layout changes
 CHECKPOINT = "checkpoint.pt"
 
 
-def build_model(cfg: RunConfig) -> UNet:
-    """The network a config describes, freshly initialised from the global RNG."""
-    return UNet(cfg.model, cfg.data.image_size, cfg.diffusion.timesteps)
+def build_model(cfg: RunConfig) -> nn.Module:
+    """The network a config describes (its model.backbone), freshly initialised from the global RNG."""
+    return BACKBONES.get(cfg.model.backbone)(cfg.model, cfg.data.image_size, cfg.diffusion.timesteps)
 
 
 def save_checkpoint(path: Path, cfg: RunConfig, state: dict[str, Any]) -> None:

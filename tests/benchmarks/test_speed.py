@@ -18,7 +18,7 @@ import pytest
 import torch
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from harness.config import DataConfig, resolve_config
+from harness.config import DataConfig, RunConfig, resolve_config
 from harness.core import Diffusion
 from harness.data import load_mnist
 from harness.metrics import fidelity, finished, train_step
@@ -96,10 +96,15 @@ def test_calibration_matmul(measured: Measured, device: torch.device) -> None:
 
 @pytest.mark.calibrate("network_step")
 def test_train_step(measured: Measured, device: torch.device) -> None:
-    step, model = train_step(CFG, device)
+    steps_of(measured, CFG, device)
+
+
+def steps_of(measured: Measured, cfg: RunConfig, device: torch.device) -> None:
+    """20 rounds of one training step of the config's network; the step must move it."""
+    step, model = train_step(cfg, device)
     before = [p.detach().clone() for p in model.parameters()]
     measured(finished(step, device), 20)
-    # the zero-initialised output conv is what the first step can move (no gradient reaches earlier layers yet)
+    # the zero-initialised output layer is what the first step can move (no gradient reaches earlier layers yet)
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
 
 
@@ -108,20 +113,35 @@ def test_train_step(measured: Measured, device: torch.device) -> None:
 def test_train_step_of_formulation(measured: Measured, device: torch.device, preset: str) -> None:
     """The step of test_train_step under another formulation, its paper's weighting and noise sampling: the
     preconditioning and the weights are a few elementwise operations beside the network (gated like the others)."""
-    step, model = train_step(resolve_config(preset, "smoke"), device)
-    before = [p.detach().clone() for p in model.parameters()]
-    measured(finished(step, device), 20)
-    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+    steps_of(measured, resolve_config(preset, "smoke"), device)
+
+
+@pytest.mark.calibrate(MATMUL)
+def test_train_step_of_dit(measured: Measured, device: torch.device) -> None:
+    """The step of test_train_step with dit_small's transformer (Peebles & Xie 2023) at the same smoke scaling: linear
+    layers and attention, so the matmul is its calibration kernel."""
+    steps_of(measured, resolve_config("dit_small", "smoke"), device)
+
+
+@pytest.mark.calibrate(MATMUL)
+def test_network_evaluation_of_dit(measured: Measured, device: torch.device) -> None:
+    torch.manual_seed(0)
+    evaluations_of_a_batch(measured, build_model(resolve_config("dit_small", "smoke")).to(device).eval(), device)
 
 
 @pytest.mark.calibrate("network_forward")
 def test_network_evaluation(measured: Measured, model: torch.nn.Module, device: torch.device) -> None:
+    evaluations_of_a_batch(measured, model, device)
+
+
+def evaluations_of_a_batch(measured: Measured, net: torch.nn.Module, device: torch.device) -> None:
+    """30 rounds of one network evaluation of 64 noisy digits."""
     x = torch.randn(64, 1, 28, 28, device=device)  # (B, C, H, W)
     t, y = torch.randint(0, 1000, (64,), device=device), torch.randint(0, 10, (64,), device=device)
 
     @torch.inference_mode()
     def forward() -> torch.Tensor:
-        return model(x, t, y)
+        return net(x, t, y)
 
     assert measured(finished(forward, device), 30).shape == x.shape
 
