@@ -95,7 +95,7 @@ def test_dit_small_costs_the_baseline_unets_forward_flops_within_five_percent() 
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["model.patch_size=3"], "model.patch_size=3 does not divide the 28-pixel image side"),
+    (["model.patch_size=3"], "model.patch_size must divide the 28-pixel image side"),
     (["model.width=18"], "model.width must be a multiple of 4 and of model.attention_heads=2, got 18"),
     (["model.conditioning=bottleneck"], "must be every_block under model.backbone=dit"),
     (["model.backbone=vit"], "unknown backbone 'vit'"),

@@ -21,7 +21,15 @@ from ..config import (
     with_overrides,
 )
 from ..core import FORMULATIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
-from ..nn import ACTIVATIONS, BACKBONES, POSITION_EMBEDDINGS, TIME_EMBEDDINGS, count_parameters, forward_gflop
+from ..nn import (
+    ACTIVATIONS,
+    BACKBONES,
+    MAX_SIGMA_REL,
+    POSITION_EMBEDDINGS,
+    TIME_EMBEDDINGS,
+    count_parameters,
+    forward_gflop,
+)
 from ._common import print_warnings, warn_cautions
 
 if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them
@@ -57,8 +65,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     if args.per_class < 1:
         raise ConfigError(f"--per-class must be at least 1 (samples of each digit), got {args.per_class}")
+    if args.ema_length is not None and not 0.0 < args.ema_length < MAX_SIGMA_REL:
+        raise ConfigError(f"--ema-length must be a sigma_rel in (0, {MAX_SIGMA_REL}), e.g. 0.1; got {args.ema_length}")
     device = resolve_device(args.device)
-    trained = load_trained(Path(args.run_dir), use_ema=not args.raw_weights, device=device)
+    trained = load_trained(Path(args.run_dir), use_ema=not args.raw_weights, device=device,
+                           ema_length=args.ema_length or 0.0)
     given = {key: getattr(args, key) for key in SAMPLE_OPTIONS if getattr(args, key) is not None}
     cfg = with_overrides(trained.cfg, [f"sample.{key}={json.dumps(value)}" for key, value in given.items()], ("sample",))
     warn_cautions(cfg)
@@ -195,6 +206,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="auto", help="auto | cpu | cuda")
     s.add_argument("--raw-weights", action="store_true", help="sample with the raw weights, not the EMA")
+    s.add_argument("--ema-length", type=float, help="post-hoc EMA: sample with the EMA of this sigma_rel, reconstructed "
+                   "from the run's snapshots (a run trained with train.ema_profiles)")
     s.add_argument("--out", required=True, help="FILE.npz")
     s.set_defaults(func=cmd_sample)
 

@@ -16,10 +16,11 @@ import yaml
 
 from .._util import ConfigError
 from ..core import FORMULATIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
-from ..nn import ACTIVATIONS, BACKBONES, POSITION_EMBEDDINGS, TIME_EMBEDDINGS
+from ..nn import ACTIVATIONS, BACKBONES, MAX_SIGMA_REL, POSITION_EMBEDDINGS, TIME_EMBEDDINGS
 from . import _fields
 from ._fields import require
 
+MAX_EMA_SNAPSHOTS = 100  # snapshots kept of each post-hoc EMA profile: bounds a run's disk use
 CONDITIONING = ("every_block", "bottleneck")  # where the (time + class) embedding enters the U-Net
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16")
@@ -137,6 +138,8 @@ class TrainConfig:
     p_std: float = 1.2  # lognormal: standard deviation of ln sigma
     logit_mean: float = 0.0  # logit_normal: mean m of logit(t) (Esser et al. 2024)
     logit_std: float = 1.0  # logit_normal: standard deviation s of logit(t)
+    ema_profiles: tuple[float, ...] = ()  # post-hoc EMA (Karras et al. 2024): sigma_rel of each power-function EMA tracked, e.g. [0.05, 0.1]
+    ema_snapshot_every: int = 0  # steps between snapshots of those EMAs (and at the last step); 0: train.checkpoint_every
 
     def __post_init__(self) -> None:
         require(self.steps >= 1, "train.steps", "must be >= 1", self.steps)
@@ -157,6 +160,15 @@ class TrainConfig:
         require(self.min_snr_gamma > 0, "train.min_snr_gamma", "must be > 0", self.min_snr_gamma)
         require(self.p_std > 0, "train.p_std", "must be > 0", self.p_std)
         require(self.logit_std > 0, "train.logit_std", "must be > 0", self.logit_std)
+        require(all(0.0 < s < MAX_SIGMA_REL for s in self.ema_profiles) and len(set(self.ema_profiles)) == len(self.ema_profiles),
+                "train.ema_profiles", f"must be distinct sigma_rel values in (0, {MAX_SIGMA_REL}), e.g. [0.05, 0.1]",
+                list(self.ema_profiles))
+        require(self.ema_snapshot_every >= 0, "train.ema_snapshot_every", "must be >= 0 (0: train.checkpoint_every)",
+                self.ema_snapshot_every)
+        every = self.ema_snapshot_every or self.checkpoint_every
+        require(not self.ema_profiles or -(-self.steps // every) <= MAX_EMA_SNAPSHOTS, "train.ema_snapshot_every",
+                f"would keep {-(-self.steps // every)} snapshots of each profile, more than {MAX_EMA_SNAPSHOTS}; give at "
+                f"least {-(-self.steps // MAX_EMA_SNAPSHOTS)} steps", self.ema_snapshot_every)
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,7 @@ class SampleConfig:
     grid_per_class: int = 10  # samples per digit in samples.png
     batch_size: int = 256  # images per sampling batch (a guided step runs twice as many through the network)
     use_ema: bool = True  # sample with the EMA weights when the run kept them
+    ema_length: float = 0.0  # post-hoc EMA: the sigma_rel reconstructed from the run's snapshots (train.ema_profiles); 0: train.ema's
     compile: bool = False  # torch.compile the network for sampling: faster evaluations after a one-off compile
     eval_batch: int = 0  # most images per network call (a guided batch is split); 0: the device's best, see devices
     precision: str = "fp32"  # the network's arithmetic while sampling: fp32 | bf16 (autocast; needs native bf16, see devices)
@@ -184,6 +197,8 @@ class SampleConfig:
         require(self.grid_per_class >= 1, "sample.grid_per_class", "must be >= 1", self.grid_per_class)
         require(self.batch_size >= 1, "sample.batch_size", "must be >= 1", self.batch_size)
         require(self.eval_batch >= 0, "sample.eval_batch", "must be >= 0 (0: the device's best)", self.eval_batch)
+        require(0.0 <= self.ema_length < MAX_SIGMA_REL, "sample.ema_length",
+                f"must be in [0, {MAX_SIGMA_REL}) (0: the classic EMA of train.ema)", self.ema_length)
         require(self.precision in PRECISIONS, "sample.precision", f"must be one of {', '.join(PRECISIONS)}", self.precision)
 
 
@@ -251,6 +266,11 @@ class RunConfig:
                     f"must be feature-map sides of this network ({', '.join(map(str, sides))})",
                     self.model.attention_resolutions)
         _check_formulation(self)
+        require(self.model.backbone != "dit" or size % self.model.patch_size == 0, "model.patch_size",
+                f"must divide the {size}-pixel image side (e.g. 2 or 4)", self.model.patch_size)
+        require(self.sample.ema_length == 0.0 or bool(self.train.ema_profiles), "sample.ema_length",
+                "needs post-hoc EMA snapshots: set train.ema_profiles (e.g. [0.05, 0.1]) or sample.ema_length=0",
+                self.sample.ema_length)
 
 
 def sample_for(formulation: str, sample: SampleConfig) -> SampleConfig:
@@ -308,7 +328,8 @@ HASHED_WHEN_SET = (("sample", "precision"), ("sample", "guidance_interval"), ("t
                    ("diffusion", "sigma_data"), ("train", "loss_weighting"), ("train", "min_snr_gamma"),
                    ("train", "noise_sampling"), ("train", "p_mean"), ("train", "p_std"), ("train", "logit_mean"),
                    ("train", "logit_std"), ("model", "backbone"), ("model", "patch_size"), ("model", "width"),
-                   ("model", "depth"), ("model", "mlp_ratio"), ("model", "position_embedding"))
+                   ("model", "depth"), ("model", "mlp_ratio"), ("model", "position_embedding"),
+                   ("train", "ema_profiles"), ("train", "ema_snapshot_every"), ("sample", "ema_length"))
 
 
 # Presets renamed after runs were cached under their old name: hashed under that name, so those runs keep their

@@ -45,7 +45,9 @@ def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samp
     device = resolve_device("auto")
     trained = load_trained(run_dir, device=device)
     cfg = with_overrides(trained.cfg, overrides or [], ("sample", "eval"))
-    if trained.ema and not cfg.sample.use_ema:
+    if cfg.sample.ema_length:  # the post-hoc EMA of this length, reconstructed from the run's snapshots
+        trained = load_trained(run_dir, device=device, ema_length=cfg.sample.ema_length)
+    elif trained.ema and not cfg.sample.use_ema:
         trained = load_trained(run_dir, use_ema=False, device=device)
     trained.cfg = cfg
     if "clip" in metrics:  # a wrong weights path fails now, not after sampling and the classifier

@@ -158,11 +158,6 @@ class DiT(nn.Module):
     def __init__(self, cfg: ModelConfig, image_size: int, timesteps: int) -> None:
         super().__init__()
         p, width = cfg.patch_size, cfg.width
-        if image_size % p:
-            raise ConfigError(f"model.patch_size={p} does not divide the {image_size}-pixel image side; "
-                              f"give a divisor of {image_size} (e.g. 2 or 4 on 28 or 32)")
-        if width % cfg.attention_heads:
-            raise ConfigError(f"model.width={width} must be divisible by model.attention_heads={cfg.attention_heads}")
         self.patch, self.side = p, image_size
         d = cfg.embed_dim
         self.time_embed = TIME_EMBEDDINGS.get(cfg.time_embedding)(timesteps, d)

@@ -14,6 +14,7 @@ from .._util import CheckpointError, HarnessError, atomic_write, memory_format
 from ..config import RunConfig, config_from_dict, config_hash, config_to_dict
 from ..core import Diffusion
 from ..nn import BACKBONES
+from ._posthoc import posthoc_weights
 
 FORMAT = 1  # bump when the checkpoint layout changes
 CHECKPOINT = "checkpoint.pt"
@@ -60,13 +61,18 @@ class TrainedModel:
     ema: bool  # whether these are the EMA weights
 
 
-def load_trained(run_dir: Path, use_ema: bool = True, device: torch.device | str = "cpu") -> TrainedModel:
-    """The network of a run folder, with its EMA weights when it kept them and `use_ema` is set."""
+def load_trained(run_dir: Path, use_ema: bool = True, device: torch.device | str = "cpu",
+                 ema_length: float = 0.0) -> TrainedModel:
+    """The network of a run folder, with its EMA weights when it kept them and `use_ema` is set; with `ema_length`
+    (a sigma_rel) the post-hoc EMA of that length, reconstructed from the run's snapshots."""
     path = Path(run_dir) / CHECKPOINT
     state = load_checkpoint(path)
     cfg = checkpoint_config(state, path)
     model = build_model(cfg)
-    weights = state["ema"] if use_ema and state.get("ema") is not None else state["model"]
+    if ema_length:
+        weights = state["ema"] = posthoc_weights(Path(run_dir), ema_length, int(state["step"]))
+    else:
+        weights = state["ema"] if use_ema and state.get("ema") is not None else state["model"]
     try:
         model.load_state_dict(weights)
     except RuntimeError as e:

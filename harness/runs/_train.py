@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -31,9 +31,10 @@ from .._util import (
 from ..config import RunConfig, TrainConfig, config_hash, config_to_dict
 from ..core import NULL_LABEL, Diffusion, Objective
 from ..data import Split, load_mnist, to_model_range
-from ..nn import EMA
+from ..nn import EMA, PowerEMA
 from ._checkpoint import CHECKPOINT, build_model, checkpoint_config, load_checkpoint, save_checkpoint
 from ._images import write_sample_grid
+from ._posthoc import save_snapshot, snapshot_bytes
 from ._trainlog import TrainLog
 
 LOG_EVERY = 10  # steps between CSV rows (validation steps are always logged)
@@ -50,6 +51,7 @@ class TrainResult:
     images_per_s: float  # training throughput of this call (0 when nothing was trained)
     loss: float | None  # last training loss
     val_loss: float | None  # last validation MSE of the weights used for sampling (EMA when kept)
+    ema_snapshot_bytes: int = 0  # disk used by the post-hoc EMA snapshots (train.ema_profiles)
 
 
 def step_seed(seed: int, step: int) -> int:
@@ -164,6 +166,7 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
     torch.manual_seed(tc.seed)
     model = build_model(cfg).to(device).to(memory_format=memory_format(device))
     ema = EMA(model, tc.ema_decay) if tc.ema else None
+    power = PowerEMA(model, tc.ema_profiles) if tc.ema_profiles else None
     optimizer = adamw(model, tc)
     scaler = loss_scaler(device, precision)
     start = 0
@@ -174,11 +177,15 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
             scaler.load_state_dict(resume["scaler"])
         if ema is not None:
             ema.model.load_state_dict(resume["ema"])
+        if power is not None:
+            power.load_state_dict(resume["power_ema"])
         start = int(resume["step"])
     log = TrainLog(out_dir / "train_log.csv", start)
-    loop = _Loop(cfg, out_dir, model, ema, optimizer, scaler, objective, batches, validate, log, device, precision,
+    loop = _Loop(cfg, out_dir, model, ema, power, optimizer, scaler, objective, batches, validate, log, device, precision,
                  on_validation)
     result = loop.run(start, progress)
+    if power is not None:
+        result = replace(result, ema_snapshot_bytes=snapshot_bytes(out_dir))
     write_json(out_dir / "train_result.json", asdict(result))
     if grid and result.status == "finished":
         sampler_model = ema.model if ema is not None and cfg.sample.use_ema else model
@@ -203,13 +210,14 @@ def _compatible_checkpoint(cfg: RunConfig, out_dir: Path) -> dict | None:
 class _Loop:
     """The optimisation loop of one `train` call."""
 
-    def __init__(self, cfg: RunConfig, out_dir: Path, model: nn.Module, ema: EMA | None,
+    def __init__(self, cfg: RunConfig, out_dir: Path, model: nn.Module, ema: EMA | None, power: PowerEMA | None,
                  optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, objective: Objective,
                  batches: Batches, validate: Validator, log: TrainLog, device: torch.device,
                  precision: torch.dtype | None,
                  on_validation: OnValidation | None) -> None:
         self.cfg, self.tc, self.out_dir = cfg, cfg.train, out_dir
-        self.model, self.ema, self.optimizer, self.scaler = model, ema, optimizer, scaler
+        self.model, self.ema, self.power, self.optimizer, self.scaler = model, ema, power, optimizer, scaler
+        self.snapshot_every = cfg.train.ema_snapshot_every or cfg.train.checkpoint_every
         self.objective, self.batches, self.validate, self.log, self.device = objective, batches, validate, log, device
         self.precision = precision  # autocast dtype, None for fp32 (`devices.training_precision`)
         self.on_validation = on_validation
@@ -237,6 +245,8 @@ class _Loop:
                     self.log.append(step=done, loss=loss, lr=learning_rate(tc, step), grad_norm=grad_norm,
                                     images_per_s=self._rate(done, start, trained_s), elapsed_s=time.perf_counter() - t0)
                     bar.set_postfix(loss=f"{loss:.4f}")
+                if self.power is not None and (done % self.snapshot_every == 0 or done == tc.steps):
+                    save_snapshot(self.out_dir, done, self.power)  # before the checkpoint: a resumed run rewrites it
                 if done % tc.checkpoint_every == 0 or done == tc.steps:
                     self.checkpoint(done, "finished" if done == tc.steps else "running")
                 if self.on_validation is not None and val is not None and done % tc.val_every == 0:
@@ -268,12 +278,15 @@ class _Loop:
             self.scaler.step(self.optimizer)  # skips the update when fp16 gradients overflowed
             if self.ema is not None:
                 self.ema.update(self.model, step)
+            if self.power is not None:
+                self.power.update(self.model, step)
         self.scaler.update()  # after every unscale_, or the next step's unscale_ raises; an overflow lowers the scale
         return loss_value, float(grad_norm)
 
     def checkpoint(self, step: int, status: str) -> None:
         state = {"step": step, "status": status, "model": self.model.state_dict(),
                  "ema": self.ema.model.state_dict() if self.ema is not None else None,
+                 "power_ema": self.power.state_dict() if self.power is not None else None,
                  "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict()}
         save_checkpoint(self.out_dir / CHECKPOINT, self.cfg, state)
         self.last_checkpoint = step
