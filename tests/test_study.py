@@ -1,4 +1,3 @@
-import dataclasses
 import json
 import re
 import threading
@@ -8,10 +7,9 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
-import torch
 from studyspecs import GRID, TUNE, write_spec
 
-from harness._util import ConfigError, devices, host
+from harness._util import ConfigError, host
 from harness.cli import main
 from harness.metrics import LoadedClassifier
 from harness.runs import _generate as generate
@@ -166,32 +164,6 @@ def test_a_bad_storage_url_is_one_clear_error(tmp_path: Path, url: str, message:
         open_study(spec, tmp_path / "r", url)
 
 
-@pytest.fixture(scope="module")
-def shipped_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One results root for all shipped specs: their common baseline network is trained once (results/runs/)."""
-    return tmp_path_factory.mktemp("shipped")
-
-
-@pytest.mark.parametrize("path", sorted(ABLATIONS.glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, shipped_results: Path) -> None:
-    """Each grid point of every shipped spec (first seed; tuning: two trials) through the real runner."""
-    spec = load_spec(path).at_budget("smoke")
-    spec = dataclasses.replace(spec, seeds=spec.seeds[:1], trials=min(spec.trials, 2), vary=smoke_counts(spec.vary))
-    bf16 = {"sample.precision", "train.cpu_bf16"} & set(spec.factors())
-    if bf16 and not devices.native_bf16(torch.device("cpu")):
-        with pytest.raises(ConfigError, match=f"{bf16.pop()}=.* needs native bfloat16"):  # as the next test
-            run_study(spec, shipped_results, progress=False)
-        return
-    study = run_study(spec, shipped_results, progress=False)
-    done = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
-    assert len(done) == spec.size
-    for t in done:
-        assert all(t.user_attrs.get(m, 0) == t.user_attrs.get(m, 0) for m in ("mse", "class_acc", "fid"))  # no NaN
-        assert ("mse" in t.user_attrs) == ("mse" in spec.metrics) and ("fid" in t.user_attrs) == ("fid" in spec.metrics)
-    report = write_report(study, spec, shipped_results / spec.name).read_text()
-    assert f"{spec.size} complete of {spec.size}" in report
-
-
 @pytest.mark.parametrize(("factor", "values"), [("sample.precision", "[fp32, bf16]"), ("train.cpu_bf16", "[false, true]")])
 def test_a_grid_point_this_machine_cannot_run_is_refused_before_any_trial(factor: str, values: str, tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
@@ -201,16 +173,6 @@ def test_a_grid_point_this_machine_cannot_run_is_refused_before_any_trial(factor
     with pytest.raises(ConfigError, match=f"{factor}=.* needs native bfloat16 arithmetic"):
         run_study(spec, tmp_path / "r", progress=False)
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").rglob("study.db"))  # nothing ran
-
-
-def smoke_counts(vary: dict | list) -> dict | list:
-    """Explicit points with 2 digits per class, the fewest with per-digit FID, and at most 100 sampling steps:
-    the sampler study's own 200 digits per seed would take DDPM-1000 minutes even on the smoke network, and
-    its 1000 steps of 20 digits took a minute of the suite on a slow 2-core host (the same code as 100)."""
-    if isinstance(vary, dict):
-        return vary
-    return [{**p, "eval.samples_per_class": 2, "sample.steps": min(p.get("sample.steps", 100), 100)}
-            if "eval.samples_per_class" in p else p for p in vary]
 
 
 def test_a_tuning_study_feeds_the_pruner_and_reports_the_best_first(tmp_path: Path) -> None:

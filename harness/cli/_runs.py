@@ -55,13 +55,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # `harness sample` options, each named after the sample.* field it overrides when given (the run's stands otherwise)
-SAMPLE_OPTIONS = ("sampler", "steps", "guidance", "guidance_interval", "eta", "spacing", "batch_size", "precision")
+SAMPLE_OPTIONS = ("sampler", "steps", "guidance", "guidance_interval", "eta", "spacing", "batch_size", "precision",
+                  "guidance_method", "guide_at", "guide_run")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
     import torch  # torch loads inside main(), so Ctrl-C while it loads is still caught there
 
-    from ..runs import generate, grid_labels, load_trained, save_samples, to_uint8
+    from ..runs import generate, grid_labels, load_trained, save_samples, to_uint8, with_guide
 
     if args.per_class < 1:
         raise ConfigError(f"--per-class must be at least 1 (samples of each digit), got {args.per_class}")
@@ -73,6 +74,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     given = {key: getattr(args, key) for key in SAMPLE_OPTIONS if getattr(args, key) is not None}
     cfg = with_overrides(trained.cfg, [f"sample.{key}={json.dumps(value)}" for key, value in given.items()], ("sample",))
     warn_cautions(cfg)
+    trained = with_guide(trained, Path(args.run_dir), cfg.sample, device)
     labels = grid_labels(args.per_class)
     g = torch.Generator(device=device).manual_seed(args.seed)
     t0 = time.perf_counter()
@@ -195,6 +197,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--sampler", help="sample.sampler (`harness components` lists them)")
     s.add_argument("--steps", type=int, help="sample.steps: network evaluations of the sampler")
     s.add_argument("--guidance", type=float, help="sample.guidance: w (0 unconditional, 1 conditional)")
+    s.add_argument("--guidance-method", help="sample.guidance_method: cfg | autoguidance (a weaker network guides)")
+    s.add_argument("--guide-at", type=float, help="sample.guide_at: autoguidance by this run's weights at this "
+                   "fraction of its training (kept by train.keep_weights_at)")
+    s.add_argument("--guide-run", help="sample.guide_run: autoguidance by another run folder's network")
     s.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"),
                    help="sample.guidance_interval: guide only where t/T lies in [LO, HI]; the other steps run the "
                         "conditional pass alone")

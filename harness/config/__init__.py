@@ -17,12 +17,13 @@ from ._schema import (
     config_from_dict,
     config_hash,
     config_to_dict,
+    kept_step,
     load_yaml,
     sample_for,
     with_overrides,
 )
 
 __all__ = ["BUDGETS", "CLIP_TEMPLATES", "EXTREME_GUIDANCE", "FULL_INTERVAL", "PRESETS", "apply_overrides", "cautions",
-           "config_from_dict", "config_hash", "config_to_dict", "configuration_reference", "DataConfig",
+           "config_from_dict", "config_hash", "kept_step", "config_to_dict", "configuration_reference", "DataConfig",
            "DiffusionConfig", "EvalConfig", "load_yaml", "ModelConfig", "resolve_config", "RunConfig", "sample_for",
            "SampleConfig", "TrainConfig", "with_overrides"]

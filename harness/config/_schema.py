@@ -20,6 +20,13 @@ from ..nn import ACTIVATIONS, BACKBONES, MAX_SIGMA_REL, POSITION_EMBEDDINGS, TIM
 from . import _fields
 from ._fields import require
 
+GUIDANCE_METHODS = ("cfg", "autoguidance")  # sample.guidance_method
+
+
+def kept_step(fraction: float, steps: int) -> int:
+    """The optimiser step at which train.keep_weights_at's `fraction` of `steps` keeps the weights."""
+    return round(fraction * steps)
+
 MAX_EMA_SNAPSHOTS = 100  # snapshots kept of each post-hoc EMA profile: bounds a run's disk use
 CONDITIONING = ("every_block", "bottleneck")  # where the (time + class) embedding enters the U-Net
 DEVICES = ("auto", "cpu", "cuda")
@@ -139,6 +146,7 @@ class TrainConfig:
     logit_mean: float = 0.0  # logit_normal: mean m of logit(t) (Esser et al. 2024)
     logit_std: float = 1.0  # logit_normal: standard deviation s of logit(t)
     ema_profiles: tuple[float, ...] = ()  # post-hoc EMA (Karras et al. 2024): sigma_rel of each power-function EMA tracked, e.g. [0.05, 0.1]
+    keep_weights_at: tuple[float, ...] = ()  # fractions of train.steps whose weights (the EMA's when kept) are saved: autoguidance's guides
     ema_snapshot_every: int = 0  # steps between snapshots of those EMAs (and at the last step); 0: train.checkpoint_every
 
     def __post_init__(self) -> None:
@@ -165,6 +173,9 @@ class TrainConfig:
                 list(self.ema_profiles))
         require(self.ema_snapshot_every >= 0, "train.ema_snapshot_every", "must be >= 0 (0: train.checkpoint_every)",
                 self.ema_snapshot_every)
+        require(all(0.0 < f < 1.0 and 1 <= kept_step(f, self.steps) < self.steps for f in self.keep_weights_at),
+                "train.keep_weights_at", f"must be fractions in (0, 1) of train.steps={self.steps} that fall on a step "
+                f"before the last (whose weights are the checkpoint's)", list(self.keep_weights_at))
         every = self.ema_snapshot_every or self.checkpoint_every
         require(not self.ema_profiles or -(-self.steps // every) <= MAX_EMA_SNAPSHOTS, "train.ema_snapshot_every",
                 f"would keep {-(-self.steps // every)} snapshots of each profile, more than {MAX_EMA_SNAPSHOTS}; give at "
@@ -182,6 +193,9 @@ class SampleConfig:
     grid_per_class: int = 10  # samples per digit in samples.png
     batch_size: int = 256  # images per sampling batch (a guided step runs twice as many through the network)
     use_ema: bool = True  # sample with the EMA weights when the run kept them
+    guidance_method: str = "cfg"  # cfg (Ho & Salimans 2022) | autoguidance (Karras et al. 2024: a weaker network guides)
+    guide_at: float = 0.0  # autoguidance: guide with this run's own weights at this fraction of training (train.keep_weights_at)
+    guide_run: str = ""  # autoguidance: or guide with the network of this run folder (e.g. a narrower one)
     ema_length: float = 0.0  # post-hoc EMA: the sigma_rel reconstructed from the run's snapshots (train.ema_profiles); 0: train.ema's
     compile: bool = False  # torch.compile the network for sampling: faster evaluations after a one-off compile
     eval_batch: int = 0  # most images per network call (a guided batch is split); 0: the device's best, see devices
@@ -197,6 +211,14 @@ class SampleConfig:
         require(self.grid_per_class >= 1, "sample.grid_per_class", "must be >= 1", self.grid_per_class)
         require(self.batch_size >= 1, "sample.batch_size", "must be >= 1", self.batch_size)
         require(self.eval_batch >= 0, "sample.eval_batch", "must be >= 0 (0: the device's best)", self.eval_batch)
+        require(self.guidance_method in GUIDANCE_METHODS, "sample.guidance_method",
+                f"must be one of {', '.join(GUIDANCE_METHODS)}", self.guidance_method)
+        if self.guidance_method == "autoguidance":
+            require((self.guide_at > 0) != bool(self.guide_run), "sample.guide_at/guide_run",
+                    "autoguidance needs exactly one guide: sample.guide_at=F (this run's weights at fraction F of its "
+                    "training) or sample.guide_run=FOLDER", (self.guide_at, self.guide_run))
+            require(self.guidance_interval == FULL_INTERVAL, "sample.guidance_interval",
+                    "must be [0, 1] under autoguidance (the guide runs at every level)", list(self.guidance_interval))
         require(0.0 <= self.ema_length < MAX_SIGMA_REL, "sample.ema_length",
                 f"must be in [0, {MAX_SIGMA_REL}) (0: the classic EMA of train.ema)", self.ema_length)
         require(self.precision in PRECISIONS, "sample.precision", f"must be one of {', '.join(PRECISIONS)}", self.precision)
@@ -268,6 +290,9 @@ class RunConfig:
         _check_formulation(self)
         require(self.model.backbone != "dit" or size % self.model.patch_size == 0, "model.patch_size",
                 f"must divide the {size}-pixel image side (e.g. 2 or 4)", self.model.patch_size)
+        require(self.sample.guide_at in (0.0, *self.train.keep_weights_at), "sample.guide_at",
+                f"must be a fraction of training whose weights the run keeps (train.keep_weights_at="
+                f"{list(self.train.keep_weights_at)})", self.sample.guide_at)
         require(self.sample.ema_length == 0.0 or bool(self.train.ema_profiles), "sample.ema_length",
                 "needs post-hoc EMA snapshots: set train.ema_profiles (e.g. [0.05, 0.1]) or sample.ema_length=0",
                 self.sample.ema_length)
@@ -329,7 +354,8 @@ HASHED_WHEN_SET = (("sample", "precision"), ("sample", "guidance_interval"), ("t
                    ("train", "noise_sampling"), ("train", "p_mean"), ("train", "p_std"), ("train", "logit_mean"),
                    ("train", "logit_std"), ("model", "backbone"), ("model", "patch_size"), ("model", "width"),
                    ("model", "depth"), ("model", "mlp_ratio"), ("model", "position_embedding"),
-                   ("train", "ema_profiles"), ("train", "ema_snapshot_every"), ("sample", "ema_length"))
+                   ("train", "ema_profiles"), ("train", "keep_weights_at"), ("sample", "guidance_method"),
+                   ("sample", "guide_at"), ("sample", "guide_run"), ("train", "ema_snapshot_every"), ("sample", "ema_length"))
 
 
 # Presets renamed after runs were cached under their old name: hashed under that name, so those runs keep their

@@ -11,7 +11,7 @@ from .._util import ConfigError, resolve_device, write_json
 from ..config import RunConfig, cautions, with_overrides
 from ..core import CLASSES
 from ..data import Mnist, load_mnist
-from ..runs import TrainedModel, grid_labels, load_samples, load_trained, save_grid, to_uint8
+from ..runs import TrainedModel, grid_labels, load_samples, load_trained, save_grid, to_uint8, with_guide
 from . import _members  # noqa: F401  (registers every metric)
 from ._clip import check_clip_weights
 from ._context import Evaluation
@@ -50,6 +50,7 @@ def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samp
     elif trained.ema and not cfg.sample.use_ema:
         trained = load_trained(run_dir, use_ema=False, device=device)
     trained.cfg = cfg
+    trained = with_guide(trained, run_dir, cfg.sample, device)  # autoguidance's guide, checked before any sampling
     if "clip" in metrics:  # a wrong weights path fails now, not after sampling and the classifier
         check_clip_weights(cfg.eval.clip_weights)
     ev = Evaluation(cfg, load_mnist(cfg.data), trained, run_dir, cautions=cautions(cfg))

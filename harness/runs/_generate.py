@@ -7,9 +7,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .._util import NumericalError, autocast, bf16_sampling, compiled, eval_batch
+from .._util import ConfigError, NumericalError, autocast, bf16_sampling, compiled, eval_batch
 from ..config import FULL_INTERVAL, SampleConfig
 from ..core import NULL_LABEL, NUM_CLASSES, SAMPLERS, Denoiser, Diffusion, Network, Trajectory, evaluated_times
+from ._guide import AutoGuided
 
 
 def guided_output(network: Network, x: Tensor, t: Tensor, labels: Tensor, guidance: float) -> Tensor:
@@ -102,18 +103,23 @@ def generate(model: nn.Module, diffusion: Diffusion, cfg: SampleConfig, labels: 
     """
     device = next(model.parameters()).device
     amp = bf16_sampling(cfg.precision, device)  # refuses bf16 where it is emulated, before any work
+    if cfg.guidance_method == "autoguidance" and not isinstance(model, AutoGuided):
+        raise ConfigError("sample.guidance_method=autoguidance needs the network wrapped with its guide "
+                          "(runs.with_guide); this one has none")
     model.eval()
     network = compiled(model) if cfg.compile else model
     sampler = SAMPLERS.get(cfg.sampler)
     levels = diffusion.levels(cfg.spacing, cfg.steps)
     max_batch = eval_batch(cfg.eval_batch, device)
+    # under autoguidance the network is runs.AutoGuided, which applies w itself: classifier-free guidance stays off
+    guidance = 1.0 if cfg.guidance_method == "autoguidance" else cfg.guidance
     out = []
     for batch in labels.split(cfg.batch_size):
         batch = batch.to(device)
         x = torch.randn((len(batch), 1, image_size, image_size), generator=generator, device=device)
         if levels.scale[0] != 1.0:  # x_T ~ N(0, a^2 + s^2): unit variance in the variance-preserving view
             x = levels.scale[0] * x
-        denoise = guided_denoiser(network, diffusion, batch, cfg.guidance, amp=amp, max_batch=max_batch,
+        denoise = guided_denoiser(network, diffusion, batch, guidance, amp=amp, max_batch=max_batch,
                                   interval=cfg.guidance_interval)
         images = sampler(denoise, x, levels, generator, cfg.eta, trajectory)  # (B, 1, H, W)
         _check_finite(images, cfg)

@@ -28,11 +28,12 @@ from .._util import (
     training_precision,
     write_json,
 )
-from ..config import RunConfig, TrainConfig, config_hash, config_to_dict
+from ..config import RunConfig, TrainConfig, config_hash, config_to_dict, kept_step
 from ..core import NULL_LABEL, Diffusion, Objective
 from ..data import Split, load_mnist, to_model_range
 from ..nn import EMA, PowerEMA
-from ._checkpoint import CHECKPOINT, build_model, checkpoint_config, load_checkpoint, save_checkpoint
+from ._checkpoint import CHECKPOINT, TrainedModel, build_model, checkpoint_config, load_checkpoint, save_checkpoint
+from ._guide import save_kept_weights, with_guide
 from ._images import write_sample_grid
 from ._posthoc import save_snapshot, snapshot_bytes
 from ._trainlog import TrainLog
@@ -189,7 +190,9 @@ def train(cfg: RunConfig, out_dir: Path, progress: bool = True, grid: bool = Tru
     write_json(out_dir / "train_result.json", asdict(result))
     if grid and result.status == "finished":
         sampler_model = ema.model if ema is not None and cfg.sample.use_ema else model
-        write_sample_grid(sampler_model, diffusion, cfg, out_dir / "samples.png", seed=tc.seed)
+        sampler = with_guide(TrainedModel(cfg, sampler_model, diffusion, tc.steps, sampler_model is not model), out_dir,
+                             cfg.sample, device)
+        write_sample_grid(sampler.model, diffusion, cfg, out_dir / "samples.png", seed=tc.seed)
     return result
 
 
@@ -218,6 +221,7 @@ class _Loop:
         self.cfg, self.tc, self.out_dir = cfg, cfg.train, out_dir
         self.model, self.ema, self.power, self.optimizer, self.scaler = model, ema, power, optimizer, scaler
         self.snapshot_every = cfg.train.ema_snapshot_every or cfg.train.checkpoint_every
+        self.keep_steps = {kept_step(f, cfg.train.steps) for f in cfg.train.keep_weights_at}
         self.objective, self.batches, self.validate, self.log, self.device = objective, batches, validate, log, device
         self.precision = precision  # autocast dtype, None for fp32 (`devices.training_precision`)
         self.on_validation = on_validation
@@ -245,6 +249,8 @@ class _Loop:
                     self.log.append(step=done, loss=loss, lr=learning_rate(tc, step), grad_norm=grad_norm,
                                     images_per_s=self._rate(done, start, trained_s), elapsed_s=time.perf_counter() - t0)
                     bar.set_postfix(loss=f"{loss:.4f}")
+                if done in self.keep_steps:  # autoguidance's guides: this step's weights, the EMA's when kept
+                    save_kept_weights(self.out_dir, done, (self.ema.model if self.ema is not None else self.model).state_dict())
                 if self.power is not None and (done % self.snapshot_every == 0 or done == tc.steps):
                     save_snapshot(self.out_dir, done, self.power)  # before the checkpoint: a resumed run rewrites it
                 if done % tc.checkpoint_every == 0 or done == tc.steps:
