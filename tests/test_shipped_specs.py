@@ -23,7 +23,8 @@ def shipped_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, shipped_results: Path) -> None:
     """Each grid point of every shipped spec (first seed; tuning: two trials) through the real runner."""
     spec = load_spec(path).at_budget("smoke")
-    spec = dataclasses.replace(spec, seeds=spec.seeds[:1], trials=min(spec.trials, 2), vary=smoke_counts(spec.vary))
+    spec = dataclasses.replace(spec, seeds=spec.seeds[:1], trials=min(spec.trials, 2), vary=smoke_counts(spec.vary),
+                               base={**spec.base, "set": [smoke_override(kv) for kv in spec.base.get("set", [])]})
     bf16 = {"sample.precision", "train.cpu_bf16"} & set(spec.factors())
     if bf16 and not devices.native_bf16(torch.device("cpu")):
         with pytest.raises(ConfigError, match=f"{bf16.pop()}=.* needs native bfloat16"):  # as the next test
@@ -39,6 +40,16 @@ def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, shipped_results
     assert f"{spec.size} complete of {spec.size}" in report
 
 
+def smoke_override(kv: str) -> str:
+    """A base override of the sampling steps or the digits per class, cut as smoke_counts cuts an explicit point's."""
+    key, _, value = kv.partition("=")
+    if key == "eval.samples_per_class":
+        return f"{key}=2"
+    if key == "sample.steps":
+        return f"{key}={min(max(2, int(value) // 5), 20)}"
+    return kv
+
+
 def smoke_counts(vary: dict | list) -> dict | list:
     """Explicit points with 2 digits per class where they set a count (the fewest with per-digit FID) and a fifth
     of their sampling steps, at least 2 and at most 20: the sampler study's own 200 digits per seed would take
@@ -46,6 +57,5 @@ def smoke_counts(vary: dict | list) -> dict | list:
     digit were a minute each of the suite on a slow 2-core host. The code paths are the same at any count."""
     if isinstance(vary, dict):
         return vary
-    return [{**p, **({"eval.samples_per_class": 2} if "eval.samples_per_class" in p else {}),
-             **({"sample.steps": min(max(2, p["sample.steps"] // 5), 20)} if "sample.steps" in p else {})}
-            for p in vary]
+    cut = ("eval.samples_per_class", "sample.steps")
+    return [{**p, **{k: int(smoke_override(f"{k}={p[k]}").partition("=")[2]) for k in cut if k in p}} for p in vary]
