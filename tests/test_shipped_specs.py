@@ -3,6 +3,7 @@ test workers can run it beside test_study.py)."""
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -24,7 +25,7 @@ def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, shipped_results
     """Each grid point of every shipped spec (first seed; tuning: two trials) through the real runner."""
     spec = load_spec(path).at_budget("smoke")
     spec = dataclasses.replace(spec, seeds=spec.seeds[:1], trials=min(spec.trials, 2), vary=smoke_counts(spec.vary),
-                               base={**spec.base, "set": [smoke_override(kv) for kv in spec.base.get("set", [])]})
+                               base={**spec.base, "set": smoke_sets(spec.base.get("set", []))})
     bf16 = {"sample.precision", "train.cpu_bf16"} & set(spec.factors())
     if bf16 and not devices.native_bf16(torch.device("cpu")):
         with pytest.raises(ConfigError, match=f"{bf16.pop()}=.* needs native bfloat16"):  # as the next test
@@ -40,14 +41,19 @@ def test_every_shipped_spec_runs_at_the_smoke_budget(path: Path, shipped_results
     assert f"{spec.size} complete of {spec.size}" in report
 
 
-def smoke_override(kv: str) -> str:
-    """A base override of the sampling steps or the digits per class, cut as smoke_counts cuts an explicit point's."""
-    key, _, value = kv.partition("=")
-    if key == "eval.samples_per_class":
-        return f"{key}=2"
-    if key == "sample.steps":
-        return f"{key}={min(max(2, int(value) // 5), 20)}"
-    return kv
+# how the smoke test cuts each count a shipped spec may set (why: smoke_counts)
+SMOKE_CUTS = {"eval.samples_per_class": lambda n: 2, "sample.steps": lambda n: min(max(2, n // 5), 20)}
+
+
+def smoke_value(key: str, value: Any) -> Any:
+    """`value` of `key` as the smoke test runs it: cut by SMOKE_CUTS where it is a count there, else unchanged."""
+    return SMOKE_CUTS[key](int(value)) if key in SMOKE_CUTS else value
+
+
+def smoke_sets(sets: list[str]) -> list[str]:
+    """A spec's base overrides (KEY=VALUE) with their counts cut as an explicit point's are."""
+    return [f"{key}={smoke_value(key, value)}" if key in SMOKE_CUTS else kv
+            for kv, (key, _, value) in zip(sets, (kv.partition("=") for kv in sets))]
 
 
 def smoke_counts(vary: dict | list) -> dict | list:
@@ -57,5 +63,4 @@ def smoke_counts(vary: dict | list) -> dict | list:
     digit were a minute each of the suite on a slow 2-core host. The code paths are the same at any count."""
     if isinstance(vary, dict):
         return vary
-    cut = ("eval.samples_per_class", "sample.steps")
-    return [{**p, **{k: int(smoke_override(f"{k}={p[k]}").partition("=")[2]) for k in cut if k in p}} for p in vary]
+    return [{k: smoke_value(k, v) for k, v in p.items()} for p in vary]
