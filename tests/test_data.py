@@ -27,6 +27,22 @@ def test_pixels_are_the_files_k_over_256_values_exactly(mnist: Mnist) -> None:
     np.testing.assert_array_equal(mnist.test.images[:100].reshape(100, -1).numpy() / 256.0, floats)
 
 
+def test_a_new_process_reads_the_decoded_copy_and_a_damaged_copy_is_decoded_again(
+        mnist: Mnist, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.data import _mnist
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
+    decoded = _mnist._decoded(bundled_mnist_path())  # as a process whose cache folder is empty
+    [saved] = tmp_path.glob("mnist-*.pt")
+    again = _mnist._decoded(bundled_mnist_path())  # as the next process: from the saved copy
+    for a, b in ((decoded, again), (decoded, mnist)):
+        assert all(torch.equal(getattr(a, s).images, getattr(b, s).images) and
+                   torch.equal(getattr(a, s).labels, getattr(b, s).labels) for s in ("train", "val", "test"))
+    saved.write_bytes(saved.read_bytes()[:1000])  # a copy cut short (a full disk, a killed writer)
+    assert torch.equal(_mnist._decoded(bundled_mnist_path()).test.images, mnist.test.images)
+    assert saved.stat().st_size > 50_000_000  # written whole again
+
+
 def write_idx(folder: Path, name: str, array: np.ndarray, compress: bool) -> None:
     header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     data = header + array.astype(np.uint8).tobytes()

