@@ -14,6 +14,11 @@ from harness.config import DataConfig
 from harness.data import Mnist, load_mnist
 
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... under pytest -n; None otherwise
+if XDIST_WORKER:
+    # the `harness` processes a test starts (drills, workers, the command line) take one thread too, as the worker
+    # does: two OpenMP threads each beside the other worker's oversubscribe the cores, and OpenMP's waiting threads
+    # spin, so the processes on the machine slow down more than sharing the cores alone would explain
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,8 +76,10 @@ def analysed(tmp_path_factory: pytest.TempPathFactory, classifier):  # noqa: ANN
 
 
 def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's private cache folder (one per xdist worker), never the user's ~/.cache/harness."""
-    return tmp_path_factory.getbasetemp() / "cache"
+    """The session's private cache folder, shared by its xdist workers (the cache's files are written atomically, so
+    each worker need not decode MNIST and featurise the test digits again), never the user's ~/.cache/harness."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if XDIST_WORKER else base) / "cache"
 
 
 @pytest.fixture(autouse=True)
