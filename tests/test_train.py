@@ -112,7 +112,9 @@ def test_truncated_checkpoint_is_reported(run_dir: Path) -> None:
         load_trained(run_dir)
 
 
-LEARNS = {"train.steps": 40, "train.val_every": 40, "train.warmup_steps": 0, "train.ema": False}  # raw weights
+# raw weights, 16 images a step: the fp16 test trains three times under autocast, which the CPU emulates slowly
+LEARNS = {"train.steps": 40, "train.batch_size": 16, "train.val_every": 40, "train.warmup_steps": 0,
+          "train.ema": False}
 
 
 @pytest.fixture
@@ -131,7 +133,7 @@ def stem_dtypes(monkeypatch: pytest.MonkeyPatch) -> set[torch.dtype]:
 
 def fp32_reference(out: Path, stem_dtypes: set[torch.dtype]) -> float:
     """The validation MSE of LEARNS trained in fp32, after which `stem_dtypes` is empty again. Trained from the
-    same draws as a lower precision's run, it falls from about 0.94 (the untrained network) to about 0.38."""
+    same draws as a lower precision's run, it falls from about 0.94 (the untrained network) to about 0.44."""
     fp32 = train(smoke(**LEARNS), out, progress=False, grid=False)
     assert stem_dtypes == {torch.float32} and fp32.val_loss is not None and fp32.val_loss < 0.5
     stem_dtypes.clear()
