@@ -2,7 +2,7 @@
 locks, the allocator and torch device helpers."""
 
 from .allocator import keep_freed_memory
-from .cache import cache_dir, file_digest
+from .cache import cache_dir, file_digest, saved_or_computed
 from .devices import (
     CPU_EVAL_BATCH,
     autocast,
@@ -26,7 +26,7 @@ from .tables import markdown_table, with_interval
 
 __all__ = ["BASELINES", "CPU_EVAL_BATCH", "DIFFICULTY", "PERF", "REPRODUCE", "RESERVED", "RESULTS", "RUNS",
            "atomic_write", "autocast", "bf16_sampling", "cache_dir", "CheckpointError", "compiled", "ConfigError",
-           "DataError", "eval_batch", "file_digest", "folder_lock", "HarnessError", "Interrupted", "interval_text",
+           "DataError", "eval_batch", "file_digest", "saved_or_computed", "folder_lock", "HarnessError", "Interrupted", "interval_text",
            "keep_freed_memory", "loss_scaler", "machine", "markdown_table", "mean_ci95", "memory_format",
            "MissingExtra", "native_bf16", "NumericalError", "p_greater", "partial_files", "perf_dir", "Registry",
            "resolve_device", "sweep_partial_files", "training_precision", "with_interval", "write_json", "write_text"]

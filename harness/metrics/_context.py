@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .._util import ConfigError, atomic_write, cache_dir, file_digest
+from .._util import ConfigError, cache_dir, file_digest, saved_or_computed
 from ..config import RunConfig
 from ..data import Mnist, bundled_mnist_path
 from ..runs import TrainedModel
@@ -72,11 +72,5 @@ def reference_features(classifier: LoadedClassifier, data: Mnist) -> torch.Tenso
     """torch-fidelity features of the 10k test digits, cached on disk under the digest of the classifier's weights
     and of the data file (a shipped and a locally trained classifier of one key have different weights)."""
     path = cache_dir() / f"test-features-{file_digest(classifier.path)[:16]}-{file_digest(bundled_mnist_path())[:16]}.pt"
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        return state["features"]
-    except Exception:  # missing or unreadable: recompute (seconds)
-        pass
-    feats = extract_features(data.test.images, MNIST_EXTRACTOR, classifier.path)
-    atomic_write(path, lambda f: torch.save({"features": feats}, f))
-    return feats
+    return saved_or_computed(path, lambda: {"features": extract_features(data.test.images, MNIST_EXTRACTOR,
+                                                                          classifier.path)})["features"]
