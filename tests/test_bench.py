@@ -160,7 +160,8 @@ def test_a_host_with_a_faster_matmul_but_not_a_faster_network_is_not_a_regressio
     rows = compare(other_host, AVX2)
     assert regressions(rows) == [] and {r.unit for r in rows} >= {"network_step", "network_forward", "poly_kernel"}
     against_matmul = compare(matmul_only(other_host, tmp_path / "a.json"), matmul_only(AVX2, tmp_path / "b.json"))
-    assert len(regressions(against_matmul)) == 7  # all read 2x slower
+    every = json.loads(AVX2.read_text())["benchmarks"]
+    assert len(regressions(against_matmul)) == len(every)  # all read 2x slower
 
 
 def test_a_baseline_from_before_the_kernels_is_compared_in_matmul_units_and_says_so(
