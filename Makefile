@@ -10,7 +10,7 @@ SEEDS   ?= 0 1 2
 
 .DEFAULT_GOAL := help
 STUDY  ?= skip
-.PHONY: help install run test docs picture train components presets ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline bench-peers bench-peers-quality perf clean
+.PHONY: help install run test docs picture train components presets score ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline bench-peers bench-peers-quality perf clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ components: install  ## list every registry and its members
 
 presets: install  ## list the presets
 	$(BIN)/harness presets
+
+score: install  ## sample metrics of any generator's digits, side by side: make score SAMPLES="a.npz pngs/" [RANGE=0,1]
+	$(BIN)/harness score $(SAMPLES) $(if $(RANGE),--range=$(RANGE))
 
 ablate: install  ## run one study: make ablate STUDY=skip [BUDGET=smoke] [WORKERS=2]
 	$(BIN)/harness ablate ablations/$(STUDY).yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET)) --workers $(WORKERS)

@@ -2,7 +2,7 @@
 
 The public API, imported lazily so that `harness components` does not pay for Optuna or torch-fidelity:
 
-    from harness import resolve_config, train, evaluate, load_spec, run_study, write_report
+    from harness import resolve_config, train, evaluate, score, load_spec, run_study, write_report
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ _EXPORTS = {
     "RunConfig": "config", "config_from_dict": "config", "config_to_dict": "config",
     "resolve_config": "config", "PRESETS": "config", "BUDGETS": "config",
     "train": "runs", "TrainResult": "runs", "generate": "runs",
-    "evaluate": "metrics", "METRICS": "metrics",
+    "evaluate": "metrics", "score": "metrics", "METRICS": "metrics",
     "SAMPLERS": "core", "SCHEDULES": "core",
     "StudySpec": "studies", "load_spec": "studies", "run_study": "studies", "open_study": "studies",
     "write_report": "studies",

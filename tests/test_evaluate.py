@@ -69,8 +69,9 @@ def test_the_same_samples_give_the_same_numbers(smoke_run: Path, mnist: Mnist, c
 
 
 @pytest.mark.parametrize("images, labels, message", [
-    (np.zeros((4, 28, 28), np.float32), np.zeros(4, np.int64), "images must be (N, 28, 28) uint8"),
-    (np.zeros((4, 32, 32), np.uint8), np.zeros(4, np.int64), "images must be (N, 28, 28) uint8"),
+    (np.zeros((4, 28, 28), np.float32), np.zeros(4, np.int64), "state their range: --range=0,1 or --range=-1,1"),
+    (np.zeros((4, 32, 32), np.uint8), np.zeros(4, np.int64), "images must be (N, 28, 28) or (N, 1, 28, 28)"),
+    (np.zeros((4, 28, 28), np.int32), np.zeros(4, np.int64), "images must be uint8, or float in a stated range"),
     (np.zeros((4, 28, 28), np.uint8), np.zeros(3, np.int64), "labels must be (4,) integers"),
     (np.zeros((4, 28, 28), np.uint8), np.full(4, 12), "labels must be digits 0-9"),
 ])

@@ -7,13 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from .._util import HarnessError, Interrupted, keep_freed_memory
-from . import _analyses, _bench, _perf, _runs, _studies
+from . import _analyses, _bench, _perf, _runs, _score, _studies
 from ._common import Parser
 
 INTERRUPTED = 130  # exit status after Ctrl-C, as a shell reports SIGINT
 
 # each adds its subcommands, in the order `harness --help` lists them
-FAMILIES = (_runs.register, _studies.register, _analyses.register, _perf.register, _bench.register,
+FAMILIES = (_runs.register, _score.register, _studies.register, _analyses.register, _perf.register, _bench.register,
             _runs.register_listings)
 
 

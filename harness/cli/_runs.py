@@ -30,6 +30,7 @@ from ..nn import (
     count_parameters,
     forward_gflop,
 )
+from ..runs import VALUE_RANGES, value_range
 from ._common import print_warnings, warn_cautions
 
 if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them
@@ -94,7 +95,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     metrics = parse_metrics(args.metrics or default_metrics())
     result = evaluate(Path(args.run_dir), metrics, Path(args.samples) if args.samples else None, args.per_class,
-                      args.seed, args.set)
+                      args.seed, args.set, samples_range=value_range(args.range))
     print_warnings(result.get("cautions", []))
     print(format_metrics(result, columns()))
     print(f"-> {Path(args.run_dir) / 'metrics.json'}")
@@ -219,7 +220,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     ev = sub.add_parser("evaluate", help="metrics of a trained run (generated or given samples) into DIR/metrics.json")
     ev.add_argument("run_dir")
-    ev.add_argument("--samples", help="an .npz from `harness sample` (default: generate eval.samples_per_class per digit)")
+    ev.add_argument("--samples", help="an .npz from `harness sample`, a .pt or a folder of PNGs as `harness score` reads "
+                    "them (default: generate eval.samples_per_class per digit)")
+    ev.add_argument("--range", help=f"value range of float sample images: {' | '.join('--range=' + r for r in VALUE_RANGES)}")
     ev.add_argument("--metrics", help="comma-separated metric names (`harness components` lists the metric "
                     "registry); default: every metric but clip, which needs local weights")
     ev.add_argument("--per-class", type=int, default=None, help="generated samples per digit (default: the budget's)")

@@ -13,7 +13,7 @@ from ._clip import (
     preference_share,
 )
 from ._context import Evaluation, reference_features
-from ._evaluate import default_metrics, evaluate, parse_metrics, sample_metrics, save_digit_grid
+from ._evaluate import default_metrics, evaluate, parse_metrics, save_digit_grid
 from ._features import INCEPTION, MNIST_EXTRACTOR, extract_features
 from ._fidelity import PRC_NEIGHBORHOOD, fidelity
 from ._reference import SHIPPED_DIR, LoadedClassifier, accuracy_on, load_or_train, predict, ship, training_epochs
@@ -31,6 +31,7 @@ from ._registry import (
     flat_figures,
     metric,
 )
+from ._score import INTERVAL_KEYS, bootstrap_intervals, sample_metrics, score, score_config, score_files
 from ._speed import (
     TrainSpeed,
     best_rate,
@@ -44,11 +45,11 @@ from ._speed import (
 )
 
 __all__ = ["HIGHER", "INCEPTION", "LOGIT_SCALE", "LOWER", "METRICS", "MNIST_EXTRACTOR", "NEITHER", "NETWORK",
-           "PRC_NEIGHBORHOOD", "SAMPLES", "SHIPPED_DIR", "accuracy_on", "best_rate", "better", "class_metrics",
+           "PRC_NEIGHBORHOOD", "SAMPLES", "SHIPPED_DIR", "accuracy_on", "best_rate", "bootstrap_intervals", "INTERVAL_KEYS", "better", "class_metrics",
            "clip_metrics", "ClipUnavailable", "Column", "columns", "default_metrics", "encode_images",
            "encode_prompts", "evaluate", "Evaluation", "extract_features", "fidelity", "finished", "fit",
            "flat_figures", "load_clip", "load_or_train", "LoadedClassifier", "mean_pairwise_distance",
            "measure_sampling", "measure_train_step", "Metric", "metric", "parse_metrics", "per_sample_clip",
            "predict", "preference_share", "reference_features", "ReferenceClassifier", "sample_metrics",
-           "save_digit_grid", "ship", "synchronize", "timed", "timed_generate", "train_step", "training_epochs",
+           "save_digit_grid", "score", "score_config", "score_files", "ship", "synchronize", "timed", "timed_generate", "train_step", "training_epochs",
            "TrainSpeed"]

@@ -8,9 +8,9 @@ from typing import Any
 import torch
 
 from .._util import ConfigError, resolve_device, write_json
-from ..config import RunConfig, cautions, with_overrides
+from ..config import cautions, with_overrides
 from ..core import CLASSES
-from ..data import Mnist, load_mnist
+from ..data import load_mnist
 from ..runs import TrainedModel, grid_labels, load_samples, load_trained, save_grid, to_uint8, with_guide
 from . import _members  # noqa: F401  (registers every metric)
 from ._clip import check_clip_weights
@@ -36,11 +36,12 @@ def default_metrics() -> str:
 
 def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samples_per_class: int | None = None,
              seed: int = 0, overrides: list[str] | None = None, out: Path | None = None,
-             grid: Path | None = None) -> dict[str, Any]:
+             grid: Path | None = None, samples_range: tuple[float, float] | None = None) -> dict[str, Any]:
     """Compute `metrics` for the run in `run_dir`; writes `out` (default run_dir/metrics.json) and returns it.
 
     `overrides` change the run's sample.* and eval.* settings for this evaluation only; `grid` names a PNG
-    of the first generated digits (sample.grid_per_class of each).
+    of the first generated digits (sample.grid_per_class of each); `samples_range` is the value range of a
+    sample file of float images (runs.VALUE_RANGES).
     """
     device = resolve_device("auto")
     trained = load_trained(run_dir, device=device)
@@ -56,25 +57,17 @@ def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samp
     ev = Evaluation(cfg, load_mnist(cfg.data), trained, run_dir, cautions=cautions(cfg))
     result: dict[str, Any] = {"run": str(run_dir), "step": trained.step, "ema_weights": trained.ema}
     if any(METRICS.get(name).needs == SAMPLES for name in metrics):
-        ev.images, ev.labels, how, ev.sample_speed = _samples(trained, samples, samples_per_class or cfg.eval.samples_per_class, seed)
+        ev.images, ev.labels, how, ev.sample_speed = _samples(trained, samples, samples_per_class or cfg.eval.samples_per_class, seed,
+                                                                 samples_range)
         result["samples"] = {"count": len(ev.labels), "source": how}
         if grid is not None:
             save_digit_grid(ev.images, ev.labels, cfg.sample.grid_per_class, grid)
-    result.update(_computed(ev, metrics))
+    result.update(computed(ev, metrics))
     write_json(out or run_dir / "metrics.json", result)
     return result
 
 
-def sample_metrics(images: torch.Tensor, labels: torch.Tensor, data: Mnist, cfg: RunConfig,
-                   metrics: set[str]) -> dict[str, Any]:
-    """The sample `metrics` of uint8 `images` (N, 28, 28) drawn for `labels` (N,), overall and per digit."""
-    needing = sorted(name for name in metrics if METRICS.get(name).needs != SAMPLES)
-    if needing:
-        raise ConfigError(f"{', '.join(needing)} need a trained network, not only samples")
-    return _computed(Evaluation(cfg, data, images=images, labels=labels), metrics)
-
-
-def _computed(ev: Evaluation, metrics: set[str]) -> dict[str, Any]:
+def computed(ev: Evaluation, metrics: set[str]) -> dict[str, Any]:
     """Every chosen metric in registry order, merged: per-digit figures under per_digit[<digit>]."""
     result: dict[str, Any] = {"per_digit": {}}
     for name, m in METRICS.items():
@@ -88,10 +81,10 @@ def _computed(ev: Evaluation, metrics: set[str]) -> dict[str, Any]:
     return result
 
 
-def _samples(trained: TrainedModel, path: Path | None, per_class: int,
-             seed: int) -> tuple[torch.Tensor, torch.Tensor, str, SampleSpeed | None]:
+def _samples(trained: TrainedModel, path: Path | None, per_class: int, seed: int,
+             value_range: tuple[float, float] | None) -> tuple[torch.Tensor, torch.Tensor, str, SampleSpeed | None]:
     if path is not None:
-        images, labels = load_samples(path)
+        images, labels = load_samples(path, value_range)
         return images, labels, str(path), None
     cfg = trained.cfg
     device = next(trained.model.parameters()).device

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ..config import resolve_config
 from ..runs import CHECKPOINT, train
@@ -125,11 +126,23 @@ BAD_INPUTS: tuple[BadInput, ...] = (
     BadInput("storage that is not a URL", _study("--storage", "nonsense", "--results", "{s}/new-results"),
              "is not a SQLAlchemy URL"),
     BadInput("sample file with the wrong shape", ("evaluate", "{s}/run", "--samples", "{s}/wrong_shape.npz",
-                                                  "--metrics", "class_acc"), "images must be (N, 28, 28) uint8"),
+                                                  "--metrics", "class_acc"), "images must be (N, 28, 28) or (N, 1, 28, 28)"),
     BadInput("sample file with the wrong dtype", ("evaluate", "{s}/run", "--samples", "{s}/wrong_dtype.npz",
-                                                  "--metrics", "class_acc"), "images must be (N, 28, 28) uint8"),
+                                                  "--metrics", "class_acc"), "images must be uint8, or float"),
+    BadInput("sample file of float images without their range", ("evaluate", "{s}/run", "--samples",
+                                                                 "{s}/float_images.npz", "--metrics", "class_acc"),
+             "state their range"),
     BadInput("sample file that is not an .npz", ("evaluate", "{s}/run", "--samples", "{s}/not_npz.npz",
                                                  "--metrics", "class_acc"), "is not an .npz archive"),
+    BadInput("score: float images outside the stated range", ("score", "{s}/float_images.npz", "--range=-1,1",
+                                                               "--json", "{s}/scores.json"), "outside the stated range"),
+    BadInput("score: a range samples are not written in", ("score", "{s}/float_images.npz", "--range", "0,255"),
+             "is not a range samples are written in"),
+    BadInput("score: a PNG folder not sorted or named by class", ("score", "{s}/unnamed-pngs"),
+             "is not named by its class"),
+    BadInput("score: a metric that needs a network", ("score", "{s}/float_images.npz", "--metrics", "mse"),
+             "mse needs a trained network"),
+    BadInput("score: a sample file that does not exist", ("score", "{s}/absent.npz"), "does not exist"),
     BadInput("CLIP weights path that does not exist", ("evaluate", "{s}/run", "--metrics", "clip",
                                                        "--set", "eval.clip_weights={s}/nothere.pt"), "does not exist"),
 )
@@ -153,8 +166,12 @@ def prepare_sandbox(root: Path) -> Path:
     shutil.copytree(root / "run", root / "truncated")
     whole = (root / "run" / CHECKPOINT).read_bytes()
     (root / "truncated" / CHECKPOINT).write_bytes(whole[: len(whole) // 2])
-    np.savez(root / "wrong_shape.npz", images=np.zeros((10, 1, 28, 28), np.uint8), labels=np.arange(10))
-    np.savez(root / "wrong_dtype.npz", images=np.zeros((10, 28, 28), np.float32), labels=np.arange(10))
+    np.savez(root / "wrong_shape.npz", images=np.zeros((10, 32, 32), np.uint8), labels=np.arange(10))
+    np.savez(root / "wrong_dtype.npz", images=np.zeros((10, 28, 28), np.int32), labels=np.arange(10))
+    np.savez(root / "float_images.npz", images=np.linspace(0, 2, 10 * 28 * 28, dtype=np.float32).reshape(10, 28, 28),
+             labels=np.arange(10))
+    (root / "unnamed-pngs").mkdir()
+    Image.new("L", (28, 28)).save(root / "unnamed-pngs" / "digit.png")
     (root / "not_npz.npz").write_text("not an archive\n")
     return root
 
