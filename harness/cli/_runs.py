@@ -21,6 +21,7 @@ from ..config import (
     with_overrides,
 )
 from ..core import FORMULATIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
+from ..data import VALUE_RANGES, value_range
 from ..nn import (
     ACTIVATIONS,
     BACKBONES,
@@ -30,7 +31,6 @@ from ..nn import (
     count_parameters,
     forward_gflop,
 )
-from ..runs import VALUE_RANGES, value_range
 from ._common import print_warnings, warn_cautions
 
 if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them

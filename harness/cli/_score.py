@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._util import ConfigError, write_json
 from ..core import CLASSES
-from ..runs import VALUE_RANGES, value_range
+from ..data import VALUE_RANGES, value_range
 from ._common import print_warnings
 
 if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them

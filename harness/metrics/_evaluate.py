@@ -41,7 +41,7 @@ def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samp
 
     `overrides` change the run's sample.* and eval.* settings for this evaluation only; `grid` names a PNG
     of the first generated digits (sample.grid_per_class of each); `samples_range` is the value range of a
-    sample file of float images (runs.VALUE_RANGES).
+    sample file of float images (data.VALUE_RANGES).
     """
     device = resolve_device("auto")
     trained = load_trained(run_dir, device=device)

@@ -12,11 +12,11 @@ from ._generate import (
 )
 from ._guide import AutoGuided, with_guide
 from ._images import save_grid
-from ._samplefile import VALUE_RANGES, checked_samples, load_samples, save_samples, value_range
+from ._samplefile import checked_samples, load_samples, save_samples
 from ._train import Batches, OnValidation, TrainResult, Validator, adamw, learning_rate, step_draws, train
 from ._trainlog import TrainLog
 
 __all__ = ["AutoGuided", "CHECKPOINT", "adamw", "Batches", "build_model", "generate", "grid_labels", "guided_denoiser",
-           "guided_network", "is_conditional", "learning_rate", "load_checkpoint", "load_samples", "checked_samples", "VALUE_RANGES", "value_range", "load_trained",
+           "guided_network", "is_conditional", "learning_rate", "load_checkpoint", "load_samples", "checked_samples", "load_trained",
            "network_passes", "OnValidation", "save_grid", "save_samples", "step_draws", "to_uint8", "train",
            "TrainedModel", "TrainLog", "TrainResult", "Validator", "with_guide"]

@@ -16,24 +16,14 @@ from torch import Tensor
 
 from .._util import DataError, atomic_write
 from ..core import CLASSES
+from ..data import VALUE_RANGES
 
-# The value ranges a float image may be stated in, by their --range spelling; uint8 images need none.
-VALUE_RANGES: dict[str, tuple[float, float]] = {"0,1": (0.0, 1.0), "-1,1": (-1.0, 1.0)}
 PNG_NAME = re.compile(r"^(\d)[_\-. ]")  # a PNG named by its class: 3_0017.png, 3-a.png
 
 
 def save_samples(path: Path, images: Tensor, labels: Tensor) -> None:
     atomic_write(path, lambda f: np.savez_compressed(f, images=images.numpy().astype(np.uint8),
                                                      labels=labels.numpy().astype(np.int64)))
-
-
-def value_range(text: str | None) -> tuple[float, float] | None:
-    """The --range option: None, or one of VALUE_RANGES's spellings."""
-    if text is None:
-        return None
-    if text.replace(" ", "") not in VALUE_RANGES:
-        raise DataError(f"--range {text!r} is not a range samples are written in; valid: {', '.join(VALUE_RANGES)}")
-    return VALUE_RANGES[text.replace(" ", "")]
 
 
 def load_samples(path: Path, stated_range: tuple[float, float] | None = None) -> tuple[Tensor, Tensor]:
