@@ -17,6 +17,11 @@ def mean_pairwise_distance(features: Tensor, max_items: int = 2000) -> float:
     return float(torch.cdist(f, f).sum() / (n * (n - 1)))
 
 
+def intended_class_scores(probs: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+    """Per sample (N,): 1.0 where the classifier's top class is the intended digit, and its probability of it."""
+    return (probs.argmax(1) == labels).double(), probs.gather(1, labels[:, None])[:, 0].double()
+
+
 def class_metrics(probs: Tensor, features: Tensor, labels: Tensor, real_features: Tensor,
                   real_labels: Tensor) -> dict[str, object]:
     """Accuracy and confidence of the intended digit, overall and per digit, and per-digit diversity.
@@ -24,8 +29,7 @@ def class_metrics(probs: Tensor, features: Tensor, labels: Tensor, real_features
     Diversity is the mean pairwise distance of a digit's samples in classifier-feature space;
     `diversity_ratio` divides it by the same for that digit's real test images (1 = as varied as MNIST).
     """
-    correct = (probs.argmax(1) == labels).double()
-    confidence = probs.gather(1, labels[:, None])[:, 0].double()
+    correct, confidence = intended_class_scores(probs, labels)
     per_digit: dict[str, dict[str, float]] = {}
     for d in CLASSES:
         mine = labels == d

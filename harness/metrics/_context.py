@@ -14,7 +14,7 @@ from ..config import RunConfig
 from ..data import Mnist, bundled_mnist_path
 from ..runs import TrainedModel
 from ._features import MNIST_EXTRACTOR, extract_features
-from ._reference import LoadedClassifier, load_or_train
+from ._reference import LoadedClassifier, load_or_train, predict
 from ._speed import SampleSpeed
 
 
@@ -49,6 +49,11 @@ class Evaluation:
     def classifier_test_features(self) -> torch.Tensor:
         """The reference classifier's features of the test digits (cached on disk, see reference_features)."""
         return reference_features(self.classifier, self.data)
+
+    @cached_property
+    def predictions(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The reference classifier's (probabilities (N, 10), features (N, 128)) of the samples."""
+        return predict(self.classifier.model, self.samples()[0])
 
     @cached_property
     def test_features(self) -> torch.Tensor:

@@ -17,7 +17,6 @@ from ._clip import ClipUnavailable, clip_metrics, encode_images, encode_prompts,
 from ._context import Evaluation
 from ._fidelity import PRC_NEIGHBORHOOD, fidelity
 from ._mse import denoising_mse
-from ._reference import predict
 from ._registry import HIGHER, LOWER, NEITHER, NETWORK, SAMPLES, Column, metric
 from ._speed import measure_sampling
 
@@ -46,8 +45,8 @@ def kid(ev: Evaluation) -> dict[str, Any]:
         Column("diversity_ratio", NEITHER, per_digit=True, headline=False, overall=False))
 def class_acc(ev: Evaluation) -> dict[str, Any]:
     """Reference classifier's accuracy and confidence on the samples, and their spread in its feature space."""
-    images, labels = ev.samples()
-    probs, feats = predict(ev.classifier.model, images)
+    _, labels = ev.samples()
+    probs, feats = ev.predictions
     return {"classifier_test_accuracy": ev.classifier.test_accuracy,
             **class_metrics(probs, feats, labels, ev.classifier_test_features, ev.data.test.labels)}
 

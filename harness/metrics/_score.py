@@ -25,10 +25,10 @@ from ..config import RunConfig, resolve_config, with_overrides
 from ..core import CLASSES
 from ..data import Mnist, load_mnist
 from ..runs import checked_samples, load_samples
+from ._classes import intended_class_scores
 from ._context import Evaluation
 from ._evaluate import computed
 from ._fidelity import fidelity
-from ._reference import predict
 from ._registry import METRICS, SAMPLES
 
 LEVEL = 0.95  # the bootstrap intervals' coverage
@@ -104,15 +104,14 @@ def score_config(overrides: list[str] | None) -> RunConfig:
 def bootstrap_intervals(ev: Evaluation, metrics: set[str], estimates: dict[str, Any], draws: int,
                         seed: int) -> dict[str, list[float]]:
     """LEVEL intervals of the overall INTERVAL_KEYS that `metrics` computed (their `estimates`), from `draws`
-    resamplings of the samples within each digit; features and class probabilities are computed once."""
-    images, labels = ev.samples()
+    resamplings of the samples within each digit; the features and class probabilities are the evaluation's own,
+    computed once for the metrics and resampled here."""
+    _, labels = ev.samples()
     fidelity_metrics = {"fid", "prc"} & metrics
     features = ev.generated_features if fidelity_metrics else None
     correct = confidence = None
     if "class_acc" in metrics:
-        probs, _ = predict(ev.classifier.model, images)
-        correct = (probs.argmax(1) == labels).double()
-        confidence = probs.gather(1, labels[:, None])[:, 0].double()
+        correct, confidence = intended_class_scores(ev.predictions[0], labels)
     g = torch.Generator().manual_seed(seed)
     by_digit = [torch.nonzero(labels == d)[:, 0] for d in CLASSES]
     drawn: dict[str, list[float]] = {}
