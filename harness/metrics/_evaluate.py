@@ -57,8 +57,8 @@ def evaluate(run_dir: Path, metrics: set[str], samples: Path | None = None, samp
     ev = Evaluation(cfg, load_mnist(cfg.data), trained, run_dir, cautions=cautions(cfg))
     result: dict[str, Any] = {"run": str(run_dir), "step": trained.step, "ema_weights": trained.ema}
     if any(METRICS.get(name).needs == SAMPLES for name in metrics):
-        ev.images, ev.labels, how, ev.sample_speed = _samples(trained, samples, samples_per_class or cfg.eval.samples_per_class, seed,
-                                                                 samples_range)
+        per_class = samples_per_class or cfg.eval.samples_per_class
+        ev.images, ev.labels, how, ev.sample_speed = _samples(trained, samples, per_class, seed, samples_range)
         result["samples"] = {"count": len(ev.labels), "source": how}
         if grid is not None:
             save_digit_grid(ev.images, ev.labels, cfg.sample.grid_per_class, grid)

@@ -76,8 +76,9 @@ def _torch_file(path: Path) -> tuple[Tensor, Tensor]:
 def _png_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """PNGs in subfolders 0/ .. 9/ (sorted by class), or directly in `path` named <digit>_*.png (named by class)."""
     by_folder = [(int(d), f) for d in map(str, CLASSES) if (path / d).is_dir() for f in sorted((path / d).glob("*.png"))]
-    named = [(int(m.group(1)), f) for f in sorted(path.glob("*.png")) if (m := PNG_NAME.match(f.name))]
-    unnamed = [f.name for f in sorted(path.glob("*.png")) if not PNG_NAME.match(f.name)]
+    matches = [(PNG_NAME.match(f.name), f) for f in sorted(path.glob("*.png"))]  # the PNGs directly in `path`
+    named = [(int(m.group(1)), f) for m, f in matches if m]
+    unnamed = [f.name for m, f in matches if not m]
     if by_folder and named:
         raise DataError(f"{path} holds class folders and class-named PNGs; keep one layout")
     if unnamed and not by_folder:
