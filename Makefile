@@ -10,7 +10,7 @@ SEEDS   ?= 0 1 2
 
 .DEFAULT_GOAL := help
 STUDY  ?= skip
-.PHONY: help install run test docs picture train components presets score ablate ablate-all tune report difficulty reproduce reliability bench bench-check bench-baseline bench-peers bench-peers-quality perf clean
+.PHONY: help install run test docs picture train components presets score ablate ablate-all tune report dashboard difficulty reproduce reliability bench bench-check bench-baseline bench-peers bench-peers-quality perf clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,6 +69,10 @@ tune: install  ## TPE search of ablations/tune.yaml: make tune [TRIALS=20] [WORK
 
 report: install  ## rebuild a study's tables from its storage: make report STUDY=skip
 	$(BIN)/harness report $(STUDY)
+
+PORT ?= 8080
+dashboard: install  ## browse a study in optuna-dashboard on this machine: make dashboard STUDY=quickstart [PORT=8080]
+	$(BIN)/harness dashboard $(STUDY) --port $(PORT)
 
 difficulty: install  ## per-digit difficulty of PRESET over 3 seeds -> results/difficulty/report.md: make difficulty [BUDGET=smoke]
 	$(BIN)/harness difficulty --preset $(PRESET) --budget $(BUDGET)

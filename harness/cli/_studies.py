@@ -1,4 +1,5 @@
-"""Studies: `harness ablate` (a grid x seeds), `tune` (TPE search), `report` (tables and plots from storage)."""
+"""Studies: `harness ablate` (a grid x seeds), `tune` (TPE search), `report` (tables and plots from storage),
+`dashboard` (optuna-dashboard on a study)."""
 
 from __future__ import annotations
 
@@ -52,14 +53,49 @@ def _run(spec: StudySpec, args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..studies import load_existing_study, read_spec_json, spec_from_json, write_report
+    from ..studies import load_existing_study, write_report
+
+    spec, folder = _recorded(args)
+    print(f"report: {write_report(load_existing_study(spec, folder, args.storage), spec, folder)}")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import optuna
+
+    from ..studies import (
+        ARTIFACTS,
+        attach_missing_artifacts,
+        check_listenable,
+        existing_storage,
+        require_dashboard,
+        serve_dashboard,
+    )
+
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be a TCP port, 1 to 65535, got {args.port}")
+    require_dashboard()
+    spec, folder = _recorded(args)
+    storage = existing_storage(spec, folder, args.storage)
+    check_listenable(args.host, args.port)  # before the earlier trials' pictures are attached
+    gained = attach_missing_artifacts(optuna.load_study(study_name=spec.name, storage=storage), storage, folder)
+    if gained:
+        print(f"{gained} trials ran before trials carried their pictures: their sample grids are now the study's "
+              f"artifacts, trial-NNNN-samples.png ({folder / ARTIFACTS})")
+    print(f"study {spec.name}: optuna-dashboard at http://{args.host}:{args.port}/dashboard (Ctrl-C stops it)",
+          flush=True)
+    serve_dashboard(storage, folder, args.host, args.port)
+    return 0
+
+
+def _recorded(args: argparse.Namespace) -> tuple[StudySpec, Path]:
+    """The spec and results folder of the study named on the command line (results/<study>/spec.json)."""
+    from ..studies import read_spec_json, spec_from_json
 
     folder = Path(args.results) / args.study
     if not (folder / "spec.json").is_file():
         raise ConfigError(f"{folder} holds no study (no spec.json); run `harness ablate SPEC.yaml` first")
-    spec = spec_from_json(read_spec_json(folder / "spec.json"))
-    print(f"report: {write_report(load_existing_study(spec, folder, args.storage), spec, folder)}")
-    return 0
+    return spec_from_json(read_spec_json(folder / "spec.json")), folder
 
 
 def _study_options(p: argparse.ArgumentParser) -> None:
@@ -91,3 +127,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--storage")
     rp.add_argument("--results", default="results")
     rp.set_defaults(func=cmd_report)
+
+    db = sub.add_parser("dashboard", help="browse a study in optuna-dashboard: its trials, parameters, metrics and "
+                                          "each trial's sample grid and training curves")
+    db.add_argument("study", help="the study's name: its folder under --results")
+    db.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
+    db.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
+    db.add_argument("--storage", help="SQLAlchemy URL of the study's database (default: results/<study>/study.db)")
+    db.add_argument("--results", default="results", help="results root folder")
+    db.set_defaults(func=cmd_dashboard)

@@ -60,6 +60,24 @@ def training_curves(curves: pd.DataFrame, path: Path) -> Path | None:
     return save_figure(fig, path)
 
 
+def run_curves(log: pd.DataFrame, title: str, path: Path) -> Path | None:
+    """One training run's curves against step (train_log.csv): the training loss and the validation MSE of the
+    raw and the EMA weights."""
+    shown = {"loss": "training loss", "val_loss": "validation MSE", "val_loss_ema": "validation MSE, EMA weights"}
+    shown = {column: label for column, label in shown.items() if column in log and log[column].notna().any()}
+    if not shown:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for column, label in shown.items():
+        rows = log[log[column].notna()]
+        ax.plot(rows["step"], rows[column], marker="o" if column != "loss" else None, markersize=3, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
 def sample_grids(grids: list[tuple[str, Path]], path: Path) -> Path | None:
     """The sample grids of the variants side by side (row d of each: digit d)."""
     grids = [(label, p) for label, p in grids if p.is_file()]

@@ -14,6 +14,7 @@ from .._util import markdown_table, mean_ci95, sweep_partial_files, with_interva
 from ..core import CLASSES
 from ..metrics import columns
 from ._cells import CAUTIONS, DUPLICATE, FAILURE, PRUNED_AT, RUN, WORKER
+from ._dashboard import SAMPLES, trial_folder
 from ._plots import as_text, metric_panels, per_digit_heatmap, sample_grids, search_scatter, training_curves
 from ._spec import StudySpec
 
@@ -122,7 +123,7 @@ def _grids(done: pd.DataFrame, factors: list[str], folder: Path) -> list[tuple[s
     """The first seed's sample grid of each variant (at most 8), in the order `done` lists them."""
     # as text: a list-valued factor (model.attention_resolutions, sample.guidance_interval) is not hashable
     first = done[~done[factors].astype(str).duplicated()] if factors else done.head(1)
-    return [(_variant(row, factors), folder / "trials" / f"{int(row['trial']):04d}" / "samples.png")
+    return [(_variant(row, factors), trial_folder(folder, int(row['trial'])) / SAMPLES)
             for _, row in first.iterrows()][:8]
 
 

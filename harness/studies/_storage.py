@@ -18,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 
 from .._util import ConfigError, HarnessError, sweep_partial_files, write_json
+from ..metrics import HIGHER, better, columns
+from ._grid import grid_sampler
 from ._optuna import experimental_allowed
 from ._spec import StudySpec, read_spec_json
 
@@ -58,19 +60,30 @@ def open_study(spec: StudySpec, results: Path, storage: str | None, grace_s: flo
         write_json(folder / "spec.json", mine)
     sweep_partial_files(folder)  # what killed workers of this host were writing
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are reported by the harness, with their reason
-    return optuna.create_study(study_name=spec.name, storage=rdb, sampler=_sampler(spec, sampler_seed),
-                               pruner=_pruner(spec), direction=_direction(spec), load_if_exists=True)
+    study = optuna.create_study(study_name=spec.name, storage=rdb, sampler=_sampler(spec, sampler_seed),
+                                pruner=_pruner(spec), direction=_direction(spec), load_if_exists=True)
+    with experimental_allowed():
+        study.set_metric_names([recorded_metric(spec)])  # optuna-dashboard names the value by it
+    return study
 
 
 def load_existing_study(spec: StudySpec, folder: Path, storage: str | None) -> optuna.Study:
     """The study stored for the results folder `folder` (its own study.db unless `storage` names another)."""
+    return optuna.load_study(study_name=spec.name, storage=existing_storage(spec, folder, storage))
+
+
+def existing_storage(spec: StudySpec, folder: Path, storage: str | None) -> RDBStorage:
+    """The storage holding the study of the results folder `folder` (its own study.db unless `storage` names
+    another); a missing database or study is one clear line."""
     url = storage or study_db_url(folder)
     if storage is None and not (folder / STUDY_DB).is_file():
         raise ConfigError(f"{folder} has no study.db; give --storage URL if the study lives in another database")
+    rdb = _storage(url, None, GRACE_S)
     try:
-        return optuna.load_study(study_name=spec.name, storage=_storage(url, None, GRACE_S))
+        rdb.get_study_id_from_name(spec.name)
     except KeyError:
         raise ConfigError(f"{url} holds no study named {spec.name!r}") from None
+    return rdb
 
 
 def _check_folder(path: Path) -> None:
@@ -138,8 +151,7 @@ def _write_ahead_log(connection: object, _record: object) -> None:
 def _sampler(spec: StudySpec, seed: int) -> optuna.samplers.BaseSampler:
     if spec.tuning:  # constant_liar keeps parallel workers from proposing the same configuration
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(5, spec.trials), constant_liar=True)
-    # one seed for every worker: the sampler shuffles the grid with it, and a grid id must mean one cell everywhere
-    return optuna.samplers.GridSampler({"point": list(range(len(spec.points()))), "seed": list(spec.seeds)}, seed=0)
+    return grid_sampler(spec)
 
 
 def _pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
@@ -148,8 +160,20 @@ def _pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
     return optuna.pruners.MedianPruner(n_startup_trials=3) if spec.prunable else optuna.pruners.NopPruner()
 
 
+def recorded_metric(spec: StudySpec) -> str:
+    """The metric a trial returns to Optuna: the tuning objective, or a grid's first headline metric (a grid needs
+    none to sample its cells, but Optuna's tools show one; the reports read every metric from the user attrs)."""
+    if spec.objective is not None:
+        return spec.objective.metric
+    return next((c.key for c in columns(metrics=set(spec.metrics))), "step")  # metrics.json always holds the step
+
+
 def _direction(spec: StudySpec) -> str:
-    return spec.objective.direction if spec.objective is not None else "minimize"
+    """The objective's direction, or the direction in which a grid's recorded metric is better (a study created
+    before grids recorded one keeps "minimize": Optuna stores the direction once)."""
+    if spec.objective is not None:
+        return spec.objective.direction
+    return "maximize" if better(recorded_metric(spec)) == HIGHER else "minimize"
 
 
 def _spec_dict(spec: StudySpec) -> dict:

@@ -14,11 +14,14 @@ import optuna
 
 from .._util import RUNS, NumericalError, folder_lock, write_json
 from ..config import RunConfig, cautions, config_hash, config_to_dict, sample_for
-from ..metrics import columns, evaluate, flat_figures
+from ..metrics import evaluate, flat_figures
 from ..runs import OnValidation, train
 from ._cells import CAUTIONS, DUPLICATE, FAILURE, PRUNED_AT, RUN, WORKER, duplicate_of, worker_id
+from ._dashboard import attach_artifacts, trial_folder
+from ._grid import POINT, SEED, choices, factor_params
 from ._progress import progress_line
 from ._spec import StudySpec
+from ._storage import recorded_metric
 
 
 class TrialRunner:
@@ -27,6 +30,7 @@ class TrialRunner:
     def __init__(self, spec: StudySpec, folder: Path, progress: bool, who: str = "") -> None:
         self.spec, self.folder, self.progress, self.who = spec, folder, progress, who
         self.points = spec.points()
+        self.factors = {} if spec.tuning else factor_params(spec)
         self.started = time.monotonic()
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -35,7 +39,7 @@ class TrialRunner:
         cfg = self.spec.config(point, seed)
         train_cfg = self._training_part(cfg, seed)
         run_dir = shared_run_dir(self.folder.parent, train_cfg)
-        trial_dir = self.folder / "trials" / f"{trial.number:04d}"
+        trial_dir = trial_folder(self.folder, trial.number)
         write_json(trial_dir / "config.json", config_to_dict(cfg))
         trial.set_user_attr(RUN, os.path.relpath(run_dir, self.folder))
         if flagged := cautions(cfg):
@@ -53,9 +57,12 @@ class TrialRunner:
         except NumericalError as e:  # e.g. NaN samples at an extreme guidance: a result of this variant, not a crash
             trial.set_user_attr(FAILURE, str(e))
             return float("nan")
-        for key, value in flat_figures(metrics).items():
+        figures = flat_figures(metrics)
+        for key, value in figures.items():
             trial.set_user_attr(key, value)
-        name, value = self._value(metrics)
+        attach_artifacts(trial, trial.storage, self.folder, run_dir)
+        name = recorded_metric(self.spec)
+        value = figures.get(name, float("nan"))
         if math.isnan(value):
             trial.set_user_attr(FAILURE, f"{name} is NaN")
         return value
@@ -65,12 +72,14 @@ class TrialRunner:
         if self.spec.tuning:
             point = {dim.key: dim.suggest(trial) for dim in self.spec.search}
             return _fixed_images(self.spec, point), self.spec.seeds[0]
-        index = trial.suggest_categorical("point", list(range(len(self.points))))
-        seed = trial.suggest_categorical("seed", list(self.spec.seeds))
+        index = trial.suggest_categorical(POINT, list(range(len(self.points))))
+        seed = trial.suggest_categorical(SEED, list(self.spec.seeds))
         owner = duplicate_of(trial.study, trial, (index, seed))
         if owner is not None:  # two workers raced for the cell: the lower trial number keeps it
             trial.set_user_attr(DUPLICATE, owner)
             raise optuna.TrialPruned(f"cell already owned by trial {owner}")
+        for factor, values in self.factors.items():  # shown by Optuna's tools; GridCellSampler answers with the point's
+            trial.suggest_categorical(factor, choices(values))
         return self.points[index], seed
 
     def _pruner(self, trial: optuna.Trial) -> OnValidation | None:
@@ -85,15 +94,6 @@ class TrialRunner:
                 trial.set_user_attr(PRUNED_AT, step)
                 raise optuna.TrialPruned(f"pruned at step {step}: validation MSE {mse:.4f}")
         return report
-
-    def _value(self, metrics: dict[str, Any]) -> tuple[str, float]:
-        """(name, value) of the number Optuna records: the tuning objective, or a grid trial's first headline
-        metric (a grid needs none for sampling; the reports read every metric from the user attrs)."""
-        if self.spec.objective is not None:
-            return self.spec.objective.metric, float(metrics[self.spec.objective.metric])
-        measured = [c.key for c in columns(metrics=set(self.spec.metrics)) if c.key in metrics]
-        name = (measured or ["step"])[0]  # metrics.json always holds the step
-        return name, float(metrics[name])
 
     def _training_part(self, cfg: RunConfig, seed: int) -> RunConfig:
         """`cfg` with the base's sample/eval sections (with the sampler and spacing cfg's formulation can use):
