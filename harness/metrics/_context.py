@@ -11,7 +11,7 @@ import torch
 
 from .._util import ConfigError, cache_dir, file_digest, saved_or_computed
 from ..config import RunConfig
-from ..data import Mnist, bundled_mnist_path
+from ..data import Mnist
 from ..runs import TrainedModel
 from ._features import MNIST_EXTRACTOR, extract_features
 from ._reference import LoadedClassifier, load_or_train, predict
@@ -43,7 +43,7 @@ class Evaluation:
 
     @cached_property
     def classifier(self) -> LoadedClassifier:
-        return load_or_train(self.data, bundled_mnist_path())
+        return load_or_train(self.data)
 
     @cached_property
     def classifier_test_features(self) -> torch.Tensor:
@@ -76,6 +76,6 @@ class Evaluation:
 def reference_features(classifier: LoadedClassifier, data: Mnist) -> torch.Tensor:
     """torch-fidelity features of the 10k test digits, cached on disk under the digest of the classifier's weights
     and of the data file (a shipped and a locally trained classifier of one key have different weights)."""
-    path = cache_dir() / f"test-features-{file_digest(classifier.path)[:16]}-{file_digest(bundled_mnist_path())[:16]}.pt"
+    path = cache_dir() / f"test-features-{file_digest(classifier.path)[:16]}-{data.digest[:16]}.pt"
     return saved_or_computed(path, lambda: {"features": extract_features(data.test.images, MNIST_EXTRACTOR,
                                                                           classifier.path)})["features"]

@@ -13,7 +13,7 @@ from ..core import CLASSES
 from ..nn import count_parameters
 from ..runs import is_conditional, network_passes
 from ._classes import class_metrics
-from ._clip import ClipUnavailable, clip_metrics, encode_images, encode_prompts, load_clip
+from ._clip import ClipUnavailable, check_clip_dataset, clip_metrics, encode_images, encode_prompts, load_clip
 from ._context import Evaluation
 from ._fidelity import PRC_NEIGHBORHOOD, fidelity
 from ._mse import denoising_mse
@@ -62,6 +62,7 @@ def prc(ev: Evaluation) -> dict[str, Any]:
         Column("clip_preference", HIGHER, per_digit=True, headline=False), by_default=False)
 def clip(ev: Evaluation) -> dict[str, Any]:
     """open_clip similarity with digit prompts and zero-shot accuracy (needs local weights: eval.clip_weights)."""
+    check_clip_dataset(ev.cfg.data.dataset)
     images, labels = ev.samples()
     e = ev.cfg.eval
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .._util import ConfigError, atomic_write, cache_dir, file_digest, folder_lock
+from .._util import ConfigError, atomic_write, cache_dir, folder_lock
 from ..data import Mnist, Split, to_model_range
 from . import _classifier as recipe
 from ._classifier import EPOCHS, ReferenceClassifier, fit
@@ -49,11 +49,12 @@ def training_epochs() -> int:
     return int(text)
 
 
-def classifier_key(data_file: Path) -> str:
-    """Hash of the recipe's code, the epochs and the data file: a change to any trains anew."""
+def classifier_key(data_digest: str) -> str:
+    """Hash of the recipe's code, the epochs and the data's files (Mnist.digest): a change to any trains anew, and
+    each data set gets its own classifier."""
     h = hashlib.sha256(recipe_code(inspect.getsource(recipe)).encode())
     h.update(f"epochs={training_epochs()}".encode())
-    h.update(file_digest(data_file).encode())
+    h.update(data_digest.encode())
     return h.hexdigest()[:16]
 
 
@@ -69,17 +70,17 @@ def recipe_code(source: str) -> str:
     return ast.dump(tree)
 
 
-def weights_name(data_file: Path) -> str:
-    return f"classifier-{classifier_key(data_file)}.pt"
+def weights_name(data_digest: str) -> str:
+    return f"classifier-{classifier_key(data_digest)}.pt"
 
 
-def load_or_train(data: Mnist, data_file: Path, progress: bool = True) -> LoadedClassifier:
+def load_or_train(data: Mnist, progress: bool = True) -> LoadedClassifier:
     """The shipped classifier when its key matches, else the cached one, else one trained now (CPU minutes).
 
     Training holds a lock on the cache folder, so study workers that start together train it once: the
     others wait, then load it. A readable cache is loaded without the lock (the folder may be read-only).
     """
-    name = weights_name(data_file)
+    name = weights_name(data.digest)
     if (SHIPPED_DIR / name).is_file():
         return _read_shipped(SHIPPED_DIR / name)
     path = cache_dir() / name
@@ -98,7 +99,7 @@ def load_or_train(data: Mnist, data_file: Path, progress: bool = True) -> Loaded
         return _train_into(path, data, progress)
 
 
-def ship(data: Mnist, data_file: Path, progress: bool = True) -> LoadedClassifier:
+def ship(data: Mnist, progress: bool = True) -> LoadedClassifier:
     """Train the classifier anew and write it into SHIPPED_DIR under its key, removing the files it replaces.
 
     For maintainers after a change to the recipe or the data; commit the folder afterwards.
@@ -107,7 +108,7 @@ def ship(data: Mnist, data_file: Path, progress: bool = True) -> LoadedClassifie
         raise ConfigError(f"only the default {EPOCHS}-epoch classifier is shipped; unset HARNESS_CLASSIFIER_EPOCHS "
                           f"(it is {training_epochs()})")
     SHIPPED_DIR.mkdir(exist_ok=True)
-    path = SHIPPED_DIR / weights_name(data_file)
+    path = SHIPPED_DIR / weights_name(data.digest)
     loaded = _train_into(path, data, progress)
     for stale in SHIPPED_DIR.glob("classifier-*.pt"):
         if stale != path:
@@ -119,6 +120,8 @@ def _train_into(path: Path, data: Mnist, progress: bool) -> LoadedClassifier:
     model = fit(data.train, progress, training_epochs())
     accuracy = accuracy_on(model, data.test)
     atomic_write(path, lambda f: torch.save({"model": model.state_dict(), "test_accuracy": accuracy}, f))
+    if progress:
+        print(f"reference classifier: {accuracy:.2%} on the {len(data.test):,} test images; {path}", flush=True)
     return LoadedClassifier(model, accuracy, path, "trained")
 
 

@@ -55,7 +55,8 @@ def sample_metrics(images: Tensor, labels: Tensor, data: Mnist, cfg: RunConfig, 
     the sample counts; `bootstrap` > 0 adds LEVEL intervals of INTERVAL_KEYS from that many resamplings."""
     chosen = sample_metric_names(metrics)
     ev = Evaluation(cfg, data, images=images, labels=labels)
-    result: dict[str, Any] = {"samples": {"count": len(labels), "per_digit": _counts(labels)}}
+    result: dict[str, Any] = {"samples": {"count": len(labels), "per_digit": _counts(labels)},
+                              "dataset": cfg.data.dataset, "classes": list(data.classes)}
     result.update(computed(ev, chosen))
     if bootstrap > 0:
         result["intervals"] = bootstrap_intervals(ev, chosen, result, bootstrap, seed)
@@ -97,8 +98,9 @@ def score_files(paths: Sequence[Path], metrics: set[str] | None = None,
 
 
 def score_config(overrides: list[str] | None) -> RunConfig:
-    """The default config with the caller's eval.* settings (the feature extractor, CLIP's weights)."""
-    return with_overrides(resolve_config(), overrides or [], ("eval",))
+    """The default config with the caller's data.* (the data set the samples imitate) and eval.* settings (the
+    feature extractor, CLIP's weights)."""
+    return with_overrides(resolve_config(), overrides or [], ("data", "eval"))
 
 
 def bootstrap_intervals(ev: Evaluation, metrics: set[str], estimates: dict[str, Any], draws: int,

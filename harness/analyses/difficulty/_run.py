@@ -12,7 +12,7 @@ import numpy as np
 from ..._util import HarnessError, folder_lock, resolve_device, sweep_partial_files
 from ...config import RunConfig
 from ...core import Diffusion
-from ...data import bundled_mnist_path, load_mnist
+from ...data import load_mnist
 from ...metrics import ClipUnavailable, LoadedClassifier, load_clip, load_or_train, reference_features
 from ...runs import TrainedModel, load_trained, train
 from ...studies import shared_run_dir
@@ -53,7 +53,7 @@ def run_difficulty(cfg: DifficultyConfig, progress: bool = True) -> DifficultyRe
     out.mkdir(parents=True, exist_ok=True)
     sweep_partial_files(out)
     data = load_mnist(run_cfg.data)
-    classifier = load_or_train(data, bundled_mnist_path(), progress)
+    classifier = load_or_train(data, progress)
     real = reference_features(classifier, data)
     trained = [_trained(cfg, seed, progress) for seed in cfg.seeds]
     resampler = Resampler(len(cfg.seeds), cfg.replicates)

@@ -12,7 +12,7 @@ import pandas as pd
 from ..._util import mean_ci95
 from ...config import resolve_config, with_overrides
 from ...core import Diffusion
-from ...data import bundled_mnist_path, load_mnist
+from ...data import load_mnist
 from ...metrics import load_or_train, measure_sampling
 from ...runs import load_trained
 from ...studies import RUN, load_spec, run_study, study_dir, trials_frame, write_report
@@ -65,7 +65,7 @@ class Evidence:
         """The forward experiment on report 002's own schedule (linear 1e-4..0.02, T = 100)."""
         cfg = resolve_config("report002", self.budget)
         data = load_mnist(cfg.data)
-        classifier = load_or_train(data, bundled_mnist_path(), self.progress)
+        classifier = load_or_train(data, self.progress)
         d = self.difficulty_config
         self.ran["forward (report 002 schedule)"] = "computed in this run (classifier only)"
         return forward_recognition(classifier.model, data.test, Diffusion(cfg.diffusion), d.forward_points,
