@@ -21,7 +21,7 @@ def heatmap(frame: pd.DataFrame, metrics: list[str], path: Path) -> Path:
     metrics of different scales share one map), blue = easier (sign flipped where lower is easier, e.g.
     FID); text: the value."""
     values = frame.set_index("digit")[metrics].T  # (M, 10)
-    z = values.sub(values.mean(1), axis=0).div(values.std(1).replace(0, 1), axis=0)
+    z = values.sub(values.mean(axis=1), axis=0).div(values.std(axis=1).replace(0, 1), axis=0)
     z = z.mul([-1 if direction(m) < 0 else 1 for m in metrics], axis=0)
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(metrics) + 1.6))
     sns.heatmap(z, annot=values.to_numpy(), fmt=".2f", cmap="vlag_r", center=0, ax=ax,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..._util import HarnessError, folder_lock, resolve_device, sweep_partial_files
 from ...config import RunConfig
@@ -74,7 +75,7 @@ def run_difficulty(cfg: DifficultyConfig, progress: bool = True) -> DifficultyRe
     sampling = sum(m["seconds"] for m in main) + sum(m["seconds"] for ms in swept.values() for m in ms)
     seconds = {"training": _training_seconds(cfg), "sampling": sampling,
                "command": time.monotonic() - started}
-    return DifficultyResult(cfg, run_cfg, estimates, curves, informedness, np.array(main[0]["timesteps"]), forward,
+    return DifficultyResult(cfg, run_cfg, estimates, curves, informedness, torch.as_tensor(main[0]["timesteps"]).numpy().copy(), forward,
                             frontier, clip_status, seconds, main)
 
 
