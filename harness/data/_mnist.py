@@ -148,7 +148,7 @@ def _load_idx(folder: Path, dataset: str) -> Mnist:
         raise DataError(f"{about.title} IDX folder {folder} does not exist; put train-images-idx3-ubyte.gz and the "
                         f"other three files there ({about.obtain}) and point data.path at it")
     files = [_find(folder, name, about.title) for name in (*IDX_FILES["train"], *IDX_FILES["test"])]
-    train_x, train_y, test_x, test_y = (_read_idx(path) for path in files)
+    (train_x, train_y, test_x, test_y), digests = zip(*(_read_idx(path) for path in files))
     for images, labels, split in ((train_x, train_y, "train"), (test_x, test_y, "t10k")):
         if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28) or labels.dim() != 1 or len(labels) != len(images):
             raise DataError(f"{about.title} IDX folder {folder}: the {split} files hold images {tuple(images.shape)} "
@@ -159,7 +159,7 @@ def _load_idx(folder: Path, dataset: str) -> Mnist:
         raise DataError(f"{about.title} IDX folder {folder} holds {len(train_x)} training and {len(test_x)} test images; "
                         f"expected at least 6 and 1")
     cut = len(train_x) - len(train_x) // 6
-    digest = hashlib.sha256("".join(file_digest(path) for path in files).encode()).hexdigest()
+    digest = hashlib.sha256("".join(digests).encode()).hexdigest()
     return Mnist(Split(train_x[:cut], train_y[:cut].long()), Split(train_x[cut:], train_y[cut:].long()),
                  Split(test_x, test_y.long()), about.classes, digest)
 
@@ -171,18 +171,18 @@ def _find(folder: Path, name: str, title: str) -> Path:
     raise DataError(f"{title} IDX folder {folder} lacks {name} (or {name}.gz)")
 
 
-def _read_idx(path: Path) -> Tensor:
-    """LeCun's IDX format: magic (0, 0, type 0x08, ndim), big-endian dims, then uint8 data."""
-    opener = gzip.open if path.suffix == ".gz" else open
+def _read_idx(path: Path) -> tuple[Tensor, str]:
+    """LeCun's IDX format: magic (0, 0, type 0x08, ndim), big-endian dims, then uint8 data; with the SHA-256 of the
+    file's bytes (file_digest's), from the same read."""
     try:
-        with opener(path, "rb") as f:
-            raw = f.read()
+        stored = path.read_bytes()
+        raw = gzip.decompress(stored) if path.suffix == ".gz" else stored
         zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
         if zero != 0 or dtype != 0x08:
             raise ValueError("bad magic number")
         dims = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
         data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-        return torch.from_numpy(data.reshape(dims).copy())
+        return torch.from_numpy(data.reshape(dims).copy()), hashlib.sha256(stored).hexdigest()
     except Exception as e:
         raise DataError(f"{path} is not a readable IDX file ({type(e).__name__}: {e})") from None
 
