@@ -149,3 +149,15 @@ def wait_for(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
 def free_port() -> int:
     with socket.create_server(("127.0.0.1", 0)) as s:
         return s.getsockname()[1]
+
+
+def test_a_grid_whose_recorded_metric_is_unavailable_completes_with_its_step(tmp_path: Path) -> None:
+    """clip without local weights reports itself unavailable: the trial completes (as before grids named their
+    value), records its step as Optuna's value, and says so."""
+    (tmp_path / "clip.yaml").write_text(SPEC.replace("name: dash", "name: noclip").replace(
+        "metrics: [class_acc]", "metrics: [clip]").replace("model.attention_resolutions: [[], [7]]\n", ""))
+    s = run_study(load_spec(tmp_path / "clip.yaml"), tmp_path / "results", progress=False)
+    assert s.metric_names == ["clip_score"]
+    for t in s.trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE and t.value == 10  # the smoke run's last step
+        assert t.user_attrs["recorded_value"] == "step (clip_score was not measured)"

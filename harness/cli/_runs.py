@@ -115,9 +115,11 @@ def format_metrics(result: dict, registered: list[Column]) -> str:
     if shown:
         rows = sorted(result["per_digit"].items(), key=lambda item: int(item[0]))
         width = max(5, *(len(class_label(result, d)) for d, _ in rows))
-        lines.append(f"{class_header(result):<{width}s} " + "".join(f"{c.key:>16s}" for c in shown))
+        header = class_header(result)
+        align = ">" if header == "digit" else "<"  # digits right-aligned as numbers, class names as text
+        lines.append(f"{header:<{width}s} " + "".join(f"{c.key:>16s}" for c in shown))
         for d, values in rows:
-            lines.append(f"{class_label(result, d):{'>' if class_header(result) == 'digit' else '<'}{width}s} "
+            lines.append(f"{class_label(result, d):{align}{width}s} "
                          + "".join(f"{values.get(c.key, float('nan')):16.4g}" for c in shown))
     if "speed" in result:
         lines.append("speed: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result["speed"].items()))

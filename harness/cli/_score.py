@@ -46,12 +46,13 @@ def format_scores(results: dict[str, dict[str, Any]], registered: list[Column], 
     for name, r in results.items():
         cells = [_figure(r, c.key, with_intervals) for c in overall]
         lines.append(f"| {name} | {r['samples']['count']} | " + " | ".join(cells) + " |")
+    first = next(iter(results.values()))  # the files are scored against one data set: its class names
+    header = class_header(first)
     for c in registered:
         if not c.per_digit or not any(c.key in v for r in results.values() for v in r["per_digit"].values()):
             continue
-        first = next(iter(results.values()))
-        lines += ["", f"{c.key} per {class_header(first)} (n: samples of it)",
-                  f"| {class_header(first)} | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        lines += ["", f"{c.key} per {header} (n: samples of it)",
+                  f"| {header} | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
         for d in map(str, CLASSES):
             cells = []
             for r in results.values():

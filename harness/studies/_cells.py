@@ -24,6 +24,7 @@ CAUTIONS = "cautions"  # user attr: allowed but questionable settings of the tri
 WORKER = "worker"  # user attr: host:pid of the process running the trial
 RUN = "run"  # user attr: the trained network's folder, relative to the study's
 PRUNED_AT = "pruned_at_step"  # user attr: the training step at which the pruner stopped a tuning trial
+RECORDED = "recorded_value"  # user attr: what a grid trial's Optuna value is when its recorded metric was not measured
 Cell = tuple[int, int]  # (grid point index, seed)
 
 

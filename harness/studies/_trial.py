@@ -16,7 +16,7 @@ from .._util import RUNS, NumericalError, folder_lock, write_json
 from ..config import RunConfig, cautions, config_hash, config_to_dict, sample_for
 from ..metrics import evaluate, flat_figures
 from ..runs import OnValidation, train
-from ._cells import CAUTIONS, DUPLICATE, FAILURE, PRUNED_AT, RUN, WORKER, duplicate_of, worker_id
+from ._cells import CAUTIONS, DUPLICATE, FAILURE, PRUNED_AT, RECORDED, RUN, WORKER, duplicate_of, worker_id
 from ._dashboard import attach_artifacts, trial_folder
 from ._grid import POINT, SEED, choices, factor_params
 from ._progress import progress_line
@@ -62,9 +62,14 @@ class TrialRunner:
             trial.set_user_attr(key, value)
         attach_artifacts(trial, trial.storage, self.folder, run_dir)
         name = recorded_metric(self.spec)
+        if name not in figures and self.spec.objective is None:
+            # a grid metric that reported itself unavailable (clip without local weights): the trial completes,
+            # recording its step as a grid did before it named one metric, and says so
+            trial.set_user_attr(RECORDED, f"step ({name} was not measured)")
+            name = "step"
         value = figures.get(name, float("nan"))
         if math.isnan(value):
-            trial.set_user_attr(FAILURE, f"{name} is NaN")
+            trial.set_user_attr(FAILURE, f"{name} is NaN" if name in figures else f"{name} was not measured")
         return value
 
     def _suggest(self, trial: optuna.Trial) -> tuple[dict[str, Any], int]:
