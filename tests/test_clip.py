@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from harness._util import ConfigError
-from harness.config import CLIP_TEMPLATES
+from harness.config import CLIP_TEMPLATES, DATASETS, resolve_config
 from harness.metrics import ClipUnavailable, clip_metrics, encode_images, encode_prompts, load_clip
 
 
@@ -24,7 +24,7 @@ def test_metrics_are_in_range_and_consistent(tiny_clip_dir: Path, mnist) -> None
     clip = load_clip(f"local-dir:{tiny_clip_dir}", None, "openai")
     images, labels = mnist.test.images[:60], mnist.test.labels[:60]
     emb = encode_images(clip, images)
-    text = encode_prompts(clip, CLIP_TEMPLATES)
+    text = encode_prompts(clip, CLIP_TEMPLATES, tuple("0123456789"))
     assert emb.shape == (60, 32) and text.shape == (3, 10, 32)
     torch.testing.assert_close(emb.norm(dim=1), torch.ones(60))
     m = clip_metrics(emb, labels, text, CLIP_TEMPLATES, (CLIP_TEMPLATES[2], CLIP_TEMPLATES[1]))
@@ -54,3 +54,16 @@ def test_missing_weights_say_what_to_set_and_a_bad_path_is_an_error(tmp_path: Pa
         load_clip("ViT-B-32", "/no/such/file.pt", "openai")
     with pytest.raises(ConfigError, match="holds no open_clip_config.json"):
         load_clip(f"local-dir:{tmp_path}", None, "openai")
+
+
+def test_prompts_name_each_data_sets_classes_unless_eval_sets_its_own() -> None:
+    """eval.clip_templates at its default: the data set's prompts (MNIST's are that default); set: eval's."""
+    assert resolve_config().clip_prompts()[0] == CLIP_TEMPLATES
+    fashion = resolve_config(overrides=["data.dataset=fashion_mnist", "data.path=/x"])
+    templates, preference = fashion.clip_prompts()
+    assert templates == DATASETS.get("fashion_mnist").clip_templates and set(preference) <= set(templates)
+    own = resolve_config(overrides=["data.dataset=fashion_mnist", "data.path=/x", "eval.clip_templates=['{d} shoe']",
+                                    "eval.clip_preference=['{d} shoe', '{d} shoe']"])
+    assert own.clip_prompts() == (("{d} shoe",), ("{d} shoe", "{d} shoe"))
+    for _, about in DATASETS.items():
+        assert all("{d}" in t for t in about.clip_templates) and set(about.clip_preference) <= set(about.clip_templates)

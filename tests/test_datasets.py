@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 import torch
 from idxfiles import write_idx
+from studyspecs import write_spec
 
 from harness._util import ConfigError, DataError
+from harness.analyses.difficulty import DifficultyConfig, run_difficulty, write_difficulty
 from harness.cli import main
 from harness.config import DATASETS, DataConfig, config_hash, resolve_config
 from harness.data import Mnist, load_mnist
+from harness.studies import load_spec, run_study, write_report
 
 TRAIN, TEST = 1200, 300  # images written per split: the format and the plumbing are under test, not the clothes
 
@@ -68,7 +71,7 @@ def test_mnist_runs_keep_their_config_hash() -> None:
 
 
 def test_a_run_trains_and_evaluates_on_fashion_mnist_with_its_own_classifier_and_class_names(
-        fashion: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        fashion: Path, tmp_path: Path, tiny_clip_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "run"
     data = ["--set", "data.dataset=fashion_mnist", "--set", f"data.path={fashion}"]
     assert main(["train", "--budget", "smoke", "--out", str(run), "--quiet", *data,
@@ -85,5 +88,39 @@ def test_a_run_trains_and_evaluates_on_fashion_mnist_with_its_own_classifier_and
     assert f"(from the cache): {100 * result['classifier_test_accuracy']:.2f}% on the {TEST} Fashion-MNIST test images" \
         in capsys.readouterr().out
 
-    assert main(["evaluate", str(run), "--metrics", "clip"]) == 2  # its prompts name digits
-    assert "does not measure data.dataset=fashion_mnist" in capsys.readouterr().err
+    # CLIP's prompts name the data set's classes (open_clip's real code on a tiny random model)
+    assert main(["evaluate", str(run), "--metrics", "clip", "--set", f"eval.clip_model=local-dir:{tiny_clip_dir}"]) == 0
+    clip = json.loads((run / "metrics.json").read_text())["clip"]
+    assert clip["available"] and clip["templates"][0] == "a photo of a {d}"
+    assert "9 Ankle boot" in capsys.readouterr().out
+
+
+def test_a_study_and_the_difficulty_analysis_run_on_fashion_mnist_and_name_its_classes(
+        fashion: Path, tmp_path: Path) -> None:
+    """Every table and plot of a study and of the per-class analysis uses the data set's class names."""
+    data = ["data.dataset=fashion_mnist", f"data.path={fashion}"]
+    tiny = ["train.steps=6", "train.val_every=3", "train.checkpoint_every=3", "train.val_images=32",
+            "sample.grid_per_class=1", "eval.samples_per_class=4"]
+    spec = load_spec(write_spec(tmp_path, f"""
+name: fashiontest
+description: Guidance on clothes
+base: {{preset: baseline, set: [{', '.join(data + tiny)}]}}
+vary:
+  sample.guidance: [1.0, 3.0]
+seeds: [0]
+budget: smoke
+metrics: [class_acc]
+"""))
+    folder = tmp_path / "results" / "fashiontest"
+    write_report(run_study(spec, tmp_path / "results", progress=False), spec, folder)
+    report = (folder / "report.md").read_text()
+    assert "Per-class class_acc" in report and "row k is class k" in report
+    assert (folder / "plots" / "per_digit.png").stat().st_size > 1000
+
+    cfg = DifficultyConfig(budget="smoke", overrides=tuple(data + tiny), seeds=(0,), guidance=(3.0,), replicates=100,
+                           samples_per_class=5, frontier_per_class=5, forward_points=3, forward_per_class=5, results=tmp_path / "results")
+    path = write_difficulty(run_difficulty(cfg, progress=False))
+    assert path.parent.name == "difficulty-baseline-smoke-fashion_mnist"  # never MNIST's folder
+    text = path.read_text()
+    assert "# Per-class difficulty: baseline at the smoke budget on Fashion-MNIST" in text
+    assert "## Classes, easiest first" in text and "| 9 Ankle boot |" in text and "0 T-shirt/top: " in text

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from ..config import RunConfig, cautions
+from ..config import DATASETS, RunConfig, cautions
 
 
 class Parser(argparse.ArgumentParser):
@@ -39,8 +39,8 @@ def print_warnings(cautions: list[str]) -> None:
 
 def class_label(result: dict[str, Any], label: str) -> str:
     """A per-class row's label in metrics.json's `result`: the digit for MNIST, else the label and its class name."""
-    return label if result.get("dataset", "mnist") == "mnist" else f"{label} {result['classes'][int(label)]}"
+    return DATASETS.get(result.get("dataset", "mnist")).label(int(label))
 
 
 def class_header(result: dict[str, Any]) -> str:
-    return "digit" if result.get("dataset", "mnist") == "mnist" else "class"
+    return DATASETS.get(result.get("dataset", "mnist")).noun

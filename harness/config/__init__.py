@@ -1,7 +1,7 @@
 """Typed run configuration: the dataclasses, dotted overrides, presets, budgets and cautions."""
 
 from ._cautions import EXTREME_GUIDANCE, cautions
-from ._datasets import DATASETS, Dataset
+from ._datasets import DATASETS, NUMBERED, Dataset
 from ._presets import BUDGETS, PRESETS, resolve_config
 from ._reference import configuration_reference
 from ._schema import (
@@ -24,7 +24,7 @@ from ._schema import (
     with_overrides,
 )
 
-__all__ = ["BUDGETS", "CLIP_TEMPLATES", "DATASETS", "Dataset", "EXTREME_GUIDANCE", "FULL_INTERVAL", "PRESETS", "apply_overrides", "cautions",
+__all__ = ["BUDGETS", "CLIP_TEMPLATES", "DATASETS", "Dataset", "EXTREME_GUIDANCE", "FULL_INTERVAL", "NUMBERED", "PRESETS", "apply_overrides", "cautions",
            "config_from_dict", "config_hash", "kept_step", "config_to_dict", "configuration_reference", "DataConfig",
            "DiffusionConfig", "EvalConfig", "load_yaml", "ModelConfig", "resolve_config", "RunConfig", "sample_for",
            "SampleConfig", "TrainConfig", "with_overrides"]

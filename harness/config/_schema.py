@@ -18,7 +18,7 @@ from .._util import ConfigError
 from ..core import FORMULATIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
 from ..nn import ACTIVATIONS, BACKBONES, MAX_SIGMA_REL, POSITION_EMBEDDINGS, TIME_EMBEDDINGS
 from . import _fields
-from ._datasets import DATASETS
+from ._datasets import DATASETS, MNIST_TEMPLATES
 from ._fields import require
 
 GUIDANCE_METHODS = ("cfg", "autoguidance")  # sample.guidance_method
@@ -241,7 +241,7 @@ def _check_guidance_interval(interval: tuple[float, ...], guidance: float) -> No
             "sampling has no guidance to limit)", list(interval))
 
 
-CLIP_TEMPLATES = ("a photo of the digit {d}", "a blurry image of the digit {d}", "a clear handwritten {d}")
+CLIP_TEMPLATES = MNIST_TEMPLATES
 
 
 @dataclass(frozen=True)
@@ -253,7 +253,8 @@ class EvalConfig:
     clip_model: str = "ViT-B-32"  # open_clip model name, or local-dir:FOLDER (config + weights)
     clip_weights: str | None = None  # a local open_clip checkpoint file; None: the user's cache for clip_pretrained
     clip_pretrained: str = "openai"  # open_clip pretrained tag looked up in the local cache when clip_weights is None
-    clip_templates: tuple[str, ...] = CLIP_TEMPLATES  # prompts, {d} = the digit; the first gives clip_score
+    clip_templates: tuple[str, ...] = CLIP_TEMPLATES  # prompts, {d} = the class's name; the first gives clip_score
+    # (left at this default, the data set's own prompts are used: see RunConfig.clip_prompts)
     clip_preference: tuple[str, ...] = (CLIP_TEMPLATES[2], CLIP_TEMPLATES[1])  # P(first over second): clear vs blurry
 
     def __post_init__(self) -> None:
@@ -280,6 +281,14 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     preset: str = "baseline"  # the preset this config started from (a record; changes nothing)
     budget: str = "quick"  # the budget applied to it (a record; changes nothing)
+
+    def clip_prompts(self) -> tuple[tuple[str, ...], tuple[str, str]]:
+        """CLIP's prompts and preference pair: eval's when set, else the data set's (MNIST's are eval's defaults)."""
+        e = self.eval
+        if e.clip_templates != CLIP_TEMPLATES or e.clip_preference != EvalConfig.clip_preference:
+            return e.clip_templates, (e.clip_preference[0], e.clip_preference[1])
+        about = DATASETS.get(self.data.dataset)
+        return about.clip_templates, about.clip_preference
 
     def __post_init__(self) -> None:
         levels = len(self.model.channels)

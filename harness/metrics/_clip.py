@@ -1,7 +1,7 @@
-"""CLIP scores of generated digits with open_clip, from local weights only (nothing is downloaded).
+"""CLIP scores of generated images with open_clip, from local weights only (nothing is downloaded).
 
-Per digit: the mean CLIP score (100 x cosine with the first prompt), zero-shot accuracy over the ten
-digits' prompt ensembles (Radford et al. 2021, sec. 3.1.4), each prompt's share of a softmax over the
+Per class: the mean CLIP score (100 x cosine with the first prompt, naming the class), zero-shot accuracy over
+the ten classes' prompt ensembles (Radford et al. 2021, sec. 3.1.4), each prompt's share of a softmax over the
 prompts, and the preference of the first of `preference` over the second (report 002's comparison).
 """
 
@@ -31,13 +31,6 @@ class Clip:
     preprocess: Any  # PIL image -> (3, S, S) tensor
     tokenizer: Any  # list of strings -> token tensor
     source: str  # where the weights came from
-
-
-def check_clip_dataset(dataset: str) -> None:
-    """The prompts (eval.clip_templates) and the zero-shot classes are MNIST's digits."""
-    if dataset != "mnist":
-        raise ConfigError(f"the clip metric's prompts name digits (eval.clip_templates, the MNIST classes); it does "
-                          f"not measure data.dataset={dataset}: leave clip out of --metrics")
 
 
 def check_clip_weights(weights: str | None) -> None:
@@ -94,11 +87,11 @@ def encode_images(clip: Clip, images_u8: Tensor, batch: int = 256) -> Tensor:
 
 
 @torch.inference_mode()
-def encode_prompts(clip: Clip, templates: tuple[str, ...]) -> Tensor:
-    """(len(templates), 10, D) unit-norm text embeddings of each template filled with each digit."""
-    prompts = [t.format(d=d) for t in templates for d in CLASSES]
+def encode_prompts(clip: Clip, templates: tuple[str, ...], classes: tuple[str, ...]) -> Tensor:
+    """(len(templates), C, D) unit-norm text embeddings of each template filled with each class's name."""
+    prompts = [t.format(d=name) for t in templates for name in classes]
     emb = nn.functional.normalize(clip.model.encode_text(clip.tokenizer(prompts)).float(), dim=-1)
-    return emb.view(len(templates), 10, -1)
+    return emb.view(len(templates), len(classes), -1)
 
 
 def per_sample_clip(image_emb: Tensor, labels: Tensor, text_emb: Tensor) -> tuple[Tensor, Tensor]:

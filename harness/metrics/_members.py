@@ -13,7 +13,7 @@ from ..core import CLASSES
 from ..nn import count_parameters
 from ..runs import is_conditional, network_passes
 from ._classes import class_metrics
-from ._clip import ClipUnavailable, check_clip_dataset, clip_metrics, encode_images, encode_prompts, load_clip
+from ._clip import ClipUnavailable, clip_metrics, encode_images, encode_prompts, load_clip
 from ._context import Evaluation
 from ._fidelity import PRC_NEIGHBORHOOD, fidelity
 from ._mse import denoising_mse
@@ -61,18 +61,19 @@ def prc(ev: Evaluation) -> dict[str, Any]:
         Column("clip_zero_shot_acc", HIGHER, per_digit=True, headline=False),
         Column("clip_preference", HIGHER, per_digit=True, headline=False), by_default=False)
 def clip(ev: Evaluation) -> dict[str, Any]:
-    """open_clip similarity with digit prompts and zero-shot accuracy (needs local weights: eval.clip_weights)."""
-    check_clip_dataset(ev.cfg.data.dataset)
+    """open_clip similarity with prompts naming each class and zero-shot accuracy (needs local weights: eval.clip_weights)."""
     images, labels = ev.samples()
     e = ev.cfg.eval
     try:
         model = load_clip(e.clip_model, e.clip_weights, e.clip_pretrained)
     except ClipUnavailable as err:
         return {"clip": {"available": False, "reason": str(err)}}
-    m = clip_metrics(encode_images(model, images), labels, encode_prompts(model, e.clip_templates), e.clip_templates,
-                     (e.clip_preference[0], e.clip_preference[1]))
+    templates, preference = ev.cfg.clip_prompts()
+    text = encode_prompts(model, templates, ev.data.classes)
+    m = clip_metrics(encode_images(model, images), labels, text, templates, preference)
     per_digit = m.pop("per_digit")
-    return {"clip": {"available": True, "model": e.clip_model, "weights": model.source, **m}, "per_digit": per_digit}
+    return {"clip": {"available": True, "model": e.clip_model, "weights": model.source, "templates": list(templates), **m},
+            "per_digit": per_digit}
 
 
 @metric("speed", NETWORK)

@@ -79,7 +79,7 @@ def run_curves(log: pd.DataFrame, title: str, path: Path) -> Path | None:
 
 
 def sample_grids(grids: list[tuple[str, Path]], path: Path) -> Path | None:
-    """The sample grids of the variants side by side (row d of each: digit d)."""
+    """The sample grids of the variants side by side (row k of each: class k)."""
     grids = [(label, p) for label, p in grids if p.is_file()]
     if not grids:
         return None
@@ -92,14 +92,14 @@ def sample_grids(grids: list[tuple[str, Path]], path: Path) -> Path | None:
     return save_figure(fig, path)
 
 
-def per_digit_heatmap(table: pd.DataFrame, metric: str, path: Path) -> Path | None:
-    """Rows: variants; columns: digits 0-9; cells: the metric's mean over seeds."""
+def per_digit_heatmap(table: pd.DataFrame, metric: str, noun: str, path: Path) -> Path | None:
+    """Rows: variants; columns: the classes (`noun`: digit or class); cells: the metric's mean over seeds."""
     if table.empty:
         return None
     label = max(len(str(v)) for v in table.index)  # room for the longest variant name
     fig, ax = plt.subplots(figsize=(7 + 0.08 * label, 0.5 * len(table) + 1.5))
     sns.heatmap(table, annot=True, fmt=".2f", cmap="viridis", ax=ax, cbar_kws={"label": metric})
-    ax.set_xlabel("digit")
+    ax.set_xlabel(noun)
     ax.set_ylabel("")
     return save_figure(fig, path)
 

@@ -11,6 +11,7 @@ import optuna
 import pandas as pd
 
 from .._util import markdown_table, mean_ci95, sweep_partial_files, with_interval, write_text
+from ..config import DATASETS, NUMBERED, Dataset
 from ..core import CLASSES
 from ..metrics import columns
 from ._cells import CAUTIONS, DUPLICATE, FAILURE, PRUNED_AT, RUN, WORKER
@@ -83,16 +84,18 @@ def _plots(spec: StudySpec, trials: pd.DataFrame, folder: Path) -> dict[str, Pat
     if not spec.tuning:
         done = done.sort_values(["point", "seed"])  # plots list the variants in the spec's order
     headline = [c.key for c in columns(headline=True)]
+    about = study_dataset(spec)
     made = {"Metrics per variant": None if spec.tuning else metric_panels(done, factors, headline, out / "metrics.png",
                                                                           _first_factor_order(spec)),
             "Objective against each searched value": search_scatter(done, factors, "objective", out / "search.png")
             if spec.tuning else None,
             "Training curves": training_curves(_curves(done, factors, folder), out / "training_curves.png"),
-            "Samples (first seed of each variant; row d is digit d)": sample_grids(_grids(done, factors, folder),
-                                                                                  out / "samples.png")}
+            f"Samples (first seed of each variant; row k is {about.noun} k)": sample_grids(_grids(done, factors, folder),
+                                                                                    out / "samples.png")}
     metric = next((m for m in ("class_acc", "fid") if f"{m}_0" in done), None)
     if metric is not None and not spec.tuning:
-        made[f"Per-digit {metric}"] = per_digit_heatmap(_per_digit(done, factors, metric), metric, out / "per_digit.png")
+        made[f"Per-{about.noun} {metric}"] = per_digit_heatmap(_per_digit(done, factors, metric, about), metric,
+                                                               about.noun, out / "per_digit.png")
     return {title: p.relative_to(folder) for title, p in made.items() if p is not None}
 
 
@@ -127,10 +130,16 @@ def _grids(done: pd.DataFrame, factors: list[str], folder: Path) -> list[tuple[s
             for _, row in first.iterrows()][:8]
 
 
-def _per_digit(done: pd.DataFrame, factors: list[str], metric: str) -> pd.DataFrame:
+def _per_digit(done: pd.DataFrame, factors: list[str], metric: str, about: Dataset) -> pd.DataFrame:
     per_digit = [f"{metric}_{d}" for d in CLASSES if f"{metric}_{d}" in done]
     table = done.assign(variant=done.apply(lambda r: _variant(r, factors), axis=1)).groupby("variant", sort=False)[per_digit].mean()
-    return table.rename(columns=lambda c: c.rsplit("_", 1)[1])
+    return table.rename(columns=lambda c: about.label(int(c.rsplit("_", 1)[1])))
+
+
+def study_dataset(spec: StudySpec) -> Dataset:
+    """The data set every variant of the study trains on; a study that varies data.dataset gets numbered classes."""
+    names = {spec.config(point, spec.seeds[0]).data.dataset for point in (spec.points() or [{}])}
+    return DATASETS.get(names.pop()) if len(names) == 1 else NUMBERED
 
 
 def _matches(frame: pd.DataFrame, point: dict) -> pd.Series:

@@ -63,6 +63,8 @@ class DifficultyConfig:
         return self.frontier_per_class or max(MIN_PER_CLASS, self.per_class // 4)
 
     def out_dir(self) -> Path:
-        """results/difficulty/ at the quick budget and baseline preset; otherwise a folder named after them."""
+        """results/difficulty/ at the quick budget and baseline preset on MNIST; otherwise a folder named after
+        them (and the data set, so that an analysis on Fashion-MNIST never overwrites MNIST's)."""
+        dataset = self.run_config(self.seeds[0]).data.dataset
         suffix = "" if (self.preset, self.budget) == ("baseline", "quick") else f"-{self.preset}-{self.budget}"
-        return self.results / f"difficulty{suffix}"
+        return self.results / f"difficulty{suffix}{'' if dataset == 'mnist' else '-' + dataset}"

@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from ..._util import atomic_write
-from ...config import EvalConfig, config_hash
+from ...config import config_hash
 from ...metrics import (
     LOGIT_SCALE,
     MNIST_EXTRACTOR,
     LoadedClassifier,
     encode_images,
-    encode_prompts,
     extract_features,
     per_sample_clip,
     predict,
@@ -81,11 +81,10 @@ def cached_measure(folder: Path, key: str, compute: Any) -> Measure:
     return result
 
 
-def add_clip(m: Measure, clip: Any, eval_cfg: EvalConfig) -> None:
+def add_clip(m: Measure, clip: Any, text: Tensor, templates: tuple[str, ...], preference: tuple[str, str]) -> None:
     """Per-sample CLIP score (100 x cosine with the first prompt), zero-shot correctness and preference of
-    eval.clip_preference's first prompt over its second (report 002's photo vs blurry), into `m`."""
-
-    own, zero_shot = per_sample_clip(encode_images(clip, m["images"]), m["labels"],
-                                     encode_prompts(clip, eval_cfg.clip_templates))
+    the first prompt of `preference` over its second (report 002's photo vs blurry), into `m`; `text` is
+    encode_prompts' embedding of `templates`."""
+    own, zero_shot = per_sample_clip(encode_images(clip, m["images"]), m["labels"], text)
     m["clip_score"], m["clip_zero_shot"] = LOGIT_SCALE * own[:, 0], zero_shot
-    m["clip_preference"] = preference_share(own, eval_cfg.clip_templates, eval_cfg.clip_preference)
+    m["clip_preference"] = preference_share(own, templates, preference)

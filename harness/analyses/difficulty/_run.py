@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 from ..._util import HarnessError, folder_lock, resolve_device, sweep_partial_files
-from ...config import RunConfig
+from ...config import DATASETS, RunConfig
 from ...core import Diffusion
 from ...data import load_mnist
-from ...metrics import ClipUnavailable, LoadedClassifier, load_clip, load_or_train, reference_features
+from ...metrics import ClipUnavailable, LoadedClassifier, encode_prompts, load_clip, load_or_train, reference_features
 from ...runs import TrainedModel, load_trained, train
 from ...studies import shared_run_dir
 from ._bootstrap import Estimate, Resampler
@@ -107,8 +107,10 @@ def _clip(measures: list[Measure], run_cfg: RunConfig, say) -> str:  # noqa: ANN
     except ClipUnavailable as err:
         return f"not measured: {err}"
     say(f"CLIP scores with {clip.source}")
+    templates, preference = run_cfg.clip_prompts()
+    text = encode_prompts(clip, templates, DATASETS.get(run_cfg.data.dataset).classes)
     for m in measures:
-        add_clip(m, clip, e)
+        add_clip(m, clip, text, templates, preference)
     return f"measured with open_clip {e.clip_model} ({clip.source})"
 
 
