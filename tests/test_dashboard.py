@@ -18,7 +18,17 @@ import pytest
 from optuna.artifacts import get_all_artifact_meta
 
 from harness.cli import main
-from harness.studies import ARTIFACTS, existing_storage, load_spec, read_spec_json, run_study, spec_from_json
+from harness.studies import (
+    ARTIFACTS,
+    StudySpec,
+    existing_storage,
+    load_spec,
+    read_spec_json,
+    recorded_metric,
+    run_study,
+    spec_from_json,
+    study_metric,
+)
 
 SPEC = """name: dash
 description: two guidance scales of two networks, for the dashboard
@@ -161,3 +171,20 @@ def test_a_grid_whose_recorded_metric_is_unavailable_completes_with_its_step(tmp
     for t in s.trials:
         assert t.state == optuna.trial.TrialState.COMPLETE and t.value == 10  # the smoke run's last step
         assert t.user_attrs["recorded_value"] == "step (clip_score was not measured)"
+
+
+def test_a_grid_records_a_sample_metric_and_a_study_keeps_the_metric_it_began_with(tmp_path: Path) -> None:
+    """FID or accuracy, not mse (shared by every sampling variant), ranks a grid's trials in the dashboard; a
+    study stored with another recorded metric keeps it, so its trials' values never mix two metrics."""
+    def spec(metrics: str) -> StudySpec:
+        (tmp_path / "s.yaml").write_text(SPEC.replace("metrics: [class_acc]", f"metrics: [{metrics}]"))
+        return load_spec(tmp_path / "s.yaml")
+
+    assert recorded_metric(spec("mse, class_acc, fid")) == "fid"
+    assert recorded_metric(spec("mse, class_acc")) == "class_acc"
+    assert recorded_metric(spec("mse, speed")) == "mse"
+    old = optuna.create_study(study_name="dash", storage=f"sqlite:///{tmp_path / 'old.db'}")
+    old.set_metric_names(["mse"])
+    assert study_metric(old, spec("mse, class_acc, fid")) == "mse"
+    fresh = optuna.create_study(study_name="dash", storage=f"sqlite:///{tmp_path / 'new.db'}")
+    assert study_metric(fresh, spec("mse, class_acc, fid")) == "fid"

@@ -59,9 +59,10 @@ def metric(name: str, needs: str, *columns: Column, by_default: bool = True
 
 
 def columns(*, headline: bool | None = None, per_digit: bool | None = None,
-            metrics: set[str] | None = None) -> list[Column]:
+            metrics: set[str] | None = None, needs: str | None = None) -> list[Column]:
     """Columns of the registered metrics in registry order, filtered by the flags given."""
-    return [c for name, m in METRICS.items() if metrics is None or name in metrics for c in m.columns
+    return [c for name, m in METRICS.items() if (metrics is None or name in metrics) and needs in (None, m.needs)
+            for c in m.columns
             if (headline is None or c.headline == headline) and (per_digit is None or c.per_digit == per_digit)]
 
 

@@ -19,11 +19,21 @@ from ._plots import save_figure, t_interval
 from ._report import trials_frame, write_report
 from ._runner import run_study
 from ._spec import SPEC_KEYS, StudySpec, load_spec, read_spec_json, spec_from_json
-from ._storage import GRACE_S, existing_storage, load_existing_study, open_study, storage_url, study_db_url, study_dir
+from ._storage import (
+    GRACE_S,
+    existing_storage,
+    load_existing_study,
+    open_study,
+    recorded_metric,
+    storage_url,
+    study_db_url,
+    study_dir,
+    study_metric,
+)
 from ._trial import shared_run_dir
 
 __all__ = ["ARTIFACTS", "DUPLICATE", "FAILURE", "GRACE_S", "PRUNED_AT", "RUN", "SPEC_KEYS", "WORKER",
-           "attach_missing_artifacts", "available", "cell", "check_listenable", "done_count", "duplicate_of", "existing_storage",
+           "attach_missing_artifacts", "available", "cell", "check_listenable", "done_count", "duplicate_of", "existing_storage", "recorded_metric", "study_metric",
            "fail_dead_local_trials", "load_existing_study", "load_spec", "open_study", "read_spec_json",
            "require_dashboard", "retry_interrupted", "run_study", "save_figure", "serve_dashboard", "shared_run_dir",
            "spec_from_json", "storage_url", "study_db_url", "study_dir", "StudySpec", "t_interval", "trials_frame",

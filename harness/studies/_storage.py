@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 
 from .._util import ConfigError, HarnessError, sweep_partial_files, write_json
-from ..metrics import HIGHER, better, columns
+from ..metrics import HIGHER, SAMPLES, better, columns
 from ._grid import grid_sampler
 from ._optuna import experimental_allowed
 from ._spec import StudySpec, read_spec_json
@@ -63,7 +63,7 @@ def open_study(spec: StudySpec, results: Path, storage: str | None, grace_s: flo
     study = optuna.create_study(study_name=spec.name, storage=rdb, sampler=_sampler(spec, sampler_seed),
                                 pruner=_pruner(spec), direction=_direction(spec), load_if_exists=True)
     with experimental_allowed():
-        study.set_metric_names([recorded_metric(spec)])  # optuna-dashboard names the value by it
+        study.set_metric_names([study_metric(study, spec)])  # optuna-dashboard names the value by it
     return study
 
 
@@ -161,11 +161,23 @@ def _pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
 
 
 def recorded_metric(spec: StudySpec) -> str:
-    """The metric a trial returns to Optuna: the tuning objective, or a grid's first headline metric (a grid needs
-    none to sample its cells, but Optuna's tools show one; the reports read every metric from the user attrs)."""
+    """The metric a trial returns to Optuna: the tuning objective, or a grid's first headline metric of the samples
+    (FID before accuracy, in the registry's order; a network metric such as mse only where the spec has no sample
+    metric). A grid needs none to sample its cells, but Optuna's tools show one and rank trials by it; the reports
+    read every metric from the user attrs."""
     if spec.objective is not None:
         return spec.objective.metric
-    return next((c.key for c in columns(metrics=set(spec.metrics))), "step")  # metrics.json always holds the step
+    chosen = set(spec.metrics)
+    judged = columns(metrics=chosen, needs=SAMPLES, headline=True) or columns(metrics=chosen, headline=True)
+    return next((c.key for c in judged), "step")  # metrics.json always holds the step
+
+
+def study_metric(study: optuna.Study, spec: StudySpec) -> str:
+    """The metric this study records: the name stored when it was created (a study begun before the rule above
+    changed keeps its own, so its trials' values stay one metric), else recorded_metric's."""
+    with experimental_allowed():
+        names = study.metric_names
+    return names[0] if names else recorded_metric(spec)
 
 
 def _direction(spec: StudySpec) -> str:

@@ -21,7 +21,7 @@ from ._dashboard import attach_artifacts, trial_folder
 from ._grid import POINT, SEED, choices, factor_params
 from ._progress import progress_line
 from ._spec import StudySpec
-from ._storage import recorded_metric
+from ._storage import study_metric
 
 
 class TrialRunner:
@@ -61,7 +61,7 @@ class TrialRunner:
         for key, value in figures.items():
             trial.set_user_attr(key, value)
         attach_artifacts(trial, trial.storage, self.folder, run_dir)
-        name = recorded_metric(self.spec)
+        name = study_metric(trial.study, self.spec)
         if name not in figures and self.spec.objective is None:
             # a grid metric that reported itself unavailable (clip without local weights): the trial completes,
             # recording its step as a grid did before it named one metric, and says so
