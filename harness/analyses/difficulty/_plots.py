@@ -25,7 +25,9 @@ def heatmap(frame: pd.DataFrame, metrics: list[str], about: Dataset, path: Path)
     z = values.sub(values.mean(axis=1), axis=0).div(values.std(axis=1).replace(0, 1), axis=0)
     z = z.mul([-1 if direction(m) < 0 else 1 for m in metrics], axis=0)
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(metrics) + 1.6))
-    sns.heatmap(z, annot=values.to_numpy(), fmt=".2f", cmap="vlag_r", center=0, ax=ax,
+    limit = float(np.nanmax(np.abs(z.to_numpy()))) if z.notna().any().any() else 1.0
+    # symmetric limits centre the diverging map at 0 (seaborn's center= argument calls a deprecated matplotlib API)
+    sns.heatmap(z, annot=values.to_numpy(), fmt=".2f", cmap="vlag_r", vmin=-limit, vmax=limit, ax=ax,
                 cbar_kws={"label": "standardised per metric (blue: easier)"}, annot_kws={"fontsize": 7})
     ax.set_xlabel(f"{about.noun} (easiest first)")
     ax.set_ylabel("")
