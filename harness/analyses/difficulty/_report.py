@@ -44,15 +44,15 @@ def write_difficulty(result: DifficultyResult) -> Path:
              "forward": _plots.forward_curves(forward, CHANCE, about, out / "plots" / "forward.png"),
              "frontier": _plots.frontier(front, about, out / "plots" / "frontier.png")}
     path = out / "report.md"
-    write_text(path, markdown(result, digits, pairs, front, shown, {k: p.relative_to(out) for k, p in plots.items()}))
+    write_text(path, markdown(result, about, digits, pairs, front, shown,
+                              {k: p.relative_to(out) for k, p in plots.items()}))
     return path
 
 
-def markdown(result: DifficultyResult, digits: pd.DataFrame, pairs: pd.DataFrame, front: pd.DataFrame,
+def markdown(result: DifficultyResult, about: Dataset, digits: pd.DataFrame, pairs: pd.DataFrame, front: pd.DataFrame,
              shown: list[str], plots: dict[str, Path]) -> str:
     cfg, run = result.cfg, result.run_cfg
     s = run.sample
-    about = DATASETS.get(run.data.dataset)
     on = "" if about.noun == "digit" else f" on {about.title}"
     lines = [f"# Per-{about.noun} difficulty: {cfg.preset} at the {cfg.budget} budget{on}", "",
              f"Seeds {', '.join(map(str, cfg.seeds))} (one trained network each, `results/runs/<hash>/`); "
