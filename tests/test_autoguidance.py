@@ -95,8 +95,8 @@ def test_an_invalid_autoguidance_setting_is_refused_in_one_line(overrides: list[
 
 
 def test_a_guide_run_of_another_formulation_is_refused(run, tmp_path) -> None:
-    other = tmp_path / "flow"
-    train(resolve_config("flow", "smoke"), other, progress=False, grid=False)
+    other = tmp_path / "vp"
+    train(resolve_config("baseline_v2", "smoke"), other, progress=False, grid=False)
     cfg = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance_method=autoguidance",
                                                f"sample.guide_run={other}"])
     with pytest.raises(CheckpointError, match="cannot guide this run: its diffusion differs"):

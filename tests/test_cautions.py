@@ -13,5 +13,5 @@ def test_extreme_guidance_is_allowed_but_flagged() -> None:
 
 
 def test_a_schedule_that_leaves_signal_at_T_is_flagged() -> None:
-    cfg = resolve_config("baseline", "smoke", ["diffusion.schedule=linear", "diffusion.timesteps=50"])
+    cfg = resolve_config("baseline_v2", "smoke", ["diffusion.schedule=linear", "diffusion.timesteps=50"])
     assert any("sqrt(alpha_bar_T)" in c for c in cautions(cfg))

@@ -40,7 +40,7 @@ def test_sample_with_a_guidance_interval_says_where_it_guided(trained: Path, tmp
     out = tmp_path / "s.npz"
     assert main(["sample", str(trained), "--steps", "3", "--per-class", "1", "--guidance-interval", "0.2", "0.8",
                  "--out", str(out)]) == 0
-    assert "10 samples (ddim, 3 steps, w=3.0 at t/T in [0.2, 0.8])" in capsys.readouterr().out
+    assert "10 samples (dpmpp_2m, 3 steps, w=3.0 at t/T in [0.2, 0.8])" in capsys.readouterr().out
     assert np.load(out)["images"].shape == (10, 28, 28)
     assert main(["sample", str(trained), "--guidance-interval", "0.9", "0.1", "--out", str(tmp_path / "bad.npz")]) == 2
     assert "sample.guidance_interval must have 0 <= lo < hi <= 1" in capsys.readouterr().err

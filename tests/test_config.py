@@ -55,7 +55,7 @@ def test_dotted_overrides_set_typed_values() -> None:
 ])
 def test_bad_values_name_the_field_and_the_rule(override: str, message: str) -> None:
     with pytest.raises(ConfigError) as e:
-        resolve_config("baseline", "quick", [override])
+        resolve_config("baseline_v2", "quick", [override])
     assert message in str(e.value)
 
 
@@ -76,7 +76,9 @@ def test_hash_is_stable_and_tracks_every_field() -> None:
 
 # The quick budget's counts before it shrank to what the second baseline needs: with them, runs made then resolve
 # to the folders they were cached in.
-FIRST_QUICK = ["train.steps=1000", "train.val_every=200", "train.checkpoint_every=200"]
+FIRST_QUICK = ["train.steps=1000", "train.batch_size=128", "train.val_every=200", "train.checkpoint_every=200"]
+# ... and before it shrank again to what the third baseline needs (smaller batches learn more per image).
+SECOND_QUICK = ["train.steps=400", "train.batch_size=128"]
 
 
 def test_hash_of_the_first_quick_baseline_is_the_folder_its_runs_were_cached_in() -> None:
@@ -156,8 +158,10 @@ def test_yaml_config_file_is_validated(tmp_path: Path) -> None:
     ("baseline_v1", "quick", FIRST_QUICK, "f809c2541d56"),
     ("baseline_v1", "smoke", [], "025d108a3c92"),
     ("report002", "quick", FIRST_QUICK, "da8abfbb76cc"),
-    ("baseline", "quick", [], "c536e3fd7c1b"),
-    ("baseline", "smoke", [], "eec18bb31bfa"),
+    ("baseline_v2", "quick", SECOND_QUICK, "c536e3fd7c1b"),
+    ("baseline_v2", "smoke", [], "eec18bb31bfa"),
+    ("baseline", "quick", [], "48339834f6f2"),
+    ("baseline", "smoke", [], "8017e33e7659"),
 ])
 def test_known_configs_keep_their_hash(preset: str, budget: str, overrides: list[str], digest: str) -> None:
     """A hash names the run folders on users' disks (results/runs/<hash>/): a change would orphan every one."""

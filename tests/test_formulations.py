@@ -233,7 +233,7 @@ def test_golden_values_on_a_tiny_fixed_unet(form: str) -> None:
 def test_combinations_a_formulation_cannot_use_are_refused_naming_the_valid_ones(overrides: list[str],
                                                                                   message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
-        resolve_config("baseline", "smoke", overrides)
+        resolve_config("baseline_v2", "smoke", overrides)
 
 
 @pytest.mark.parametrize("form", ["edm", "flow"])

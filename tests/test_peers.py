@@ -37,7 +37,7 @@ BASELINES = Path(__file__).parent / "benchmarks" / "baselines"
 
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])
 def test_the_peer_noises_with_the_harness_alpha_bar(schedule: str) -> None:
-    cfg = resolve_config("baseline", "smoke", [f"diffusion.schedule={schedule}"])
+    cfg = resolve_config("baseline_v2", "smoke", [f"diffusion.schedule={schedule}"])
     ddpm, ddim = peer_schedulers(cfg)
     ours = Diffusion(cfg.diffusion).alpha_bar.double()
     assert torch.allclose(ddpm.alphas_cumprod.double(), ours, atol=1e-6)
@@ -45,7 +45,7 @@ def test_the_peer_noises_with_the_harness_alpha_bar(schedule: str) -> None:
 
 
 def test_the_peer_unet_has_the_harness_widths_and_a_comparable_size() -> None:
-    cfg = resolve_config("baseline", "quick")
+    cfg = resolve_config("baseline_v2", "quick")
     unet = peer_unet(cfg)
     assert tuple(unet.config.block_out_channels) == cfg.model.channels
     assert unet.config.num_class_embeds == 11  # 10 digits and the null label of guidance
@@ -57,9 +57,9 @@ def test_the_peer_unet_has_the_harness_widths_and_a_comparable_size() -> None:
 
 def test_a_config_the_peer_cannot_mirror_is_refused_with_what_it_needs() -> None:
     with pytest.raises(ConfigError, match="model.attention_resolutions"):
-        peer_unet(resolve_config("baseline", "smoke", ["model.attention_resolutions=[7]"]))
+        peer_unet(resolve_config("baseline_v2", "smoke", ["model.attention_resolutions=[7]"]))
     with pytest.raises(ConfigError, match="diffusion.schedule=sigmoid"):
-        peer_schedulers(resolve_config("baseline", "smoke", ["diffusion.schedule=sigmoid"]))
+        peer_schedulers(resolve_config("baseline_v2", "smoke", ["diffusion.schedule=sigmoid"]))
 
 
 def test_without_diffusers_the_message_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch,
@@ -85,7 +85,7 @@ def test_a_bad_guidance_interval_fails_before_any_training(lo: str, hi: str, cap
 
 
 def test_training_counts_steps_and_keeps_the_ema_weights_at_each_time_budget(mnist) -> None:  # noqa: ANN001
-    cfg = resolve_config("baseline", "smoke", ["train.steps=4", "train.batch_size=8"])
+    cfg = resolve_config("baseline_v2", "smoke", ["train.steps=4", "train.batch_size=8"])
     run = train_peer(cfg, mnist, torch.device("cpu"), snapshot_at_s=(0.0, 1e9), progress=False)
     assert run.steps == 4 and run.seconds > 0 and run.images_per_s == pytest.approx(4 * 8 / run.seconds)
     assert run.snapshots[0.0][0] == 1  # the first step already spends more than 0 s
@@ -95,7 +95,7 @@ def test_training_counts_steps_and_keeps_the_ema_weights_at_each_time_budget(mni
 
 
 def test_sampling_is_seeded_in_range_and_one_image_per_label() -> None:
-    cfg = resolve_config("baseline", "smoke", ["sample.steps=3"])
+    cfg = resolve_config("baseline_v2", "smoke", ["sample.steps=3"])
     unet = peer_unet(cfg)
     _, ddim = peer_schedulers(cfg)
     labels = torch.tensor([0, 1, 2, 3])
@@ -105,7 +105,7 @@ def test_sampling_is_seeded_in_range_and_one_image_per_label() -> None:
 
 
 def test_the_as_shipped_draw_in_a_fresh_process_gives_the_digits_drawn_here() -> None:
-    cfg = resolve_config("baseline", "smoke", ["sample.steps=3"])
+    cfg = resolve_config("baseline_v2", "smoke", ["sample.steps=3"])
     torch.manual_seed(0)
     unet = peer_unet(cfg)
     _, ddim = peer_schedulers(cfg)
@@ -117,7 +117,7 @@ def test_the_as_shipped_draw_in_a_fresh_process_gives_the_digits_drawn_here() ->
 
 
 def test_split_calls_draw_the_peers_samples_of_one_call() -> None:
-    cfg = resolve_config("baseline", "smoke", ["sample.steps=3"])
+    cfg = resolve_config("baseline_v2", "smoke", ["sample.steps=3"])
     unet = peer_unet(cfg)
     _, ddim = peer_schedulers(cfg)
     labels = torch.tensor([0, 1, 2, 3])
@@ -127,7 +127,7 @@ def test_split_calls_draw_the_peers_samples_of_one_call() -> None:
 
 @pytest.mark.skipif(not native_bf16(torch.device("cpu")), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
 def test_the_peer_in_bf16_draws_its_fp32_samples_to_bf16_rounding() -> None:
-    cfg = resolve_config("baseline", "smoke", ["sample.steps=3"])
+    cfg = resolve_config("baseline_v2", "smoke", ["sample.steps=3"])
     torch.manual_seed(0)
     unet = peer_unet(cfg)
     _, ddim = peer_schedulers(cfg)
@@ -144,7 +144,7 @@ def test_like_for_like_draws_take_turns_and_report_medians(compile: bool, monkey
     assert LIKE_ROUNDS == 3
     monkeypatch.setattr(_compare, "timed", lambda device, draw: (None, draws.pop(0)))  # the draws are not run
     ours = type("Trained", (), {"model": None, "diffusion": None})()
-    cfg = resolve_config("baseline", "smoke")
+    cfg = resolve_config("baseline_v2", "smoke")
     speeds = _batch_speeds(ours, None, None, cfg, torch.zeros(8), torch.device("cpu"), 128, compile=compile)
     first = (100.0, 300.0) if compile else (1.0, 10.0)
     assert speeds == {"harness": (first[0], 8 / 2.0), "diffusers": (first[1], 8 / 20.0)} and not draws
@@ -154,7 +154,7 @@ def test_the_limited_guidance_draw_takes_its_turn_after_the_peer(monkeypatch: py
     seconds = [1.0, 10.0, 0.5, 4.0, 40.0, 0.8, 2.0, 20.0, 1.0]  # harness, diffusers, limited; three rounds
     monkeypatch.setattr(_compare, "timed", lambda device, draw: (None, seconds.pop(0)))
     ours = type("Trained", (), {"model": None, "diffusion": None})()
-    cfg = resolve_config("baseline", "smoke")
+    cfg = resolve_config("baseline_v2", "smoke")
     speeds = _batch_speeds(ours, None, None, cfg, torch.zeros(8), torch.device("cpu"), 128, interval=(0.2, 0.8))
     assert speeds == {"harness": (1.0, 4.0), "diffusers": (10.0, 0.4), LIMITED: (0.5, 10.0)} and not seconds
 

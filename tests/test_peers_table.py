@@ -22,7 +22,7 @@ def table_of(cfg: RunConfig, speeds: Speeds, judged: dict[str, Judged] = JUDGED,
 
 
 def test_the_speed_rows_pair_each_system_with_its_own_figures() -> None:
-    cfg = resolve_config("baseline", "smoke")
+    cfg = resolve_config("baseline_v2", "smoke")
     eager = {"harness": (12.0, 9.0), "diffusers": (20.0, 6.0)}  # (first call s, median images/s)
     compiled = {"harness": (30.0, 20.0), "diffusers": (60.0, 8.0)}
     bf16 = {"harness": (1.0, 16.0), "diffusers": (2.0, 4.0)}
@@ -39,7 +39,7 @@ def test_the_speed_rows_pair_each_system_with_its_own_figures() -> None:
 
 
 def test_the_limited_guidance_rows_set_that_draw_against_the_peer_guiding_every_step() -> None:
-    cfg = resolve_config("baseline", "smoke", ["sample.steps=50"])
+    cfg = resolve_config("baseline_v2", "smoke", ["sample.steps=50"])
     judged = {"harness": Judged(0.9, 5.0, images_per_s=10.0), LIMITED: Judged(0.95, 4.0, images_per_s=12.5),
               "diffusers": Judged(0.8, 8.0, images_per_s=5.0),
               "diffusers, equal wall time": Judged(0.7, 7.0, images_per_s=5.0)}
@@ -56,7 +56,7 @@ def test_the_limited_guidance_rows_set_that_draw_against_the_peer_guiding_every_
 
 
 def test_the_markdown_gives_each_throughput_row_its_verdict_and_says_how_many_rounds() -> None:
-    cfg = resolve_config("baseline", "smoke")
+    cfg = resolve_config("baseline_v2", "smoke")
     eager = {"harness": (12.0, 9.0), "diffusers": (20.0, 6.0)}  # like for like: 1.5x, under the 2x target
     table = table_of(cfg, Speeds(128, eager, None), peer_train=80.0)
     rows = {line.split(" | ")[0].lstrip("| "): line for line in peers_table(table)}

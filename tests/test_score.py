@@ -67,7 +67,7 @@ def test_float_images_in_either_range_score_as_their_uint8_digits(held_out: tupl
 
 
 def test_the_diffusers_peers_samples_are_scored_from_its_own_output(classifier) -> None:  # noqa: ANN001
-    cfg = resolve_config("baseline", "smoke", ["sample.steps=3"])
+    cfg = resolve_config("baseline_v2", "smoke", ["sample.steps=3"])
     torch.manual_seed(0)
     unet = peer_unet(cfg)
     _, ddim = peer_schedulers(cfg)

@@ -73,13 +73,13 @@ def test_the_base_set_goes_before_the_budget(tmp_path: Path) -> None:
     """A spec's own widths are scaled by --budget smoke too, the steps it fixes are kept; its grid values win."""
     text = GRID.replace("budget: smoke", "budget: quick").replace("train.steps=6, ", "'model.channels=[32, 64, 128]', ")
     spec = load_spec(write_spec(tmp_path, text))
-    assert spec.config({}, 0).model.channels == (32, 64, 128) and spec.config({}, 0).train.steps == 400
+    assert spec.config({}, 0).model.channels == (32, 64, 128) and spec.config({}, 0).train.steps == 600
     smoke = spec.at_budget("smoke")
     assert smoke.name == "skiptest-smoke" and smoke.config({}, 0).model.channels == (8, 16, 32)
     assert smoke.config({}, 0).train.steps == 20 and smoke.config({"train.steps": 3}, 0).train.steps == 3
     fixed = load_spec(write_spec(tmp_path, GRID.replace("budget: smoke", "budget: quick")))  # base.set train.steps=6
     assert fixed.config({}, 0).train.steps == 6 and fixed.at_budget("smoke").config({}, 0).train.steps == 6
-    assert fixed.config({}, 0).train.batch_size == 128 and fixed.at_budget("smoke").config({}, 0).train.batch_size == 32
+    assert fixed.at_budget("full").config({}, 0).train.batch_size == 128 and fixed.at_budget("full").config({}, 0).train.steps == 6
     with pytest.raises(ConfigError, match="unknown budget 'fats'"):
         spec.at_budget("fats")
 

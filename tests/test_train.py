@@ -22,7 +22,7 @@ from harness.runs._train import _Loop
 FORMULATION_PRESETS = {"vp": "baseline", "edm": "edm", "flow": "flow"}  # each formulation's paper recipe
 
 
-def smoke(preset: str = "baseline", **extra: object):  # noqa: ANN201
+def smoke(preset: str = "baseline_v2", **extra: object):  # noqa: ANN201
     return resolve_config(preset, "smoke", smoke_overrides(**extra))
 
 

@@ -17,7 +17,7 @@ def probe_batch(cfg: RunConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
 
 
 def forward_backward(overrides: list[str]) -> torch.nn.Module:
-    cfg = resolve_config("baseline", "smoke", TINY + overrides)
+    cfg = resolve_config("baseline_v2", "smoke", TINY + overrides)  # vp: a learned table needs integer steps
     torch.manual_seed(0)
     model = build_model(cfg)
     x, t, y = probe_batch(cfg)

@@ -83,7 +83,7 @@ BAD_INPUTS: tuple[BadInput, ...] = (
     BadInput("batch larger than the data", _train("--set", "train.batch_size=100000"), "larger than the 50000 training digits"),
     BadInput("unknown schedule", _train("--set", "diffusion.schedule=cosin"), "did you mean 'cosine'"),
     BadInput("unknown formulation", _train("--set", "diffusion.formulation=edn"), "did you mean 'edm'"),
-    BadInput("sampler the formulation cannot use", _train("--set", "sample.sampler=heun"),
+    BadInput("sampler the formulation cannot use", _train("--preset", "baseline_v2", "--set", "sample.sampler=heun"),
              "sample.sampler must be one of ddim, ddpm, dpmpp_2m under diffusion.formulation=vp"),
     BadInput("spacing the formulation cannot use", ("train", "--preset", "edm", "--budget", "smoke", "--out",
                                                     "{s}/new-run", "--set", "sample.spacing=uniform"),
@@ -161,7 +161,8 @@ BAD_INPUTS: tuple[BadInput, ...] = (
 def prepare_sandbox(root: Path) -> Path:
     """The files the cases point at: a trained smoke run, damaged copies of it, bad YAML, bad results folders."""
     root.mkdir(parents=True, exist_ok=True)
-    cfg = resolve_config("baseline", "smoke", ["train.steps=4", "train.val_images=32", "sample.grid_per_class=1"])
+    # the vp recipe: the cases about T (steps larger than T) need a discrete-time run, and flow has no T
+    cfg = resolve_config("baseline_v2", "smoke", ["train.steps=4", "train.val_images=32", "sample.grid_per_class=1"])
     train(cfg, root / "run", progress=False, grid=False)
     texts = {"malformed.yaml": "model: {channels: [32, 64\n", "unknown_key.yaml": "model:\n  chanels: [32, 64]\n",
              "empty_grid.yaml": "name: empty\nvary:\n  model.skip: []\n",

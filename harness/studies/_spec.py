@@ -26,7 +26,7 @@ class StudySpec:
     base: dict[str, Any]  # {"preset": NAME} and/or {"config": {...}} plus optional "set": [overrides]
     vary: dict[str, list[Any]] | list[dict[str, Any]]  # key -> values (every combination), or a list of points
     seeds: tuple[int, ...]  # each grid point is trained once per seed
-    budget: str  # smoke | short | quick | full
+    budget: str  # smoke | quick | full
     metrics: tuple[str, ...]  # measured per trial
     search: tuple[SearchDim, ...] = ()  # tuning specs: the searched keys (then vary is empty)
     objective: Objective | None = None  # tuning specs: the metric TPE optimises

@@ -28,7 +28,7 @@ from ...data import Mnist, load_mnist
 from ...metrics import timed, timed_generate
 from ...nn import count_parameters
 from ...runs import TrainedModel, Validator, generate, grid_labels, load_trained, train
-from ._diffusers import PeerNetwork, peer_schedulers
+from ._diffusers import PEER_PRESET, PeerNetwork, peer_schedulers
 from ._judging import judge
 from ._sample import sample_peer, sample_peer_as_shipped
 from ._table import LIMITED, BatchSpeeds, Judged, Speeds, peers_markdown, side_by_side
@@ -48,7 +48,7 @@ def run_peers(budget: str = "quick", results: Path = RESULTS, progress: bool = T
     judge both (and, when `compiled`, time both sampling under torch.compile; with an `interval`, the harness
     also guiding only there); write results/perf/peers.md and peers.csv and return the former."""
     keep_freed_memory()  # as `harness` runs (already set there; called from Python it was not): peers.md says so
-    cfg = resolve_config("baseline", budget)
+    cfg = resolve_config(PEER_PRESET, budget)
     # a bad interval fails here (SampleConfig's check), not after the trainings
     limited = replace(cfg, sample=replace(cfg.sample, guidance_interval=interval)) if interval is not None else None
     _, ddim = peer_schedulers(cfg)  # without diffusers this fails now, not after the harness's training

@@ -12,6 +12,9 @@ from ...config import RunConfig
 from ...core import NULL_LABEL
 
 # The harness's beta schedules and prediction targets that diffusers' DDPMScheduler has under another name.
+# The recipe both sides train: diffusers' schedulers are discrete-time vp, so the peer mirrors the vp baseline
+# (v prediction, cosine), not the flow-matching default.
+PEER_PRESET = "baseline_v2"
 BETA_SCHEDULES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
 PREDICTION_TYPES = {"eps": "epsilon", "v": "v_prediction"}
 

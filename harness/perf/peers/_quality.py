@@ -39,7 +39,7 @@ from ...data import Mnist, load_mnist
 from ...runs import generate, grid_labels, load_trained, train
 from ...studies import shared_run_dir
 from ._compare import GUIDANCE_INTERVAL
-from ._diffusers import peer_schedulers
+from ._diffusers import PEER_PRESET, peer_schedulers
 from ._judging import JUDGED, judge
 from ._sample import sample_peer
 from ._table import LIMITED, guiding_only
@@ -64,7 +64,7 @@ def run_peer_quality(budget: str = "quick", seeds: Sequence[int] = (0, 1, 2), re
         raise ConfigError(f"--seeds needs one or more distinct training seeds, e.g. 0 1 2 (got {seeds})")
     if per_class < 1:
         raise ConfigError(f"--per-class is the digits of each class judged per seed: a positive whole number (got {per_class})")
-    base = resolve_config("baseline", budget)
+    base = resolve_config(PEER_PRESET, budget)
     cfg = replace(base, eval=replace(base.eval, samples_per_class=per_class))
     # a bad interval fails here (SampleConfig's check), not after a training
     limited = None if interval is None else replace(cfg.sample, guidance_interval=interval)
