@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the harness, its test extras and MNIST
 
-run: install  ## the quickstart study (guidance w=0/1/3 x 3 seeds, 6-27 min on the 2-core VMs measured, docs/measured.md) -> results/quickstart/report.md
+run: install  ## the quickstart study (guidance w=0/1/3 x 3 seeds at `quick`; times per host in docs/measured.md) -> results/quickstart/report.md
 	$(BIN)/harness ablate ablations/quickstart.yaml --workers $(WORKERS)
 
 # one xdist worker per core of this 2-core machine, each test file whole on one worker (its module fixtures)
@@ -77,7 +77,7 @@ dashboard: install  ## browse a study in optuna-dashboard on this machine: make 
 difficulty: install  ## per-digit difficulty of PRESET over 3 seeds -> results/difficulty/report.md: make difficulty [BUDGET=smoke]
 	$(BIN)/harness difficulty --preset $(PRESET) --budget $(BUDGET)
 
-reproduce: install  ## a verdict on every claim of the reports -> results/reproduce/claims.md: make reproduce [BUDGET=short]
+reproduce: install  ## a verdict on every claim of the reports -> results/reproduce/claims.md: make reproduce [BUDGET=smoke]
 	$(BIN)/harness reproduce --budget $(BUDGET)
 
 reliability: install  ## every bad input and random-kill drills -> results/reliability.md (~10 min): make reliability [KILLS=4]
