@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from ..config import DATASETS, RunConfig, cautions
+from ..config import DATASETS, Dataset, RunConfig, cautions
 
 
 class Parser(argparse.ArgumentParser):
@@ -37,10 +37,6 @@ def print_warnings(cautions: list[str]) -> None:
         print(f"warning: {caution}", file=sys.stderr)
 
 
-def class_label(result: dict[str, Any], label: str) -> str:
-    """A per-class row's label in metrics.json's `result`: the digit for MNIST, else the label and its class name."""
-    return DATASETS.get(result.get("dataset", "mnist")).label(int(label))
-
-
-def class_header(result: dict[str, Any]) -> str:
-    return DATASETS.get(result.get("dataset", "mnist")).noun
+def result_dataset(result: dict[str, Any]) -> Dataset:
+    """The data set a metrics.json `result` was measured on (its class names and noun); MNIST before it was recorded."""
+    return DATASETS.get(result.get("dataset", "mnist"))

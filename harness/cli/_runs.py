@@ -33,7 +33,7 @@ from ..nn import (
     count_parameters,
     forward_gflop,
 )
-from ._common import class_header, class_label, print_warnings, warn_cautions
+from ._common import print_warnings, result_dataset, warn_cautions
 
 if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them
     from ..metrics import Column
@@ -114,12 +114,12 @@ def format_metrics(result: dict, registered: list[Column]) -> str:
     shown = [c for c in registered if c.per_digit and any(c.key in v for v in result["per_digit"].values())]
     if shown:
         rows = sorted(result["per_digit"].items(), key=lambda item: int(item[0]))
-        width = max(5, *(len(class_label(result, d)) for d, _ in rows))
-        header = class_header(result)
-        align = ">" if header == "digit" else "<"  # digits right-aligned as numbers, class names as text
-        lines.append(f"{header:<{width}s} " + "".join(f"{c.key:>16s}" for c in shown))
+        about = result_dataset(result)
+        width = max(5, *(len(about.label(int(d))) for d, _ in rows))
+        align = ">" if about.numbered else "<"  # digits right-aligned as numbers, class names as text
+        lines.append(f"{about.noun:<{width}s} " + "".join(f"{c.key:>16s}" for c in shown))
         for d, values in rows:
-            lines.append(f"{class_label(result, d):{align}{width}s} "
+            lines.append(f"{about.label(int(d)):{align}{width}s} "
                          + "".join(f"{values.get(c.key, float('nan')):16.4g}" for c in shown))
     if "speed" in result:
         lines.append("speed: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result["speed"].items()))

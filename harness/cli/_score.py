@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .._util import ConfigError, write_json
 from ..core import CLASSES
 from ..data import VALUE_RANGES, value_range
-from ._common import class_header, class_label, print_warnings
+from ._common import print_warnings, result_dataset
 
 if TYPE_CHECKING:  # the metrics load torch-fidelity: only the commands that measure import them
     from ..metrics import Column
@@ -46,8 +46,8 @@ def format_scores(results: dict[str, dict[str, Any]], registered: list[Column], 
     for name, r in results.items():
         cells = [_figure(r, c.key, with_intervals) for c in overall]
         lines.append(f"| {name} | {r['samples']['count']} | " + " | ".join(cells) + " |")
-    first = next(iter(results.values()))  # the files are scored against one data set: its class names
-    header = class_header(first)
+    about = result_dataset(next(iter(results.values())))  # the files are scored against one data set: its names
+    header = about.noun
     for c in registered:
         if not c.per_digit or not any(c.key in v for r in results.values() for v in r["per_digit"].values()):
             continue
@@ -58,7 +58,7 @@ def format_scores(results: dict[str, dict[str, Any]], registered: list[Column], 
             for r in results.values():
                 value = r["per_digit"].get(d, {}).get(c.key)
                 cells.append("-" if value is None else f"{value:.4g} (n={r['samples']['per_digit'].get(d, 0)})")
-            lines.append(f"| {class_label(first, d)} | " + " | ".join(cells) + " |")
+            lines.append(f"| {about.label(int(d))} | " + " | ".join(cells) + " |")
     clips = {name: r["clip"] for name, r in results.items() if "clip" in r}
     for name, clip in clips.items():
         lines.append("")

@@ -26,10 +26,14 @@ class Dataset:
     def plural(self) -> str:
         return self.noun + ("es" if self.noun.endswith("s") else "s")
 
+    @property
+    def numbered(self) -> bool:
+        """Whether the classes are named by their numbers (MNIST's digits): labels then are bare numbers."""
+        return self.classes == tuple(str(k) for k in range(len(self.classes)))
+
     def label(self, index: int) -> str:
         """Class `index` as tables and plots show it: the digit for MNIST, else the label and the name."""
-        name = self.classes[index]
-        return name if name == str(index) else f"{index} {name}"
+        return str(index) if self.numbered else f"{index} {self.classes[index]}"
 
 
 # CLIP prompts per data set (Radford et al. 2021, sec. 3.1.4: a template naming the class beats the bare name);

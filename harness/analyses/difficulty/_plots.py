@@ -44,7 +44,7 @@ def bars(frame: pd.DataFrame, metrics: list[str], about: Dataset, path: Path) ->
         ax.bar(order, frame[m], yerr=err, capsize=2, color=colours)
         ax.set_title(m, fontsize=9)
         ax.set_xlabel(f"{about.noun} (easiest first)", fontsize=8)
-        if about.noun != "digit":  # names, not single digits: turned to fit
+        if not about.numbered:  # names, not single digits: turned to fit
             ax.tick_params(axis="x", labelrotation=90, labelsize=7)
     fig.suptitle(f"per {about.noun}, 95% bootstrap interval over seeds and samples", y=1.04)
     return save_figure(fig, path)
