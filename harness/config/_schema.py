@@ -255,7 +255,7 @@ class EvalConfig:
     clip_pretrained: str = "openai"  # open_clip pretrained tag looked up in the local cache when clip_weights is None
     clip_templates: tuple[str, ...] = CLIP_TEMPLATES  # prompts, {d} = the class's name; the first gives clip_score
     # (left at this default, the data set's own prompts are used: see RunConfig.clip_prompts)
-    clip_preference: tuple[str, ...] = (CLIP_TEMPLATES[2], CLIP_TEMPLATES[1])  # P(first over second): clear vs blurry
+    clip_preference: tuple[str, ...] = DATASETS.get("mnist").clip_preference  # P(first over second): clear vs blurry
 
     def __post_init__(self) -> None:
         require(self.samples_per_class >= 1, "eval.samples_per_class", "must be >= 1", self.samples_per_class)
