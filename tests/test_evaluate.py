@@ -14,6 +14,7 @@ from harness.metrics import (
     HIGHER,
     LOWER,
     METRICS,
+    MNIST_EXTRACTOR,
     NEITHER,
     NETWORK,
     PRC_NEIGHBORHOOD,
@@ -23,8 +24,11 @@ from harness.metrics import (
     columns,
     default_metrics,
     evaluate,
+    extract_features,
+    fidelity,
     flat_figures,
     parse_metrics,
+    reference_features,
 )
 from harness.runs import load_samples, save_samples, train
 
@@ -102,6 +106,23 @@ def test_too_few_samples_per_digit_for_precision_recall_leave_it_out_there_and_s
     assert 0 <= result["precision"] <= 1 and "fid" in result["per_digit"]["0"]  # overall: 20 digits are enough
     assert "precision" not in result["per_digit"]["0"]
     assert any("left out for digit(s) 0, 1, 2" in c for c in result["cautions"])
+
+
+def test_eval_reference_compares_with_the_validation_digits_so_selection_leaves_the_test_digits_alone(
+        smoke_run: Path, mnist: Mnist, classifier: LoadedClassifier, tmp_path: Path) -> None:
+    path = tmp_path / "val.npz"
+    save_samples(path, mnist.val.images[:1000], mnist.val.labels[:1000])
+    test = evaluate(smoke_run, {"fid", "class_acc"}, samples=path, out=tmp_path / "a.json")
+    val = evaluate(smoke_run, {"fid", "class_acc"}, samples=path, overrides=["eval.reference=validation"],
+                   out=tmp_path / "b.json")
+    assert (test["reference"], val["reference"]) == ("test", "validation")
+    # the same samples' FID recomputed by torch-fidelity against each split's features: each names its own split
+    generated = extract_features(mnist.val.images[:1000], MNIST_EXTRACTOR, classifier.path)
+    for result, split in ((test, "test"), (val, "validation")):
+        assert result["fid"] == pytest.approx(fidelity(generated, reference_features(classifier, mnist, split),
+                                                       {"fid"})["fid"], rel=1e-6)
+    assert val["fid"] != test["fid"] and val["class_acc"] == test["class_acc"]  # the classifier judges alike
+    assert val["per_digit"]["3"]["diversity_ratio"] != test["per_digit"]["3"]["diversity_ratio"]
 
 
 def test_use_ema_false_evaluates_the_raw_weights(smoke_run: Path, classifier: LoadedClassifier, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from harness._util import ConfigError, host
 from harness.cli import main
 from harness.metrics import LoadedClassifier
 from harness.runs import _generate as generate
-from harness.studies import _trial as objective, load_spec, open_study, run_study, write_report
+from harness.studies import _trial as objective, load_spec, open_study, run_study, summary_frame, write_report
 
 ABLATIONS = Path(__file__).parent.parent / "ablations"
 
@@ -197,3 +197,14 @@ def test_ablate_and_tune_each_refuse_the_other_kind_of_spec(tmp_path: Path, caps
     assert main(["tune", str(write_spec(tmp_path, GRID, "grid.yaml")), "--results", str(tmp_path / "r")]) == 2
     assert "is an ablation grid (it has vary:); run it with `harness ablate" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_list_point_whose_keys_are_part_of_another_is_summarised_apart(tmp_path: Path) -> None:
+    spec = load_spec(write_spec(tmp_path, GRID.replace("model.skip: [true, false]", """
+  - {sample.guidance: 0}
+  - {sample.guidance: 0, train.p_uncond: 0.2}""").replace("vary:\n", "vary:")))
+    trials = pd.DataFrame([{"trial": i, "state": "COMPLETE", "point": p, "seed": s, "class_acc": acc}
+                           for i, (p, s, acc) in enumerate([(0, 0, 0.1), (0, 1, 0.2), (1, 0, 0.5), (1, 1, 0.7)])])
+    summary = summary_frame(trials, spec)
+    assert summary["seeds"].tolist() == [2, 2]
+    assert summary["class_acc"].tolist() == pytest.approx([0.15, 0.6])

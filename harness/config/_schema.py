@@ -244,6 +244,10 @@ def _check_guidance_interval(interval: tuple[float, ...], guidance: float) -> No
 CLIP_TEMPLATES = MNIST_TEMPLATES
 
 
+# The splits an evaluation may compare its samples with (data.Mnist.split's names).
+REFERENCE_SPLITS = ("test", "validation")
+
+
 @dataclass(frozen=True)
 class EvalConfig:
     samples_per_class: int = 100  # generated digits per class for the metrics
@@ -256,6 +260,9 @@ class EvalConfig:
     clip_templates: tuple[str, ...] = CLIP_TEMPLATES  # prompts, {d} = the class's name; the first gives clip_score
     # (left at this default, the data set's own prompts are used: see RunConfig.clip_prompts)
     clip_preference: tuple[str, ...] = DATASETS.get("mnist").clip_preference  # P(first over second): clear vs blurry
+    # the real digits FID, KID, precision/recall and diversity compare with: test | validation. Settings chosen by
+    # these metrics (a tuning study, a recipe screen) compare on validation, so the test digits judge only the result
+    reference: str = "test"
 
     def __post_init__(self) -> None:
         require(self.samples_per_class >= 1, "eval.samples_per_class", "must be >= 1", self.samples_per_class)
@@ -267,6 +274,8 @@ class EvalConfig:
                 "eval.feature_extractor=inception-v3-compat (nothing is downloaded)", self.inception_weights)
         require(len(self.clip_templates) >= 1 and all("{d}" in t for t in self.clip_templates), "eval.clip_templates",
                 "must be one or more prompts that each contain {d}", self.clip_templates)
+        require(self.reference in REFERENCE_SPLITS, "eval.reference", f"must be one of {', '.join(REFERENCE_SPLITS)}",
+                self.reference)
         require(len(self.clip_preference) == 2 and all(t in self.clip_templates for t in self.clip_preference),
                 "eval.clip_preference", "must be two of eval.clip_templates", self.clip_preference)
 
@@ -370,12 +379,13 @@ HASHED_WHEN_SET = (("data", "dataset"), ("sample", "precision"), ("sample", "gui
                    ("train", "logit_std"), ("model", "backbone"), ("model", "patch_size"), ("model", "width"),
                    ("model", "depth"), ("model", "mlp_ratio"), ("model", "position_embedding"),
                    ("train", "ema_profiles"), ("train", "keep_weights_at"), ("sample", "guidance_method"),
-                   ("sample", "guide_at"), ("sample", "guide_run"), ("train", "ema_snapshot_every"), ("sample", "ema_length"))
+                   ("sample", "guide_at"), ("sample", "guide_run"), ("train", "ema_snapshot_every"), ("sample", "ema_length"),
+                   ("eval", "reference"))
 
 
 # Presets renamed after runs were cached under their old name: hashed under that name, so those runs keep their
-# folders (the first and the second baseline were each `baseline` until the next took the name).
-HASHED_AS = {"baseline_v1": "baseline", "baseline_v2": "baseline"}
+# folders (the first three baselines were each `baseline` until the next took the name).
+HASHED_AS = {"baseline_v1": "baseline", "baseline_v2": "baseline", "baseline_v3": "baseline"}
 
 
 def config_hash(cfg: RunConfig) -> str:

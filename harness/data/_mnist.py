@@ -53,6 +53,10 @@ class Mnist:
     classes: tuple[str, ...]  # the name of each label (MNIST: "0" .. "9")
     digest: str  # SHA-256 of the files read: keys the reference classifier and the test features of this data
 
+    def split(self, name: str) -> Split:
+        """The split of that name: train | validation | test."""
+        return {"train": self.train, "validation": self.val, "test": self.test}[name]
+
 
 def load_mnist(cfg: DataConfig) -> Mnist:
     """The three splits from the configured source; a missing or corrupt source raises DataError.

@@ -27,7 +27,7 @@ def class_metrics(probs: Tensor, features: Tensor, labels: Tensor, real_features
     """Accuracy and confidence of the intended digit, overall and per digit, and per-digit diversity.
 
     Diversity is the mean pairwise distance of a digit's samples in classifier-feature space;
-    `diversity_ratio` divides it by the same for that digit's real test images (1 = as varied as MNIST).
+    `diversity_ratio` divides it by the same for that digit's real images, the eval.reference split (1 = as varied as MNIST).
     """
     correct, confidence = intended_class_scores(probs, labels)
     per_digit: dict[str, dict[str, float]] = {}

@@ -11,7 +11,7 @@ import torch
 
 from .._util import ConfigError, cache_dir, file_digest, saved_or_computed
 from ..config import RunConfig
-from ..data import Mnist
+from ..data import Mnist, Split
 from ..runs import TrainedModel
 from ._features import MNIST_EXTRACTOR, extract_features
 from ._reference import LoadedClassifier, load_or_train, predict
@@ -23,7 +23,7 @@ class Evaluation:
     """One evaluation's inputs; the expensive shared parts are cached properties."""
 
     cfg: RunConfig  # the run's config with this evaluation's sample.* / eval.* overrides
-    data: Mnist  # the data set the run trained on (the test split is the reference)
+    data: Mnist  # the data set the run trained on (eval.reference names the split the samples are compared with)
     trained: TrainedModel | None = None  # the network, for metrics that need it
     run_dir: Path | None = None  # the run's folder (train_result.json)
     images: torch.Tensor | None = None  # (N, 28, 28) uint8 samples, for metrics that need them
@@ -45,10 +45,15 @@ class Evaluation:
     def classifier(self) -> LoadedClassifier:
         return load_or_train(self.data)
 
+    @property
+    def real(self) -> Split:
+        """The real digits the samples are compared with: the split eval.reference names."""
+        return self.data.split(self.cfg.eval.reference)
+
     @cached_property
-    def classifier_test_features(self) -> torch.Tensor:
-        """The reference classifier's features of the test digits (cached on disk, see reference_features)."""
-        return reference_features(self.classifier, self.data)
+    def classifier_real_features(self) -> torch.Tensor:
+        """The reference classifier's features of the real digits (cached on disk, see reference_features)."""
+        return reference_features(self.classifier, self.data, self.cfg.eval.reference)
 
     @cached_property
     def predictions(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,11 +61,11 @@ class Evaluation:
         return predict(self.classifier.model, self.samples()[0])
 
     @cached_property
-    def test_features(self) -> torch.Tensor:
-        """Features of the test digits in the space of eval.feature_extractor (FID, KID, precision/recall)."""
+    def real_features(self) -> torch.Tensor:
+        """Features of the real digits in the space of eval.feature_extractor (FID, KID, precision/recall)."""
         if self.cfg.eval.feature_extractor == MNIST_EXTRACTOR:
-            return self.classifier_test_features
-        return extract_features(self.data.test.images, self.cfg.eval.feature_extractor, self.extractor_weights)
+            return self.classifier_real_features
+        return extract_features(self.real.images, self.cfg.eval.feature_extractor, self.extractor_weights)
 
     @cached_property
     def generated_features(self) -> torch.Tensor:
@@ -73,9 +78,10 @@ class Evaluation:
         return Path(self.cfg.eval.inception_weights or "")
 
 
-def reference_features(classifier: LoadedClassifier, data: Mnist) -> torch.Tensor:
-    """torch-fidelity features of the 10k test digits, cached on disk under the digest of the classifier's weights
-    and of the data file (a shipped and a locally trained classifier of one key have different weights)."""
-    path = cache_dir() / f"test-features-{file_digest(classifier.path)[:16]}-{data.digest[:16]}.pt"
-    return saved_or_computed(path, lambda: {"features": extract_features(data.test.images, MNIST_EXTRACTOR,
+def reference_features(classifier: LoadedClassifier, data: Mnist, split: str = "test") -> torch.Tensor:
+    """torch-fidelity features of one split's digits (test: the 10k test digits), cached on disk under the digest
+    of the classifier's weights and of the data file (a shipped and a locally trained classifier of one key have
+    different weights)."""
+    path = cache_dir() / f"{split}-features-{file_digest(classifier.path)[:16]}-{data.digest[:16]}.pt"
+    return saved_or_computed(path, lambda: {"features": extract_features(data.split(split).images, MNIST_EXTRACTOR,
                                                                           classifier.path)})["features"]

@@ -48,7 +48,7 @@ def class_acc(ev: Evaluation) -> dict[str, Any]:
     _, labels = ev.samples()
     probs, feats = ev.predictions
     return {"classifier_test_accuracy": ev.classifier.test_accuracy,
-            **class_metrics(probs, feats, labels, ev.classifier_test_features, ev.data.test.labels)}
+            **class_metrics(probs, feats, labels, ev.classifier_real_features, ev.real.labels)}
 
 
 @metric("prc", SAMPLES, Column("precision", HIGHER, per_digit=True), Column("recall", HIGHER, per_digit=True))
@@ -101,8 +101,9 @@ def _fidelity(ev: Evaluation, name: str) -> dict[str, Any]:
     """One torch-fidelity metric overall, and per digit where the digit has enough samples for it (FID and KID
     need 2; precision/recall more than PRC_NEIGHBORHOOD, each sample's k-NN radius)."""
     _, labels = ev.samples()
-    gen, real, real_labels = ev.generated_features, ev.test_features, ev.data.test.labels
-    out: dict[str, Any] = {"feature_extractor": ev.cfg.eval.feature_extractor, **fidelity(gen, real, {name}),
+    gen, real, real_labels = ev.generated_features, ev.real_features, ev.real.labels
+    out: dict[str, Any] = {"feature_extractor": ev.cfg.eval.feature_extractor, "reference": ev.cfg.eval.reference,
+                           **fidelity(gen, real, {name}),
                            "per_digit": {}}
     least = PRC_NEIGHBORHOOD + 1 if name == "prc" else 2
     short = []

@@ -121,7 +121,7 @@ def bootstrap_intervals(ev: Evaluation, metrics: set[str], estimates: dict[str, 
         idx = torch.cat([mine[torch.randint(len(mine), (len(mine),), generator=g)] for mine in by_digit if len(mine)])
         figures: dict[str, float] = {}
         if features is not None:  # the reference subset of precision/recall is drawn anew too
-            figures.update(fidelity(features[idx], ev.test_features, fidelity_metrics, seed=seed + i))
+            figures.update(fidelity(features[idx], ev.real_features, fidelity_metrics, seed=seed + i))
         if correct is not None and confidence is not None:
             figures.update(class_acc=float(correct[idx].mean()), confidence=float(confidence[idx].mean()))
         for key in INTERVAL_KEYS:

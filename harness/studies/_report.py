@@ -52,8 +52,8 @@ def summary_frame(trials: pd.DataFrame, spec: StudySpec) -> pd.DataFrame:
     factors = spec.factors()
     metrics = [c for c in done.columns if c not in {*factors, *BOOKKEEPING} and pd.api.types.is_numeric_dtype(done[c])]
     rows = []
-    for point in spec.points():
-        group = done[_matches(done, point)]
+    for i, point in enumerate(spec.points()):
+        group = done[done["point"] == i]  # by index: a list point's missing keys are the base's, not wildcards
         row = {**{f: point.get(f) for f in factors}, "seeds": len(group)}
         for m in metrics:
             row[m], row[f"{m}_ci95_low"], row[f"{m}_ci95_high"] = mean_ci95(group[m].tolist())
@@ -142,13 +142,6 @@ def study_dataset(spec: StudySpec) -> Dataset:
     return DATASETS.get(names.pop()) if len(names) == 1 else NUMBERED
 
 
-def _matches(frame: pd.DataFrame, point: dict) -> pd.Series:
-    mask = pd.Series(True, index=frame.index)
-    for k, v in point.items():
-        mask &= frame[k].apply(lambda x, v=v: x == v)
-    return mask
-
-
 def _decoded(value: object) -> object:
     """A searched choice is stored as JSON text (Optuna keeps scalars only); show the value itself."""
     if isinstance(value, str):
@@ -177,8 +170,10 @@ def markdown(spec: StudySpec, trials: pd.DataFrame, summary: pd.DataFrame, plots
 def _grid_table(spec: StudySpec, summary: pd.DataFrame, complete: int) -> list[str]:
     factors = spec.factors()
     shown = [c for c in columns(headline=True) if c.key in summary.columns]
+    reference = spec.config(spec.points()[0], spec.seeds[0]).eval.reference
     lines = [f"Budget `{spec.budget}`; seeds {list(spec.seeds)}; each cell is the mean over seeds with its 95% "
-             f"confidence interval (Student's t). Trials: {complete} complete of {spec.size}.", ""]
+             f"confidence interval (Student's t); FID, KID, precision and recall against the {reference} digits. "
+             f"Trials: {complete} complete of {spec.size}.", ""]
     rows = [[as_text(row[f]) for f in factors] + [str(int(row["seeds"]))] +
             [_with_ci(row[c.key], row[f"{c.key}_ci95_low"], row[f"{c.key}_ci95_high"]) for c in shown]
             for _, row in summary.iterrows()]

@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 
 from .._util import RUNS, NumericalError, folder_lock, write_json
-from ..config import RunConfig, cautions, config_hash, config_to_dict, sample_for
+from ..config import EvalConfig, RunConfig, cautions, config_hash, config_to_dict, sample_for
 from ..metrics import evaluate, flat_figures
 from ..runs import OnValidation, train
 from ._cells import CAUTIONS, DUPLICATE, FAILURE, PRUNED_AT, RECORDED, RUN, WORKER, duplicate_of, worker_id
@@ -102,9 +102,11 @@ class TrialRunner:
 
     def _training_part(self, cfg: RunConfig, seed: int) -> RunConfig:
         """`cfg` with the base's sample/eval sections (with the sampler and spacing cfg's formulation can use):
-        sampling-only factors then share a checkpoint."""
+        sampling-only factors then share a checkpoint. The split the samples are compared with plays no part in
+        training, so a study that compares with validation digits shares the networks of one that uses test."""
         base = self.spec.config({}, seed)
-        return dataclasses.replace(cfg, sample=sample_for(cfg.diffusion.formulation, base.sample), eval=base.eval)
+        evaluation = dataclasses.replace(base.eval, reference=EvalConfig.reference)
+        return dataclasses.replace(cfg, sample=sample_for(cfg.diffusion.formulation, base.sample), eval=evaluation)
 
 
 def shared_run_dir(results: Path, train_cfg: RunConfig) -> Path:
