@@ -52,6 +52,7 @@ def test_dotted_overrides_set_typed_values() -> None:
     ("noequals", "must look like section.field=value"),
     ("eval.feature_extractor=inception-v3-compat", "eval.inception_weights must name a local Inception weights file"),
     ("eval.clip_templates=['a photo of {x}']", "eval.clip_templates must be one or more prompts that each contain {d}"),
+    ("eval.reference=train", "eval.reference must be one of test, validation"),
 ])
 def test_bad_values_name_the_field_and_the_rule(override: str, message: str) -> None:
     with pytest.raises(ConfigError) as e:
@@ -160,8 +161,10 @@ def test_yaml_config_file_is_validated(tmp_path: Path) -> None:
     ("report002", "quick", FIRST_QUICK, "da8abfbb76cc"),
     ("baseline_v2", "quick", SECOND_QUICK, "c536e3fd7c1b"),
     ("baseline_v2", "smoke", [], "eec18bb31bfa"),
-    ("baseline", "quick", [], "48339834f6f2"),
-    ("baseline", "smoke", [], "8017e33e7659"),
+    ("baseline_v3", "quick", [], "48339834f6f2"),
+    ("baseline_v3", "smoke", [], "8017e33e7659"),
+    ("baseline", "quick", [], "a1f571a4cbf4"),
+    ("baseline", "smoke", [], "d0767a1cb17f"),
 ])
 def test_known_configs_keep_their_hash(preset: str, budget: str, overrides: list[str], digest: str) -> None:
     """A hash names the run folders on users' disks (results/runs/<hash>/): a change would orphan every one."""
