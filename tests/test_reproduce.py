@@ -4,12 +4,14 @@ from a real smoke analysis."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from harness._util import ConfigError
+from harness._util import SPECS, ConfigError
+from harness.studies import load_spec
 from harness.analyses.reproduce import (
     CLAIMS,
     INVALID,
@@ -103,3 +105,14 @@ def test_difficulty_claims_from_a_real_smoke_analysis(analysed, tmp_path: Path) 
     text = markdown(pd.DataFrame(rows), "smoke", {"difficulty": "x"}, 1.0, partial=True)
     assert "measured at the smoke budget" in text and "a subset" in text
     assert all(r["claim"] in text for r in rows) and all(u.id in text for u in UNMEASURABLE)
+
+
+def test_the_shipped_specs_the_claims_run_are_found_from_an_installed_package() -> None:
+    # the claims' studies load their spec from harness._util.SPECS; a wrong depth once sent it into the package
+    root = Path(__file__).resolve().parents[1]
+    assert SPECS == root / "ablations"
+    source = (root / "harness" / "analyses" / "reproduce" / "_claims.py").read_text()
+    named = set(re.findall(r'(?:study_effect|unstable_schedule)\("([a-z0-9_]+)"', source)) | {"timesteps"}
+    assert named >= {"skip", "ema", "timesteps"}
+    for name in named:
+        assert load_spec(SPECS / f"{name}.yaml").name == name

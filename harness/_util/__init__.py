@@ -19,12 +19,12 @@ from .errors import CheckpointError, ConfigError, DataError, HarnessError, Inter
 from .files import atomic_write, partial_files, sweep_partial_files, write_json, write_text
 from .host import machine
 from .locks import folder_lock
-from .paths import BASELINES, DIFFICULTY, PERF, REPRODUCE, RESERVED, RESULTS, RUNS, perf_dir
+from .paths import BASELINES, DIFFICULTY, PERF, REPRODUCE, RESERVED, RESULTS, RUNS, SPECS, perf_dir
 from .registry import Registry
 from .stats import interval_text, mean_ci95, p_greater
 from .tables import markdown_table, with_interval
 
-__all__ = ["BASELINES", "CPU_EVAL_BATCH", "DIFFICULTY", "PERF", "REPRODUCE", "RESERVED", "RESULTS", "RUNS",
+__all__ = ["BASELINES", "CPU_EVAL_BATCH", "DIFFICULTY", "PERF", "REPRODUCE", "RESERVED", "RESULTS", "RUNS", "SPECS",
            "atomic_write", "autocast", "bf16_sampling", "cache_dir", "CheckpointError", "compiled", "ConfigError",
            "DataError", "eval_batch", "file_digest", "saved_or_computed", "folder_lock", "HarnessError", "Interrupted", "interval_text",
            "keep_freed_memory", "loss_scaler", "machine", "markdown_table", "mean_ci95", "memory_format",

@@ -9,6 +9,7 @@ RUNS = "runs"  # <results>/runs/<config-hash>/: every trained network, shared by
 PERF = "perf"  # <results>/perf/: benchmarks, train-step speed, peers and the performance report
 DIFFICULTY = "difficulty"  # <results>/difficulty/: the per-digit difficulty analysis
 REPRODUCE = "reproduce"  # <results>/reproduce/: the verdicts on the reports' claims
+SPECS = Path(__file__).resolve().parents[2] / "ablations"  # the shipped study specs, beside the package
 BASELINES = Path("tests/benchmarks/baselines")  # the committed benchmark baselines, one <machine class>.json each
 RESERVED = (RUNS, DIFFICULTY, REPRODUCE, PERF)  # folders that no study may be named after
 

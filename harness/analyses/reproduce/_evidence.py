@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..._util import mean_ci95
+from ..._util import SPECS, mean_ci95
 from ...config import resolve_config, with_overrides
 from ...core import Diffusion
 from ...data import load_mnist
@@ -25,7 +25,6 @@ from ..difficulty import (
     write_difficulty,
 )
 
-SPECS = Path(__file__).resolve().parents[2] / "ablations"  # the shipped study specs
 SPEED_PER_CLASS = 1  # digits per class timed for DDPM sampling speed (10 images, every step)
 
 
