@@ -109,8 +109,9 @@ bench-baseline: install  ## re-record this class of machine's baseline in tests/
 	mkdir -p results/perf && $(BENCH_MEDIAN)
 	$(BIN)/harness bench-baseline $(BENCH_JSON)
 
-bench-peers: install  ## the harness against diffusers' UNet2DModel, same network and data -> results/perf/peers.md: make bench-peers [BUDGET=quick]
+bench-peers: install  ## the harness against diffusers' UNet2DModel, same network and data -> results/perf/peers.md; time to quality (with the first baseline) -> results/perf/time_to_quality.md: make bench-peers [BUDGET=quick]
 	$(BIN)/harness peers --budget $(BUDGET)
+	$(BIN)/harness time-to-quality --budget $(BUDGET)
 
 bench-peers-quality: install  ## the harness's and the peer's accuracy and FID over training seeds, paired -> results/perf/peers_quality.md: make bench-peers-quality [BUDGET=quick] [SEEDS="0 1 2"]
 	$(BIN)/harness peers-quality --budget $(BUDGET) --seeds $(SEEDS)
@@ -121,6 +122,7 @@ perf: install  ## every performance figure in one run -> results/perf/report.md 
 	if $(HAS_CUDA); then $(MAKE) --no-print-directory bench BENCH_DEVICE=cuda; \
 	else echo "no CUDA device visible: make perf leaves out the suite's CUDA run (make bench BENCH_DEVICE=cuda)"; fi
 	$(BIN)/harness peers --budget $(BUDGET)
+	$(BIN)/harness time-to-quality --budget $(BUDGET)
 	$(BIN)/harness ablate ablations/sampler.yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET))
 	$(BIN)/harness ablate ablations/guidance_interval.yaml $(if $(filter-out quick,$(BUDGET)),--budget $(BUDGET))
 	$(BIN)/harness peers-quality --budget $(BUDGET) --seeds $(SEEDS)

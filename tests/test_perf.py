@@ -30,6 +30,7 @@ def test_an_empty_results_folder_names_every_missing_measurement_and_its_command
     for command, file in [("make bench", "bench.json"), ("make bench BENCH_DEVICE=cuda", "bench-cuda.json"),
                           ("harness speed --preset baseline --budget quick", "speed.json"),
                           ("make bench-peers", "peers.json"), ("make bench-peers-quality", "peers_quality.json"),
+                          ("make bench-peers", "time_to_quality.json"),
                           ("make ablate STUDY=sampler", "summary.csv"),
                           ("make ablate STUDY=guidance_interval", "summary.csv")]:
         assert f"Not measured yet: `{command}` writes {tmp_path}" in text and file in text

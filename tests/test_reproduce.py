@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from harness._util import SPECS, ConfigError
-from harness.studies import load_spec
 from harness.analyses.reproduce import (
     CLAIMS,
     INVALID,
@@ -28,6 +27,7 @@ from harness.analyses.reproduce import (
     signed,
     within,
 )
+from harness.studies import load_spec
 
 VERDICTS = {"supported", "contradicted", "inconclusive", "not measured", "invalid at this budget"}
 

@@ -1,5 +1,5 @@
-"""Performance figures: `harness speed` (a train step against the matmul peak), `peers` and `peers-quality`
-(against diffusers), `perf-report` (everything in results/perf/report.md)."""
+"""Performance figures: `harness speed` (a train step against the matmul peak), `peers`, `peers-quality` and
+`time-to-quality` (against diffusers and the first baseline), `perf-report` (everything in results/perf/report.md)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,15 @@ def cmd_peers_quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_time_to_quality(args: argparse.Namespace) -> int:
+    from ..perf.peers import run_time_to_quality
+
+    path = run_time_to_quality(args.budget, Path(args.results), per_class=args.per_class, progress=not args.quiet)
+    print(Path(path).read_text())
+    print(f"-> {path}")
+    return 0
+
+
 def _peers_interval(args: argparse.Namespace) -> tuple[float, ...] | None:
     """--guidance-interval LO HI, none with --no-guidance-interval, else harness.peers.GUIDANCE_INTERVAL."""
     from ..perf.peers import GUIDANCE_INTERVAL
@@ -81,7 +90,7 @@ def _add_peers_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add speed, peers, peers-quality and perf-report to the subcommands."""
+    """Add speed, peers, peers-quality, time-to-quality and perf-report to the subcommands."""
     sp = sub.add_parser("speed", help="time training steps; GFLOP/s against this machine's matmul peak in the step's precision")
     sp.add_argument("--preset", default="baseline")
     sp.add_argument("--budget", default="quick")
@@ -105,6 +114,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "(default: 0 1 2)")
     pq.add_argument("--per-class", type=int, default=50, help="digits of each class judged per seed (default 50)")
     pq.set_defaults(func=cmd_peers_quality)
+
+    tq = sub.add_parser("time-to-quality", help="recognised share and FID against training seconds for the current "
+                                                "baseline, the first one and the diffusers peer, trained once here; "
+                                                "results/perf/time_to_quality.md")
+    tq.add_argument("--budget", default="quick", help=f"one of {', '.join(BUDGETS.names())} (default quick): the "
+                                                       f"current baseline's; the others train 5/3 its steps at batch 128")
+    tq.add_argument("--per-class", type=int, default=50, help="digits of each class judged per point (default 50)")
+    tq.add_argument("--results", default="results", help="results root folder")
+    tq.add_argument("--quiet", action="store_true", help="no progress bars")
+    tq.set_defaults(func=cmd_time_to_quality)
 
     pr = sub.add_parser("perf-report", help="gather bench, speed, peers, peers-quality and the sampler and guidance-interval studies into results/perf/report.md")
     pr.add_argument("--results", default="results", help="results root (its perf/ holds bench.json, speed.json, peers.json)")

@@ -19,7 +19,7 @@ from ._bench_against import AGAINST_FILE, AGAINST_FOLDER, read_measured
 from ._interval import interval_rows, interval_table
 from ._sampler import reference, sampler_goal, sampler_plot, sampler_rows, sampler_table
 from ._speedfile import SPEED_FILE, train_speed_lines
-from .peers import PEERS_FILE, QUALITY_FILE, peers_table, quality_lines, run_time
+from .peers import PEERS_FILE, QUALITY_FILE, TIME_FILE, peers_table, quality_lines, run_time, time_lines
 
 BENCH_FILE = "bench.json"  # in results/perf/, written by `make bench`
 CUDA_BENCH_FILE = "bench-cuda.json"  # the same suite on the GPU: `make bench BENCH_DEVICE=cuda`
@@ -34,7 +34,7 @@ class _Section:
 
 
 def write_perf_report(results: Path, baseline: Path, sampler_study: Path, interval_study: Path) -> Path:
-    """Gather results/perf/{bench,speed,peers,peers_quality}.json, against/ (bench-against), the sampler study and
+    """Gather results/perf/{bench,speed,peers,peers_quality,time_to_quality}.json, against/ (bench-against), the sampler study and
     the guidance-interval study into results/perf/report.md (plots beside it); a piece not measured yet is named with
     the command that measures it."""
     perf = perf_dir(results)
@@ -52,6 +52,8 @@ def write_perf_report(results: Path, baseline: Path, sampler_study: Path, interv
                  lambda: _peers(perf)),
         _Section("Quality beside the peer over training seeds", perf / QUALITY_FILE, "make bench-peers-quality",
                  lambda: _peer_quality(perf / QUALITY_FILE)),
+        _Section("Time to quality: the current baseline, the first one and the peer", perf / TIME_FILE,
+                 "make bench-peers", lambda: time_lines(perf / TIME_FILE)),
         _Section("Fewer network evaluations at equal quality: DDPM, DDIM, DPM-Solver++ 2M", sampler_study / "summary.csv",
                  "make ablate STUDY=sampler", lambda: _sampler(sampler_study, perf)),
         _Section("Fewer network passes at equal quality: guidance in an interval of t", interval_study / "summary.csv",
