@@ -29,12 +29,11 @@ from ...metrics import timed, timed_generate
 from ...nn import count_parameters
 from ...runs import TrainedModel, Validator, generate, grid_labels, load_trained, train
 from ._diffusers import PEER_PRESET, PeerNetwork, peer_schedulers
-from ._judging import judge
+from ._judging import NOISE_SEED, judge, judged_noise
 from ._sample import sample_peer, sample_peer_as_shipped
 from ._table import LIMITED, BatchSpeeds, Judged, Speeds, peers_markdown, side_by_side
 from ._train import train_peer
 
-NOISE_SEED = 0  # both systems' draws start from the same noise
 # the harness's second judged draw guides only where t/T lies in this interval (sample.guidance_interval);
 # ablations/guidance_interval.yaml measures its accuracy and FID against guidance at every step over 3 seeds
 GUIDANCE_INTERVAL = (0.2, 0.8)
@@ -63,10 +62,10 @@ def run_peers(budget: str = "quick", results: Path = RESULTS, progress: bool = T
     wall = cfg.train.steps * cfg.train.batch_size / ours_run.images_per_s  # the harness's step time
     peer = train_peer(cfg, data, device, snapshot_at_s=(wall,), progress=progress)
     labels = grid_labels(cfg.eval.samples_per_class)
-    ours_images, ours_speed = timed_generate(ours.model, ours.diffusion, cfg, labels, _generator(device))
+    ours_images, ours_speed = timed_generate(ours.model, ours.diffusion, cfg, labels, judged_noise(device))
     judged = {"harness": _judge(ours_images, ours_speed.images_per_s, labels, data, cfg, out / "peers_harness.png")}
     if limited is not None:
-        images, speed = timed_generate(ours.model, ours.diffusion, limited, labels, _generator(device))
+        images, speed = timed_generate(ours.model, ours.diffusion, limited, labels, judged_noise(device))
         judged[LIMITED] = _judge(images, speed.images_per_s, labels, data, cfg, None)
     judged["diffusers"] = _judge_peer(peer.model, cfg, labels, data, out / "peers_diffusers.png")
     snap_steps, snap_model = peer.snapshots[wall]
@@ -98,10 +97,6 @@ def run_peers(budget: str = "quick", results: Path = RESULTS, progress: bool = T
     return path
 
 
-def _generator(device: torch.device) -> torch.Generator:
-    return torch.Generator(device=device).manual_seed(NOISE_SEED)
-
-
 def _judge_peer(model: nn.Module, cfg: RunConfig, labels: Tensor, data: Mnist, grid: Path | None) -> Judged:
     images, seconds = sample_peer_as_shipped(model, cfg, labels, NOISE_SEED)
     return _judge(images, len(labels) / seconds, labels, data, cfg, grid)
@@ -122,11 +117,11 @@ def _batch_speeds(ours: TrainedModel, peer: nn.Module, ddim: object, cfg: RunCon
     sample = replace(cfg.sample, compile=compile, eval_batch=split or 0, precision=precision,
                      guidance_interval=FULL_INTERVAL)  # as diffusers guides: at every step
     size = cfg.data.image_size
-    draws = {"harness": lambda: generate(ours.model, ours.diffusion, sample, labels, size, _generator(device)),
-             "diffusers": lambda: sample_peer(peer, ddim, sample, labels, size, _generator(device), split)}
+    draws = {"harness": lambda: generate(ours.model, ours.diffusion, sample, labels, size, judged_noise(device)),
+             "diffusers": lambda: sample_peer(peer, ddim, sample, labels, size, judged_noise(device), split)}
     if interval is not None:
         limited = replace(sample, guidance_interval=interval)
-        draws[LIMITED] = lambda: generate(ours.model, ours.diffusion, limited, labels, size, _generator(device))
+        draws[LIMITED] = lambda: generate(ours.model, ours.diffusion, limited, labels, size, judged_noise(device))
     compiling = {name: timed(device, draw)[1] for name, draw in draws.items()} if compile else {}
     seconds: dict[str, list[float]] = {name: [] for name in draws}
     for _ in range(LIKE_ROUNDS):

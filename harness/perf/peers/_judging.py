@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from torch import Tensor
 
 from ...config import RunConfig
@@ -13,6 +14,12 @@ from ...metrics import sample_metrics, save_digit_grid
 from ...runs import to_uint8
 
 JUDGED = {"class_acc", "fid"}
+NOISE_SEED = 0  # every judged draw, of either system, starts from the same noise
+
+
+def judged_noise(device: torch.device) -> torch.Generator:
+    """The generator of a judged draw: seeded alike for every system, so their digits start from the same noise."""
+    return torch.Generator(device=device).manual_seed(NOISE_SEED)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ...data import Mnist, load_mnist
 from ...runs import generate, grid_labels, kept_weights_path, load_trained, train
 from ...studies import save_figure
 from ._diffusers import PEER_PRESET
-from ._judging import judge
+from ._judging import NOISE_SEED, judge, judged_noise
 from ._sample import sample_peer_as_shipped
 from ._train import train_peer
 
@@ -35,7 +35,6 @@ KEPT = (0.125, 0.25, 0.5, 0.75)  # fractions of each training whose weights are 
 # The first baseline's `quick` was 1000 steps of 128 digits: 5/3 of today's steps at 4x the batch. The systems
 # compared with the current baseline train that long at every budget, so the curves overlap in seconds.
 OLD_STEPS, OLD_BATCH = 5 / 3, 128
-NOISE_SEED = 0  # every judged draw starts from the same noise
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def _harness_curve(system: str, cfg: RunConfig, data: Mnist, labels: Tensor, dev
     for step, state in [*zip(steps, weights, strict=True), (cfg.train.steps, final)]:
         trained.model.load_state_dict(state)
         images = generate(trained.model, trained.diffusion, cfg.sample, labels, cfg.data.image_size,
-                          torch.Generator(device=device).manual_seed(NOISE_SEED))
+                          judged_noise(device))
         points.append(_point(step, step * seconds_per_step, images, labels, data, cfg))
     return Curve(system, _recipe(cfg), points)
 
