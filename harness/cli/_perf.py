@@ -35,9 +35,7 @@ def cmd_peers(args: argparse.Namespace) -> int:
 
     path = run_peers(args.budget, Path(args.results), progress=not args.quiet, compiled=not args.eager_only,
                      interval=_peers_interval(args))
-    print(Path(path).read_text())
-    print(f"-> {path}")
-    return 0
+    return _show(path)
 
 
 def cmd_peers_quality(args: argparse.Namespace) -> int:
@@ -45,15 +43,18 @@ def cmd_peers_quality(args: argparse.Namespace) -> int:
 
     path = run_peer_quality(args.budget, args.seeds, Path(args.results), per_class=args.per_class,
                             interval=_peers_interval(args), progress=not args.quiet)
-    print(Path(path).read_text())
-    print(f"-> {path}")
-    return 0
+    return _show(path)
 
 
 def cmd_time_to_quality(args: argparse.Namespace) -> int:
     from ..perf.peers import run_time_to_quality
 
     path = run_time_to_quality(args.budget, Path(args.results), per_class=args.per_class, progress=not args.quiet)
+    return _show(path)
+
+
+def _show(path: Path) -> int:
+    """Print a written report and where it lies."""
     print(Path(path).read_text())
     print(f"-> {path}")
     return 0
