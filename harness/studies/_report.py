@@ -171,9 +171,10 @@ def _grid_table(spec: StudySpec, summary: pd.DataFrame, complete: int) -> list[s
     factors = spec.factors()
     shown = [c for c in columns(headline=True) if c.key in summary.columns]
     reference = spec.config(spec.points()[0], spec.seeds[0]).eval.reference
+    against = (f"; FID, KID, precision and recall against the {reference} digits"
+               if {"fid", "kid", "prc"} & set(spec.metrics) else "")
     lines = [f"Budget `{spec.budget}`; seeds {list(spec.seeds)}; each cell is the mean over seeds with its 95% "
-             f"confidence interval (Student's t); FID, KID, precision and recall against the {reference} digits. "
-             f"Trials: {complete} complete of {spec.size}.", ""]
+             f"confidence interval (Student's t){against}. Trials: {complete} complete of {spec.size}.", ""]
     rows = [[as_text(row[f]) for f in factors] + [str(int(row["seeds"]))] +
             [_with_ci(row[c.key], row[f"{c.key}_ci95_low"], row[f"{c.key}_ci95_high"]) for c in shown]
             for _, row in summary.iterrows()]
