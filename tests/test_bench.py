@@ -139,6 +139,20 @@ def test_a_deliberate_slowdown_fails_bench_check_with_a_table(tmp_path: Path, ca
     assert main(["bench-compare", str(slow), "--baseline", str(BASELINE)]) == 0  # `make bench` reports, never fails
 
 
+def test_a_benchmark_the_baseline_lacks_is_named_as_not_gated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A benchmark added after its class's baseline was recorded is timed but cannot fail the gate: the comparison
+    says so, and how to gate it, where it would otherwise drop out of the table unseen."""
+    data = json.loads(scaled(tmp_path, {}).read_text())
+    data["benchmarks"].append({**data["benchmarks"][1], "name": "test_a_new_step", "fullname": "test_a_new_step"})
+    run = tmp_path / "with-new.json"
+    run.write_text(json.dumps(data))
+    assert main(["bench-compare", str(run), "--baseline", str(BASELINE), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert f"test_a_new_step: not in {BASELINE}, so not gated here; `make bench-baseline`" in out
+    assert "| test_a_new_step |" not in out
+    assert any("test_a_new_step: not in" in line for line in bench_lines(compare(run, BASELINE), run, BASELINE, "make bench"))
+
+
 def test_a_uniformly_slower_machine_is_not_a_regression(tmp_path: Path) -> None:
     assert regressions(compare(scaled(tmp_path, {"*": 3.0}, calibration=3.0), BASELINE)) == []
     assert len(regressions(compare(scaled(tmp_path, {}, calibration=0.5), BASELINE))) == 7  # all look 2x slower

@@ -63,11 +63,11 @@ def _bench_verdict(rows: list[Comparison], current: Path, baseline: Path, args: 
                    hint: str = "") -> int:
     """Print the table of `current` against `baseline` (and write it to args.report); with args.check, exit
     status 1 when a benchmark regressed, the `hint` after the names."""
-    from ..perf import comparison_table, matmul_fallback_lines, perf_markdown, regressions
+    from ..perf import comparison_table, matmul_fallback_lines, perf_markdown, regressions, ungated_lines
 
     print(f"{current} against {baseline}")
     print(comparison_table(rows, args.tolerance))
-    for line in matmul_fallback_lines(rows):  # none where every row is in its own kernel's units
+    for line in [*matmul_fallback_lines(rows), *ungated_lines(current, baseline)]:  # none where all are in order
         print(line)
     if args.report:
         write_text(args.report, perf_markdown(rows, current, baseline, args.command_name, args.tolerance))

@@ -17,6 +17,7 @@ from ._bench import (
     perf_markdown,
     record_baseline,
     regressions,
+    ungated_lines,
 )
 from ._bench_against import AGAINST_FOLDER, bench_against
 from ._calibration import CALIBRATION_N, KERNELS, Calibration, calibration_operands
@@ -29,4 +30,4 @@ __all__ = ["AGAINST_FOLDER", "CALIBRATION_KEY", "CALIBRATION_N", "INTERVAL_STUDY
            "MATMUL_KEY", "SAMPLER_STUDY", "SPEED_FILE", "baseline_for", "bench_against", "bench_lines", "Calibration",
            "calibration_operands", "compare", "Comparison", "comparison_table", "interval_rows", "machine_class",
            "matmul_fallback_lines", "median_run", "perf_markdown", "record_baseline", "regressions", "sampler_goal",
-           "sampler_rows", "save_train_speed", "write_perf_report"]
+           "sampler_rows", "save_train_speed", "ungated_lines", "write_perf_report"]

@@ -216,7 +216,7 @@ def bench_lines(rows: list[Comparison], current: Path, baseline: Path, command: 
             f"Medians of pytest-benchmark rounds; calibration units divide each by the median of its calibration "
             f"kernel (harness.perf's calibration: fixed code sharing the benchmark's bottleneck), timed between its rounds on "
             f"the same device. A change above +{tolerance:.0%} fails `make bench-check`.",
-            *matmul_fallback_lines(rows), "", comparison_table(rows, tolerance)]
+            *matmul_fallback_lines(rows), *ungated_lines(current, baseline), "", comparison_table(rows, tolerance)]
 
 
 def matmul_fallback_lines(rows: list[Comparison]) -> list[str]:
@@ -225,6 +225,14 @@ def matmul_fallback_lines(rows: list[Comparison]) -> list[str]:
     return [f"{', '.join(older)}: in matmul units, as the baseline was recorded before the per-benchmark kernels; "
             f"the matmul evens out hosts less well. A committed baseline is re-recorded on its class of machine with "
             f"`make bench-baseline`; a base revision of bench-against has the kernels from 269e783 on."] if older else []
+
+
+def ungated_lines(current: Path, baseline: Path) -> list[str]:
+    """A line naming the benchmarks of `current` that `baseline` lacks: timed, but gated only once the baseline of
+    this class of machine is re-recorded with them."""
+    new = [name for name in read_run(current).seconds if name not in read_run(baseline).seconds]
+    return [f"{', '.join(new)}: not in {baseline}, so not gated here; `make bench-baseline` on this class of machine "
+            f"records them (commit the file)"] if new else []
 
 
 def perf_markdown(rows: list[Comparison], current: Path, baseline: Path, command: str,

@@ -99,6 +99,13 @@ def test_train_step(measured: Measured, device: torch.device) -> None:
     steps_of(measured, CFG, device)
 
 
+@pytest.mark.calibrate("network_step")
+def test_train_step_of_the_baseline_recipe(measured: Measured, device: torch.device) -> None:
+    """The step the baseline recipe repeats through its training: the full network at the `quick` budget's batch, the
+    figure behind the recipe's training seconds (test_train_step's smoke network is a quarter as wide)."""
+    steps_of(measured, resolve_config("baseline", "quick"), device)
+
+
 def steps_of(measured: Measured, cfg: RunConfig, device: torch.device) -> None:
     """20 rounds of one training step of the config's network; the step must move it."""
     step, model = train_step(cfg, device)
