@@ -8,6 +8,7 @@ from conftest import smoke_overrides
 
 from harness._util import host
 from harness.cli import main
+from harness.config import resolve_config
 
 
 def sets(**extra: object) -> list[str]:
@@ -130,6 +131,30 @@ def test_speed_reports_gflops_against_the_measured_peak(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "training images/s" in out and "of this machine's fp32 matmul peak" in out
     assert (tmp_path / "perf" / "speed.json").is_file()
+
+
+def test_speed_profile_names_each_convolution_by_its_input_shape(capsys: pytest.CaptureFixture[str],
+                                                                  tmp_path: Path) -> None:
+    assert main(["speed", "--budget", "smoke", "--steps", "2", "--profile", "40", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    saved = (tmp_path / "perf" / "speed_profile.txt").read_text()
+    assert saved.startswith("harness speed --preset baseline --budget smoke --steps 2 --device auto --profile 40\n")
+    table = saved.split("\n\n", 1)[1]
+    assert table.strip() in out and "Input Shapes" in table
+    # the smoke network's first convolution (1 -> its first level's channels at 28x28, batch 32) has a row of its own
+    first = resolve_config("baseline", "smoke").model.channels[0]
+    assert f"[[32, 1, 28, 28], [{first}, 1, 3, 3]" in table and "aten::convolution_backward" in table
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--steps", "0"], "--steps must be >= 1 (the optimiser steps timed), got 0"),
+    (["--profile", "-1"], "--profile must be >= 0 (rows of the operator table; 0: no profile), got -1"),
+])
+def test_speed_refuses_counts_below_their_floor_in_one_line(argv: list[str], message: str, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["speed", "--budget", "smoke", *argv, "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "perf").exists()
 
 
 def test_listing_commands_load_none_of_the_study_evaluation_or_peer_stack() -> None:

@@ -6,14 +6,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .._util import BASELINES, perf_dir, resolve_device
+from .._util import BASELINES, ConfigError, perf_dir, resolve_device, write_text
 from ..config import BUDGETS, resolve_config
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    from ..metrics import measure_train_step
-    from ..perf import SPEED_FILE, save_train_speed
+    from ..metrics import measure_train_step, step_profile
+    from ..perf import PROFILE_FILE, SPEED_FILE, save_train_speed
 
+    if args.steps < 1:
+        raise ConfigError(f"--steps must be >= 1 (the optimiser steps timed), got {args.steps}")
+    if args.profile < 0:
+        raise ConfigError(f"--profile must be >= 0 (rows of the operator table; 0: no profile), got {args.profile}")
     cfg = resolve_config(args.preset, args.budget, args.set)
     device = resolve_device(args.device)
     s = measure_train_step(cfg, device, steps=args.steps)
@@ -27,6 +31,11 @@ def cmd_speed(args: argparse.Namespace) -> int:
     path = perf_dir(Path(args.results)) / SPEED_FILE
     save_train_speed(path, s, cfg, device, command)
     print(f"-> {path}")
+    if args.profile:
+        table = step_profile(cfg, device, steps=args.steps, rows=args.profile)
+        print(table)
+        write_text(path.with_name(PROFILE_FILE), f"{command} --profile {args.profile}\n\n{table}\n")
+        print(f"-> {path.with_name(PROFILE_FILE)}")
     return 0
 
 
@@ -98,6 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     sp.add_argument("--steps", type=int, default=10, help="timed steps (after 3 warm-up steps)")
     sp.add_argument("--device", default="auto")
+    sp.add_argument("--profile", type=int, default=0, metavar="ROWS",
+                    help="then profile the steps: the ROWS operators with the most self time, by input shape "
+                         "(-> <results>/perf/speed_profile.txt)")
     sp.add_argument("--results", default="results", help="results root: the figures go to <results>/perf/speed.json")
     sp.set_defaults(func=cmd_speed)
 

@@ -38,6 +38,7 @@ from ._speed import (
     finished,
     measure_sampling,
     measure_train_step,
+    step_profile,
     synchronize,
     timed,
     timed_generate,
@@ -49,7 +50,7 @@ __all__ = ["HIGHER", "INCEPTION", "LOGIT_SCALE", "LOWER", "METRICS", "MNIST_EXTR
            "clip_metrics", "ClipUnavailable", "Column", "columns", "default_metrics", "encode_images",
            "encode_prompts", "evaluate", "Evaluation", "extract_features", "fidelity", "finished", "fit",
            "flat_figures", "load_clip", "load_or_train", "LoadedClassifier", "mean_pairwise_distance",
-           "measure_sampling", "measure_train_step", "Metric", "metric", "parse_metrics", "per_sample_clip",
+           "measure_sampling", "measure_train_step", "step_profile", "Metric", "metric", "parse_metrics", "per_sample_clip",
            "predict", "preference_share", "reference_features", "ReferenceClassifier", "sample_metrics",
            "save_digit_grid", "score", "score_config", "score_files", "ship", "synchronize", "timed", "timed_generate", "train_step", "training_epochs",
            "TrainSpeed"]

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
+from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
 from .._util import loss_scaler, memory_format, training_precision
@@ -78,6 +79,22 @@ def train_step(cfg: RunConfig, device: torch.device) -> tuple[Callable[[], None]
         scaler.update()
 
     return step, model
+
+
+def step_profile(cfg: RunConfig, device: torch.device, steps: int = 10, rows: int = 20) -> str:
+    """torch.profiler's table of `steps` optimiser steps (after 3 untimed ones): the `rows` operators with the
+    most self time, one row per operator and input shape, so each convolution of the network reads apart."""
+    step, _ = train_step(cfg, device)
+    for _ in range(3):
+        step()
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities, record_shapes=True) as prof:
+        for _ in range(steps):
+            step()
+        synchronize(device)
+    sort_by = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    return prof.key_averages(group_by_input_shape=True).table(sort_by=sort_by, row_limit=rows,
+                                                              max_name_column_width=40, max_shapes_column_width=60)
 
 
 @dataclass(frozen=True)

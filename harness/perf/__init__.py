@@ -24,10 +24,10 @@ from ._calibration import CALIBRATION_N, KERNELS, Calibration, calibration_opera
 from ._interval import INTERVAL_STUDY, interval_rows
 from ._report import write_perf_report
 from ._sampler import SAMPLER_STUDY, sampler_goal, sampler_rows
-from ._speedfile import SPEED_FILE, save_train_speed
+from ._speedfile import PROFILE_FILE, SPEED_FILE, save_train_speed
 
 __all__ = ["AGAINST_FOLDER", "CALIBRATION_KEY", "CALIBRATION_N", "INTERVAL_STUDY", "KERNEL_KEY", "KERNELS", "MATMUL",
-           "MATMUL_KEY", "SAMPLER_STUDY", "SPEED_FILE", "baseline_for", "bench_against", "bench_lines", "Calibration",
+           "MATMUL_KEY", "PROFILE_FILE", "SAMPLER_STUDY", "SPEED_FILE", "baseline_for", "bench_against", "bench_lines", "Calibration",
            "calibration_operands", "compare", "Comparison", "comparison_table", "interval_rows", "machine_class",
            "matmul_fallback_lines", "median_run", "perf_markdown", "record_baseline", "regressions", "sampler_goal",
            "sampler_rows", "save_train_speed", "ungated_lines", "write_perf_report"]

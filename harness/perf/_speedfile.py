@@ -13,6 +13,7 @@ from ..config import RunConfig
 from ..metrics import TrainSpeed
 
 SPEED_FILE = "speed.json"  # in results/perf/
+PROFILE_FILE = "speed_profile.txt"  # beside it: `harness speed --profile ROWS`
 PEAK_TARGET = 0.5  # the goal: a train step at >= half of the machine's fp32 matmul GFLOP/s
 
 
