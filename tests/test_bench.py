@@ -155,7 +155,8 @@ def test_a_benchmark_the_baseline_lacks_is_named_as_not_gated(tmp_path: Path, ca
 
 def test_a_uniformly_slower_machine_is_not_a_regression(tmp_path: Path) -> None:
     assert regressions(compare(scaled(tmp_path, {"*": 3.0}, calibration=3.0), BASELINE)) == []
-    assert len(regressions(compare(scaled(tmp_path, {}, calibration=0.5), BASELINE))) == 7  # all look 2x slower
+    every = compare(BASELINE, BASELINE)  # with every calibration kernel twice as fast, every benchmark looks 2x slower
+    assert len(regressions(compare(scaled(tmp_path, {}, calibration=0.5), BASELINE))) == len(every) >= 12
 
 
 def matmul_only(run: Path, out: Path) -> Path:
