@@ -46,11 +46,11 @@ from ._speed import (
 )
 
 __all__ = ["HIGHER", "INCEPTION", "LOGIT_SCALE", "LOWER", "METRICS", "MNIST_EXTRACTOR", "NEITHER", "NETWORK",
-           "PRC_NEIGHBORHOOD", "SAMPLES", "SHIPPED_DIR", "accuracy_on", "best_rate", "bootstrap_intervals", "INTERVAL_KEYS", "better", "class_metrics",
-           "clip_metrics", "ClipUnavailable", "Column", "columns", "default_metrics", "encode_images",
-           "encode_prompts", "evaluate", "Evaluation", "extract_features", "fidelity", "finished", "fit",
-           "flat_figures", "load_clip", "load_or_train", "LoadedClassifier", "mean_pairwise_distance",
-           "measure_sampling", "measure_train_step", "step_profile", "Metric", "metric", "parse_metrics", "per_sample_clip",
-           "predict", "preference_share", "reference_features", "ReferenceClassifier", "sample_metrics",
-           "save_digit_grid", "score", "score_config", "score_files", "ship", "synchronize", "timed", "timed_generate", "train_step", "training_epochs",
-           "TrainSpeed"]
+           "PRC_NEIGHBORHOOD", "SAMPLES", "SHIPPED_DIR", "accuracy_on", "best_rate", "bootstrap_intervals",
+           "INTERVAL_KEYS", "better", "class_metrics", "clip_metrics", "ClipUnavailable", "Column", "columns",
+           "default_metrics", "encode_images", "encode_prompts", "evaluate", "Evaluation", "extract_features",
+           "fidelity", "finished", "fit", "flat_figures", "load_clip", "load_or_train", "LoadedClassifier",
+           "mean_pairwise_distance", "measure_sampling", "measure_train_step", "step_profile", "Metric", "metric",
+           "parse_metrics", "per_sample_clip", "predict", "preference_share", "reference_features",
+           "ReferenceClassifier", "sample_metrics", "save_digit_grid", "score", "score_config", "score_files", "ship",
+           "synchronize", "timed", "timed_generate", "train_step", "training_epochs", "TrainSpeed"]

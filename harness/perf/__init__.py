@@ -27,7 +27,7 @@ from ._sampler import SAMPLER_STUDY, sampler_goal, sampler_rows
 from ._speedfile import PROFILE_FILE, SPEED_FILE, save_train_speed
 
 __all__ = ["AGAINST_FOLDER", "CALIBRATION_KEY", "CALIBRATION_N", "INTERVAL_STUDY", "KERNEL_KEY", "KERNELS", "MATMUL",
-           "MATMUL_KEY", "PROFILE_FILE", "SAMPLER_STUDY", "SPEED_FILE", "baseline_for", "bench_against", "bench_lines", "Calibration",
-           "calibration_operands", "compare", "Comparison", "comparison_table", "interval_rows", "machine_class",
-           "matmul_fallback_lines", "median_run", "perf_markdown", "record_baseline", "regressions", "sampler_goal",
-           "sampler_rows", "save_train_speed", "ungated_lines", "write_perf_report"]
+           "MATMUL_KEY", "PROFILE_FILE", "SAMPLER_STUDY", "SPEED_FILE", "baseline_for", "bench_against", "bench_lines",
+           "Calibration", "calibration_operands", "compare", "Comparison", "comparison_table", "interval_rows",
+           "machine_class", "matmul_fallback_lines", "median_run", "perf_markdown", "record_baseline", "regressions",
+           "sampler_goal", "sampler_rows", "save_train_speed", "ungated_lines", "write_perf_report"]
