@@ -85,7 +85,7 @@ PRESETS.register("flow")({
 })
 # A Diffusion Transformer (Peebles & Xie 2023) in place of the baseline's U-Net, at the same forward FLOPs per
 # image (`harness presets` prints both): 4x4 patches (a 7x7 grid of tokens on 28x28), width 128, 4 adaLN-Zero
-# blocks of 4 heads; the baseline's formulation, schedule and training.
+# blocks of 4 heads; the second baseline's formulation, schedule and training (vp, cosine, v prediction).
 PRESETS.register("dit_small")({
     **BASELINE_V2, "model": {"backbone": "dit", "patch_size": 4, "width": 128, "depth": 4, "attention_heads": 4},
 })
