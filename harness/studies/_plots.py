@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -78,17 +79,20 @@ def run_curves(log: pd.DataFrame, title: str, path: Path) -> Path | None:
     return save_figure(fig, path)
 
 
-def sample_grids(grids: list[tuple[str, Path]], path: Path) -> Path | None:
-    """The sample grids of the variants side by side (row k of each: class k)."""
+def sample_grids(grids: list[tuple[str, Path]], path: Path, per_row: int = 5) -> Path | None:
+    """The sample grids of the variants, `per_row` to a row of the figure (row k of each grid: class k); each
+    title wrapped so that a long variant name never runs into its neighbour's."""
     grids = [(label, p) for label, p in grids if p.is_file()]
     if not grids:
         return None
-    fig, axes = plt.subplots(1, len(grids), figsize=(2.6 * len(grids), 2.9), squeeze=False)
-    for ax, (label, p) in zip(axes[0], grids):
+    rows, cols = math.ceil(len(grids) / per_row), min(len(grids), per_row)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (label, p) in zip(axes.flat, grids):
         with Image.open(p) as image:
             ax.imshow(image.convert("L"), cmap="gray")
-        ax.set_title(label, fontsize=8)
-        ax.axis("off")
+        ax.set_title(textwrap.fill(label, width=34), fontsize=8)
     return save_figure(fig, path)
 
 
@@ -126,9 +130,11 @@ def _labelled(trials: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
 
 
 def as_text(value: object) -> str:
-    """A factor's value as shown; a grid point that leaves a key out keeps the base config's value."""
-    missing = value is None or (isinstance(value, float) and math.isnan(value))
-    return "(base)" if missing else str(value)
+    """A factor's value as shown; a grid point that leaves a key out keeps the base config's value. A column with
+    such a gap is read back as floats, so a whole float shows as the integer the spec gave (1200, not 1200.0)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "(base)"
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def save_figure(fig: Figure, path: Path) -> Path:

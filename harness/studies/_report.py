@@ -100,7 +100,8 @@ def _plots(spec: StudySpec, trials: pd.DataFrame, folder: Path) -> dict[str, Pat
 
 
 def _variant(row: pd.Series, factors: list[str]) -> str:
-    return ", ".join(f"{f}={row[f]}" for f in factors if as_text(row[f]) != "(base)")
+    """The factors a variant sets, as `key=value` pairs; the base configuration itself is "(base)"."""
+    return ", ".join(f"{f}={as_text(row[f])}" for f in factors if as_text(row[f]) != "(base)") or "(base)"
 
 
 def _curves(done: pd.DataFrame, factors: list[str], folder: Path) -> pd.DataFrame:
@@ -123,11 +124,11 @@ def _first_factor_order(spec: StudySpec) -> list[str]:
 
 
 def _grids(done: pd.DataFrame, factors: list[str], folder: Path) -> list[tuple[str, Path]]:
-    """The first seed's sample grid of each variant (at most 8), in the order `done` lists them."""
+    """The first seed's sample grid of each variant, in the order `done` lists them."""
     # as text: a list-valued factor (model.attention_resolutions, sample.guidance_interval) is not hashable
     first = done[~done[factors].astype(str).duplicated()] if factors else done.head(1)
     return [(_variant(row, factors), trial_folder(folder, int(row['trial'])) / SAMPLES)
-            for _, row in first.iterrows()][:8]
+            for _, row in first.iterrows()]
 
 
 def _per_digit(done: pd.DataFrame, factors: list[str], metric: str, about: Dataset) -> pd.DataFrame:
