@@ -3,9 +3,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from PIL import Image
+from studyspecs import GRID, write_spec
 
+from harness.studies import load_spec
 from harness.studies._plots import as_text, sample_grids
-from harness.studies._report import _grids
+from harness.studies._report import _grids, _metrics_per_variant
 
 
 @pytest.mark.parametrize(("value", "shown"), [(None, "(base)"), (float("nan"), "(base)"), (1200.0, "1200"),
@@ -36,3 +38,24 @@ def test_the_report_shows_the_first_seed_of_every_variant(tmp_path: Path) -> Non
     grids = _grids(done, ["train.steps"], tmp_path)
     assert [label for label, _ in grids] == ["(base)", *[f"train.steps={600 * k}" for k in range(1, 9)]]
     assert [path.parent.name for _, path in grids] == [f"{n:04d}" for n in range(9)]
+
+
+@pytest.mark.parametrize(("vary", "panels"), [
+    ("  model.skip: [true, false]", "metric_panels"),  # a grid: the metric against model.skip
+    ("  - {model.skip: false}\n  - {model.skip: true}", "metric_panels"),  # a list over one key: the same
+    ("  - {model.skip: false}\n  - {train.lr: 0.003}", "variant_panels"),  # unlike variants: a row each
+])
+def test_unlike_variants_get_a_row_each_and_a_grid_its_factor_axis(tmp_path: Path, vary: str, panels: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = load_spec(write_spec(tmp_path, GRID.replace("  model.skip: [true, false]", vary)))
+    points = spec.points()
+    done = pd.DataFrame([{**point, "point": k, "seed": seed, "trial": 2 * k + seed, "mse": 0.1 * (k + 1) + 0.01 * seed}
+                         for k, point in enumerate(points) for seed in (0, 1)])
+    out = _metrics_per_variant(spec, done, ["mse"], tmp_path / "metrics.png")
+    assert out is not None and out.stat().st_size > 1000
+    called = []  # which of the two plots the report asks for
+    monkeypatch.setattr(f"harness.studies._report.{panels}", lambda *a, **k: called.append(a) or None)
+    _metrics_per_variant(spec, done, ["mse"], tmp_path / "again.png")
+    assert len(called) == 1
+    if panels == "variant_panels":
+        assert list(called[0][0]["variant"].unique()) == ["model.skip=False", "train.lr=0.003"]

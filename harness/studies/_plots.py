@@ -50,6 +50,28 @@ def metric_panels(trials: pd.DataFrame, factors: list[str], metrics: list[str], 
     return save_figure(fig, path)
 
 
+def variant_panels(trials: pd.DataFrame, variant: str, metrics: list[str], path: Path) -> Path | None:
+    """One panel per metric for variants that set different keys (a spec whose vary is a list of unlike points),
+    where no factor makes a shared axis: a row per variant (column `variant`, in the order of `trials`) with its
+    mean over seeds and 95% CI."""
+    shown = [m for m in metrics if m in trials and trials[m].notna().any()]
+    if not shown:
+        return None
+    data = trials.assign(_y=trials[variant].map(lambda v: textwrap.fill(v, width=40)))
+    lines = sum(label.count("\n") + 1 for label in data["_y"].unique())
+    fig, axes = plt.subplots(1, len(shown), figsize=(2.8 * len(shown) + 2.5, 0.28 * lines + 1.4), squeeze=False,
+                             sharey=True)
+    for ax, metric in zip(axes[0], shown):
+        sns.pointplot(data=data, x=metric, y="_y", errorbar=t_interval, capsize=0.15, linestyle="none", marker="o",
+                      ax=ax)
+        ax.set_ylabel("")
+        ax.set_xlabel("")
+        ax.set_title(metric)
+        ax.tick_params(axis="y", labelsize=8)
+    fig.suptitle("mean over seeds, 95% CI (Student's t)", y=1.02)
+    return save_figure(fig, path)
+
+
 def training_curves(curves: pd.DataFrame, path: Path) -> Path | None:
     """Validation MSE against step, one line per training variant (mean over seeds, 95% CI band)."""
     if curves.empty:

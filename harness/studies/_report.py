@@ -16,7 +16,15 @@ from ..core import CLASSES
 from ..metrics import columns
 from ._cells import CAUTIONS, DUPLICATE, FAILURE, PRUNED_AT, RUN, WORKER
 from ._dashboard import SAMPLES, trial_folder
-from ._plots import as_text, metric_panels, per_digit_heatmap, sample_grids, search_scatter, training_curves
+from ._plots import (
+    as_text,
+    metric_panels,
+    per_digit_heatmap,
+    sample_grids,
+    search_scatter,
+    training_curves,
+    variant_panels,
+)
 from ._spec import StudySpec
 
 SAMPLING_SECTIONS = ("sample.", "eval.")  # factors that never change the trained network
@@ -85,8 +93,7 @@ def _plots(spec: StudySpec, trials: pd.DataFrame, folder: Path) -> dict[str, Pat
         done = done.sort_values(["point", "seed"])  # plots list the variants in the spec's order
     headline = [c.key for c in columns(headline=True)]
     about = study_dataset(spec)
-    made = {"Metrics per variant": None if spec.tuning else metric_panels(done, factors, headline, out / "metrics.png",
-                                                                          _first_factor_order(spec)),
+    made = {"Metrics per variant": None if spec.tuning else _metrics_per_variant(spec, done, headline, out / "metrics.png"),
             "Objective against each searched value": search_scatter(done, factors, "objective", out / "search.png")
             if spec.tuning else None,
             "Training curves": training_curves(_curves(done, factors, folder), out / "training_curves.png"),
@@ -97,6 +104,15 @@ def _plots(spec: StudySpec, trials: pd.DataFrame, folder: Path) -> dict[str, Pat
         made[f"Per-{about.noun} {metric}"] = per_digit_heatmap(_per_digit(done, factors, metric, about), metric,
                                                                about.noun, out / "per_digit.png")
     return {title: p.relative_to(folder) for title, p in made.items() if p is not None}
+
+
+def _metrics_per_variant(spec: StudySpec, done: pd.DataFrame, metrics: list[str], path: Path) -> Path | None:
+    """A grid's metrics against its first factor; a list of variants that set different keys, a row per variant."""
+    factors = spec.factors()
+    if any(set(point) != set(factors) for point in spec.points()):
+        labelled = done.assign(variant=done.apply(lambda r: _variant(r, factors), axis=1))
+        return variant_panels(labelled, "variant", metrics, path)
+    return metric_panels(done, factors, metrics, path, _first_factor_order(spec))
 
 
 def _variant(row: pd.Series, factors: list[str]) -> str:
