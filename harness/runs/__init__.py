@@ -16,7 +16,7 @@ from ._samplefile import checked_samples, load_samples, save_samples
 from ._train import Batches, OnValidation, TrainResult, Validator, adamw, learning_rate, step_draws, train
 from ._trainlog import TrainLog
 
-__all__ = ["AutoGuided", "CHECKPOINT", "adamw", "Batches", "build_model", "generate", "grid_labels", "guided_denoiser", "kept_weights_path",
-           "guided_network", "is_conditional", "learning_rate", "load_checkpoint", "load_samples", "checked_samples", "load_trained",
-           "network_passes", "OnValidation", "save_grid", "save_samples", "step_draws", "to_uint8", "train",
-           "TrainedModel", "TrainLog", "TrainResult", "Validator", "with_guide"]
+__all__ = ["AutoGuided", "CHECKPOINT", "adamw", "Batches", "build_model", "generate", "grid_labels", "guided_denoiser",
+           "guided_network", "is_conditional", "kept_weights_path", "learning_rate", "load_checkpoint", "load_samples",
+           "checked_samples", "load_trained", "network_passes", "OnValidation", "save_grid", "save_samples",
+           "step_draws", "to_uint8", "train", "TrainedModel", "TrainLog", "TrainResult", "Validator", "with_guide"]

@@ -36,5 +36,5 @@ __all__ = ["ARTIFACTS", "DUPLICATE", "FAILURE", "GRACE_S", "PRUNED_AT", "RUN", "
            "attach_missing_artifacts", "available", "cell", "check_listenable", "done_count", "duplicate_of", "existing_storage", "recorded_metric", "study_metric",
            "fail_dead_local_trials", "load_existing_study", "load_spec", "open_study", "read_spec_json",
            "require_dashboard", "retry_interrupted", "run_study", "save_figure", "serve_dashboard", "shared_run_dir",
-           "spec_from_json", "storage_url", "study_db_url", "study_dir", "StudySpec", "summary_frame", "t_interval", "trials_frame",
-           "worker_id", "write_report"]
+           "spec_from_json", "storage_url", "study_db_url", "study_dir", "StudySpec", "summary_frame",
+           "t_interval", "trials_frame", "worker_id", "write_report"]

@@ -93,7 +93,8 @@ def _plots(spec: StudySpec, trials: pd.DataFrame, folder: Path) -> dict[str, Pat
         done = done.sort_values(["point", "seed"])  # plots list the variants in the spec's order
     headline = [c.key for c in columns(headline=True)]
     about = study_dataset(spec)
-    made = {"Metrics per variant": None if spec.tuning else _metrics_per_variant(spec, done, headline, out / "metrics.png"),
+    made = {"Metrics per variant": None if spec.tuning else _metrics_per_variant(spec, done, headline,
+                                                                                 out / "metrics.png"),
             "Objective against each searched value": search_scatter(done, factors, "objective", out / "search.png")
             if spec.tuning else None,
             "Training curves": training_curves(_curves(done, factors, folder), out / "training_curves.png"),
