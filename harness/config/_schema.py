@@ -260,9 +260,9 @@ class EvalConfig:
     clip_templates: tuple[str, ...] = CLIP_TEMPLATES  # prompts, {d} = the class's name; the first gives clip_score
     # (left at this default, the data set's own prompts are used: see RunConfig.clip_prompts)
     clip_preference: tuple[str, ...] = DATASETS.get("mnist").clip_preference  # P(first over second): clear vs blurry
-    # the real digits FID, KID, precision/recall and diversity compare with: test | validation. Settings chosen by
-    # these metrics (a tuning study, a recipe screen) compare on validation, so the test digits judge only the result
-    reference: str = "test"
+    # Settings chosen by these metrics (a tuning study, a recipe screen) compare on validation, so the test digits
+    # judge only the result.
+    reference: str = "test"  # the real digits FID, KID, precision/recall and diversity compare with: test | validation
 
     def __post_init__(self) -> None:
         require(self.samples_per_class >= 1, "eval.samples_per_class", "must be >= 1", self.samples_per_class)
