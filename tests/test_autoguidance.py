@@ -6,6 +6,7 @@ import torch
 from harness._util import CheckpointError, ConfigError
 from harness.cli import main
 from harness.config import resolve_config
+from harness.core import NULL_LABEL
 from harness.runs import AutoGuided, generate, grid_labels, load_trained, train, with_guide
 from harness.runs._guide import kept_weights_path
 
@@ -35,6 +36,38 @@ def test_the_guide_equal_to_the_main_network_gives_the_conditional_sample(run) -
     plain = sample(trained, conditional)
     trained.model = guided
     torch.testing.assert_close(sample(trained, auto), plain, rtol=1e-5, atol=1e-5)
+
+
+def test_unconditional_autoguidance_with_the_guide_equal_to_the_main_network_gives_the_w0_sample(run) -> None:
+    trained = load_trained(run)
+    for p in trained.model.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    unconditional = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance=0"])
+    auto = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance=3", "sample.guidance_method=autoguidance",
+                                                "sample.guide_at=0.5", "sample.unconditional=true"])
+    plain = sample(trained, unconditional)
+    trained.model = AutoGuided(trained.model, trained.model, 3.0)
+    torch.testing.assert_close(sample(trained, auto), plain, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("unconditional", [False, True])
+def test_both_networks_see_the_digit_or_both_the_null_label(run, unconditional: bool) -> None:
+    trained = load_trained(run)
+    seen = {"main": [], "guide": []}
+
+    def spy(net, name):
+        def hook(module, args):
+            seen[name].append(args[2].clone())
+        net.register_forward_pre_hook(hook)
+        return net
+
+    trained.model = AutoGuided(spy(trained.model, "main"), spy(load_trained(run).model, "guide"), 2.0)
+    cfg = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance_method=autoguidance", "sample.guide_at=0.5",
+                                               f"sample.unconditional={str(unconditional).lower()}"])
+    sample(trained, cfg)
+    expected = torch.full((10,), NULL_LABEL) if unconditional else grid_labels(1)
+    for name in ("main", "guide"):
+        assert seen[name] and all(torch.equal(y, expected) for y in seen[name]), name
 
 
 def test_autoguidance_extrapolates_from_the_guide_to_the_main_network() -> None:
@@ -74,6 +107,9 @@ def test_the_cli_samples_with_a_guide_and_refuses_a_missing_one(run, tmp_path, c
     out = tmp_path / "s.npz"
     assert main(["sample", str(run), "--out", str(out), "--per-class", "1", "--guidance-method", "autoguidance",
                  "--guide-at", "0.5", "--guidance", "2"]) == 0 and out.is_file()
+    assert main(["sample", str(run), "--out", str(out), "--per-class", "1", "--guidance-method", "autoguidance",
+                 "--guide-at", "0.5", "--guidance", "2", "--unconditional"]) == 0
+    assert "autoguidance of the unconditional model" in capsys.readouterr().out
     assert main(["sample", str(run), "--out", str(tmp_path / "t.npz"), "--guidance-method", "autoguidance",
                  "--guide-at", "0.25"]) == 2
     assert "sample.guide_at must be a fraction of training whose weights the run keeps (train.keep_weights_at=[0.5])" in capsys.readouterr().err
@@ -85,6 +121,8 @@ def test_the_cli_samples_with_a_guide_and_refuses_a_missing_one(run, tmp_path, c
 @pytest.mark.parametrize("overrides, message", [
     (["sample.guidance_method=autoguidance"], "autoguidance needs exactly one guide"),
     (["sample.guidance_method=auto"], "sample.guidance_method must be one of cfg, autoguidance"),
+    (["sample.unconditional=true"], "sample.unconditional is for sample.guidance_method=autoguidance; under cfg, "
+                                    "unconditional samples are sample.guidance=0"),
     (["train.keep_weights_at=[0.99]"], "train.keep_weights_at must be fractions in \\(0, 1\\) of train.steps=20"),
     ([*STEPS, "sample.guidance_method=autoguidance", "sample.guide_at=0.5", "sample.guidance_interval=[0.2, 0.8]"],
      "must be \\[0, 1\\] under autoguidance"),

@@ -59,7 +59,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # `harness sample` options, each named after the sample.* field it overrides when given (the run's stands otherwise)
 SAMPLE_OPTIONS = ("sampler", "steps", "guidance", "guidance_interval", "eta", "spacing", "batch_size", "precision",
-                  "guidance_method", "guide_at", "guide_run")
+                  "guidance_method", "guide_at", "guide_run", "unconditional")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -87,6 +87,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     save_samples(out, torch.from_numpy(images), labels)
     lo, hi = cfg.sample.guidance_interval
     where = "" if (lo, hi) == FULL_INTERVAL else f" at t/T in [{lo:g}, {hi:g}]"
+    if cfg.sample.guidance_method == "autoguidance":
+        where += ", autoguidance" + (" of the unconditional model" if cfg.sample.unconditional else "")
     print(f"{len(images)} samples ({cfg.sample.sampler}, {cfg.sample.steps} steps, w={cfg.sample.guidance}{where}) "
           f"in {seconds:.1f} s ({len(images) / seconds:.1f} images/s) -> {out}")
     return 0
@@ -213,6 +215,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--guide-at", type=float, help="sample.guide_at: autoguidance by this run's weights at this "
                    "fraction of its training (kept by train.keep_weights_at)")
     s.add_argument("--guide-run", help="sample.guide_run: autoguidance by another run folder's network")
+    s.add_argument("--unconditional", action="store_true", default=None, help="sample.unconditional: autoguidance "
+                   "of the unconditional model (both networks see the null label; under cfg use --guidance 0)")
     s.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"),
                    help="sample.guidance_interval: guide only where t/T lies in [LO, HI]; the other steps run the "
                         "conditional pass alone")

@@ -202,6 +202,8 @@ class SampleConfig:
     guidance_method: str = "cfg"  # cfg (Ho & Salimans 2022) | autoguidance (Karras et al. 2024: a weaker network guides)
     guide_at: float = 0.0  # autoguidance: guide with this run's own weights at this fraction of training (train.keep_weights_at)
     guide_run: str = ""  # autoguidance: or guide with the network of this run folder (e.g. a narrower one)
+    # Karras et al. 2024 (Sec. 5) guide unconditional models too; under cfg, unconditional samples are guidance 0
+    unconditional: bool = False  # autoguidance: both networks see the null label (no digit asked for)
     ema_length: float = 0.0  # post-hoc EMA: the sigma_rel reconstructed from the run's snapshots (train.ema_profiles); 0: train.ema's
     compile: bool = False  # torch.compile the network for sampling: faster evaluations after a one-off compile
     eval_batch: int = 0  # most images per network call (a guided batch is split); 0: the device's best, see devices
@@ -225,6 +227,9 @@ class SampleConfig:
                     "training) or sample.guide_run=FOLDER", (self.guide_at, self.guide_run))
             require(self.guidance_interval == FULL_INTERVAL, "sample.guidance_interval",
                     "must be [0, 1] under autoguidance (the guide runs at every level)", list(self.guidance_interval))
+        require(not self.unconditional or self.guidance_method == "autoguidance", "sample.unconditional",
+                "is for sample.guidance_method=autoguidance; under cfg, unconditional samples are sample.guidance=0",
+                self.unconditional)
         require(0.0 <= self.ema_length < MAX_SIGMA_REL, "sample.ema_length",
                 f"must be in [0, {MAX_SIGMA_REL}) (0: the classic EMA of train.ema)", self.ema_length)
         require(self.precision in PRECISIONS, "sample.precision", f"must be one of {', '.join(PRECISIONS)}", self.precision)
@@ -380,7 +385,7 @@ HASHED_WHEN_SET = (("data", "dataset"), ("sample", "precision"), ("sample", "gui
                    ("model", "depth"), ("model", "mlp_ratio"), ("model", "position_embedding"),
                    ("train", "ema_profiles"), ("train", "keep_weights_at"), ("sample", "guidance_method"),
                    ("sample", "guide_at"), ("sample", "guide_run"), ("train", "ema_snapshot_every"), ("sample", "ema_length"),
-                   ("eval", "reference"))
+                   ("eval", "reference"), ("sample", "unconditional"))
 
 
 # Presets renamed after runs were cached under their old name: hashed under that name, so those runs keep their

@@ -111,8 +111,9 @@ def generate(model: nn.Module, diffusion: Diffusion, cfg: SampleConfig, labels: 
     sampler = SAMPLERS.get(cfg.sampler)
     levels = diffusion.levels(cfg.spacing, cfg.steps)
     max_batch = eval_batch(cfg.eval_batch, device)
-    # under autoguidance the network is runs.AutoGuided, which applies w itself: classifier-free guidance stays off
-    guidance = 1.0 if cfg.guidance_method == "autoguidance" else cfg.guidance
+    # under autoguidance the network is runs.AutoGuided, which applies w itself: classifier-free guidance stays off,
+    # and its one pass sees the digit's label, or the null label when the unconditional model is guided
+    guidance = cfg.guidance if cfg.guidance_method != "autoguidance" else 0.0 if cfg.unconditional else 1.0
     out = []
     for batch in labels.split(cfg.batch_size):
         batch = batch.to(device)

@@ -24,7 +24,8 @@ def save_kept_weights(run_dir: Path, step: int, weights: dict[str, Tensor]) -> N
 
 
 class AutoGuided(nn.Module):
-    """D = D_guide + w (D_main - D_guide), both conditional (their Eq. 2). The formulations map a network's output to
+    """D = D_guide + w (D_main - D_guide) (their Eq. 2), both networks given the same label: the digit's, or the null
+    label when the unconditional model is guided (sample.unconditional). The formulations map a network's output to
     the denoised image affinely with the same coefficients for both networks, so guiding the outputs guides D."""
 
     def __init__(self, main: nn.Module, guide: nn.Module, guidance: float) -> None:
