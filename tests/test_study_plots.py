@@ -6,7 +6,7 @@ from PIL import Image
 from studyspecs import GRID, write_spec
 
 from harness.studies import load_spec
-from harness.studies._plots import as_text, sample_grids
+from harness.studies._plots import as_text, grids_figure, sample_grids
 from harness.studies._report import _grids, _metrics_per_variant
 
 
@@ -29,6 +29,19 @@ def test_every_variant_gets_its_grid_in_rows_of_five(tmp_path: Path) -> None:
         width, height = figure.size
     assert height > 0.8 * width * 2 / 5  # two rows of five square panels, not one row of nine
     assert sample_grids([("none", tmp_path / "absent.png")], tmp_path / "none.png") is None
+
+
+def test_no_long_title_reaches_into_the_grid_above_it(tmp_path: Path) -> None:
+    # A variant of nine settings wraps to nine lines; with a fixed row height its title once covered the grid above.
+    path = tmp_path / "grid.png"
+    Image.new("L", (100, 100)).save(path)
+    long = ", ".join(f"sample.setting_{k}=value_{k}" for k in range(9))
+    fig = grids_figure([("short", path)] * 5 + [(long, path)], per_row=5)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    above, below = fig.axes[0], fig.axes[5]
+    assert below.title.get_window_extent(renderer).y1 <= above.images[0].get_window_extent(renderer).y0
+    assert all("sample.setting_" in line or not line.strip() for line in below.get_title().split("\n"))
 
 
 def test_the_report_shows_the_first_seed_of_every_variant(tmp_path: Path) -> None:

@@ -107,15 +107,25 @@ def sample_grids(grids: list[tuple[str, Path]], path: Path, per_row: int = 5) ->
     grids = [(label, p) for label, p in grids if p.is_file()]
     if not grids:
         return None
+    return save_figure(grids_figure(grids, per_row), path)
+
+
+def grids_figure(grids: list[tuple[str, Path]], per_row: int) -> Figure:
+    """`sample_grids`' figure: each row tall enough for the longest wrapped title, so that no title reaches into
+    the grid above it."""
+    titles = [textwrap.fill(label, width=34, break_long_words=False) for label, _ in grids]  # whole settings
+    title_inches = 0.16 * max(t.count("\n") + 1 for t in titles) + 0.1  # 8-point lines and the gap below them
     rows, cols = math.ceil(len(grids) / per_row), min(len(grids), per_row)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 3.2 * rows), squeeze=False)
+    panel = 2.2  # inches of each square grid
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, (panel + title_inches) * rows), squeeze=False,
+                             gridspec_kw={"hspace": title_inches / panel})
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (label, p) in zip(axes.flat, grids):
+    for ax, title, (_, p) in zip(axes.flat, titles, grids):
         with Image.open(p) as image:
             ax.imshow(image.convert("L"), cmap="gray")
-        ax.set_title(textwrap.fill(label, width=34), fontsize=8)
-    return save_figure(fig, path)
+        ax.set_title(title, fontsize=8)
+    return fig
 
 
 def per_digit_heatmap(table: pd.DataFrame, metric: str, noun: str, path: Path) -> Path | None:
