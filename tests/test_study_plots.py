@@ -6,7 +6,7 @@ from PIL import Image
 from studyspecs import GRID, write_spec
 
 from harness.studies import load_spec
-from harness.studies._plots import as_text, grids_figure, sample_grids
+from harness.studies._plots import as_text, grids_figure, sample_grids, wrapped
 from harness.studies._report import _grids, _metrics_per_variant
 
 
@@ -42,6 +42,13 @@ def test_no_long_title_reaches_into_the_grid_above_it(tmp_path: Path) -> None:
     above, below = fig.axes[0], fig.axes[5]
     assert below.title.get_window_extent(renderer).y1 <= above.images[0].get_window_extent(renderer).y0
     assert all("sample.setting_" in line or not line.strip() for line in below.get_title().split("\n"))
+
+
+def test_a_label_wraps_between_settings_never_inside_one() -> None:
+    # both the grids' titles and the per-variant metric rows wrap this way
+    label = "train.keep_weights_at=[0.25], sample.guidance_method=autoguidance, sample.guide_at=0.25"
+    assert wrapped(label, width=34).split("\n") == ["train.keep_weights_at=[0.25],",
+                                                    "sample.guidance_method=autoguidance,", "sample.guide_at=0.25"]
 
 
 def test_the_report_shows_the_first_seed_of_every_variant(tmp_path: Path) -> None:

@@ -57,8 +57,8 @@ def variant_panels(trials: pd.DataFrame, variant: str, metrics: list[str], path:
     shown = [m for m in metrics if m in trials and trials[m].notna().any()]
     if not shown:
         return None
-    data = trials.assign(_y=trials[variant].map(lambda v: textwrap.fill(v, width=40)))
-    lines = sum(label.count("\n") + 1 for label in data["_y"].unique())
+    data = trials.assign(_y=trials[variant].map(lambda v: wrapped(v, width=40)))
+    lines = sum(line_count(label) for label in data["_y"].unique())
     fig, axes = plt.subplots(1, len(shown), figsize=(2.8 * len(shown) + 2.5, 0.28 * lines + 1.4), squeeze=False,
                              sharey=True)
     for ax, metric in zip(axes[0], shown):
@@ -113,8 +113,8 @@ def sample_grids(grids: list[tuple[str, Path]], path: Path, per_row: int = 5) ->
 def grids_figure(grids: list[tuple[str, Path]], per_row: int) -> Figure:
     """`sample_grids`' figure: each row tall enough for the longest wrapped title, so that no title reaches into
     the grid above it."""
-    titles = [textwrap.fill(label, width=34, break_long_words=False) for label, _ in grids]  # whole settings
-    title_inches = 0.16 * max(t.count("\n") + 1 for t in titles) + 0.1  # 8-point lines and the gap below them
+    titles = [wrapped(label, width=34) for label, _ in grids]
+    title_inches = 0.16 * max(map(line_count, titles)) + 0.1  # 8-point lines and the gap below them
     rows, cols = math.ceil(len(grids) / per_row), min(len(grids), per_row)
     panel = 2.2  # inches of each square grid
     fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, (panel + title_inches) * rows), squeeze=False,
@@ -159,6 +159,16 @@ def _labelled(trials: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
     if len(factors) > 1:
         data["_hue"] = data[factors[1:]].apply(lambda row: ", ".join(as_text(v) for v in row), axis=1)
     return data
+
+
+def wrapped(label: str, width: int) -> str:
+    """A variant's `key=value, ...` label on lines of at most `width` characters, broken between settings and
+    never inside one (a setting longer than `width` keeps a line of its own)."""
+    return textwrap.fill(label, width=width, break_long_words=False)
+
+
+def line_count(text: str) -> int:
+    return text.count("\n") + 1
 
 
 def as_text(value: object) -> str:
