@@ -41,11 +41,13 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_evaluate_writes_every_metric_overall_and_per_digit(smoke_run: Path, classifier: LoadedClassifier) -> None:
-    result = evaluate(smoke_run, {"fid", "kid", "prc", "class_acc", "speed", "mse"}, samples_per_class=5)
+    result = evaluate(smoke_run, {"fid", "kid", "prc", "class_acc", "class_score", "speed", "mse"},
+                      samples_per_class=5)
     saved = json.loads((smoke_run / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(result))
     assert result["samples"]["count"] == 50
-    for key in ("fid", "kid", "precision", "recall", "class_acc", "confidence", "diversity", "mse"):
+    for key in ("fid", "kid", "precision", "recall", "class_acc", "confidence", "diversity", "class_score",
+                "class_kl", "class_score_reference", "mse"):
         assert np.isfinite(result[key]), key
     assert sorted(result["per_digit"]) == [str(d) for d in range(10)]
     assert all({"class_acc", "fid", "kid", "diversity_ratio"} <= set(v) for v in result["per_digit"].values())
@@ -58,9 +60,10 @@ def test_real_digits_as_samples_score_like_real_data(smoke_run: Path, mnist: Mni
                                                      tmp_path: Path) -> None:
     path = tmp_path / "real.npz"
     save_samples(path, mnist.val.images[:2000], mnist.val.labels[:2000])
-    real = evaluate(smoke_run, {"fid", "class_acc"}, samples=path)
-    fake = evaluate(smoke_run, {"fid", "class_acc"}, samples_per_class=20)
+    real = evaluate(smoke_run, {"fid", "class_acc", "class_score"}, samples=path)
+    fake = evaluate(smoke_run, {"fid", "class_acc", "class_score"}, samples_per_class=20)
     assert real["class_acc"] > 0.98 and fake["class_acc"] < 0.5  # 20 smoke steps draw no digits yet
+    assert real["class_score"] > 9.5 and fake["class_score"] < 5
     assert real["fid"] < 0.05 * fake["fid"]
 
 
@@ -88,7 +91,8 @@ def test_bad_sample_files_are_named(images: np.ndarray, labels: np.ndarray, mess
 
 
 def test_unknown_metric_is_rejected_with_the_valid_list() -> None:
-    with pytest.raises(ConfigError, match="unknown metric fidd; valid: mse, fid, kid, class_acc, prc, clip, speed"):
+    with pytest.raises(ConfigError,
+                       match="unknown metric fidd; valid: mse, fid, kid, class_acc, class_score, prc, clip, speed"):
         parse_metrics("fid,fidd")
 
 

@@ -20,6 +20,9 @@ from harness.metrics import (
     accuracy_on,
     best_rate,
     class_metrics,
+    class_probabilities,
+    class_score,
+    digit_metrics,
     extract_features,
     fidelity,
     fit,
@@ -119,6 +122,40 @@ def test_accuracy_on_real_test_digits_matches_the_classifiers_own(classifier: Lo
     m = class_metrics(probs, feats, mnist.test.labels, feats, mnist.test.labels)
     assert m["class_acc"] == pytest.approx(classifier.test_accuracy, abs=3e-4)  # other CPUs may round 1-2 digits apart
     assert all(v["diversity_ratio"] == pytest.approx(1.0) for v in m["per_digit"].values())
+
+
+def one_hot(classes: torch.Tensor, p: float = 1.0) -> torch.Tensor:
+    """(N, 10) probabilities: p on each sample's class, the rest spread evenly over the other nine."""
+    probs = torch.full((len(classes), 10), (1 - p) / 9, dtype=torch.float64)
+    probs[torch.arange(len(classes)), classes] = p
+    return probs
+
+
+def test_the_class_score_and_kl_take_their_closed_forms_at_the_extremes() -> None:
+    real = torch.arange(1000) % 10  # MNIST-like proportions: each digit a tenth
+    confident = one_hot(torch.arange(500) % 10)  # every sample one sure digit, the ten equally often
+    m = digit_metrics(confident, confident, real)
+    assert m["class_score"] == m["class_score_reference"] == pytest.approx(10.0)
+    assert m["class_kl"] == pytest.approx(0.0, abs=1e-12)
+    undecided = torch.full((500, 10), 0.1, dtype=torch.float64)  # no digit told apart: the score's floor
+    assert class_score(undecided) == pytest.approx(1.0)
+    sevens = one_hot(torch.full((500,), 7))  # one sure digit only: KL(q || r) = log(1 / r_7), score 1
+    m = digit_metrics(sevens, confident, real)
+    assert m["class_kl"] == pytest.approx(np.log(10)) and m["class_score"] == pytest.approx(1.0)
+    two = one_hot(torch.arange(500) % 2)  # two sure digits, equally often: exp(log 2)
+    assert class_score(two) == pytest.approx(2.0)
+
+
+def test_real_digits_score_near_ten_and_noise_the_floor_though_the_classifier_is_sure_of_it(
+        classifier: LoadedClassifier, mnist: Mnist, test_features: torch.Tensor) -> None:
+    probs, _ = predict(classifier.model, mnist.test.images)
+    assert torch.allclose(class_probabilities(classifier.model, test_features), probs, atol=1e-5)
+    m = digit_metrics(probs, probs, mnist.test.labels)
+    assert m["class_score"] > 9.5 and m["class_kl"] < 0.005
+    scores = [class_score(predict(classifier.model, noisy(mnist.test.images, s))[0]) for s in (0.1, 0.3, 0.6)]
+    assert m["class_score"] > scores[0] > scores[1] > scores[2] == pytest.approx(1.0, abs=0.01)
+    sure = predict(classifier.model, noisy(mnist.test.images, 0.6))[0].max(1).values  # why no "confident share"
+    assert float((sure > 0.9).double().mean()) > 0.9
 
 
 def test_fid_of_held_out_real_digits_is_near_zero_and_kid_of_a_set_with_itself_is_zero(

@@ -88,8 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "tensors, or a folder of 28x28 PNGs in subfolders 0/ .. 9/ or named <digit>_*.png")
     s.add_argument("--range", help="value range of float images: "
                    f"{' | '.join('--range=' + r for r in VALUE_RANGES)} (uint8 needs none)")
-    s.add_argument("--metrics", help="comma-separated sample metrics (default: fid, kid, class_acc, prc; clip needs "
-                   "eval.clip_weights)")
+    s.add_argument("--metrics", help="comma-separated sample metrics (default: every sample metric but clip, which "
+                   "needs eval.clip_weights)")
     s.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP,
                    help=f"resamplings for the 95%% intervals (default {DEFAULT_BOOTSTRAP}; 0: none)")
     s.add_argument("--seed", type=int, default=0, help="seed of the resamplings")

@@ -14,7 +14,7 @@ from ..config import RunConfig
 from ..data import Mnist, Split
 from ..runs import TrainedModel
 from ._features import MNIST_EXTRACTOR, extract_features
-from ._reference import LoadedClassifier, load_or_train, predict
+from ._reference import LoadedClassifier, class_probabilities, load_or_train, predict
 from ._speed import SampleSpeed
 
 
@@ -54,6 +54,11 @@ class Evaluation:
     def classifier_real_features(self) -> torch.Tensor:
         """The reference classifier's features of the real digits (cached on disk, see reference_features)."""
         return reference_features(self.classifier, self.data, self.cfg.eval.reference)
+
+    @cached_property
+    def classifier_real_probabilities(self) -> torch.Tensor:
+        """The reference classifier's (N, 10) probabilities of the real digits, from their cached features."""
+        return class_probabilities(self.classifier.model, self.classifier_real_features)
 
     @cached_property
     def predictions(self) -> tuple[torch.Tensor, torch.Tensor]:

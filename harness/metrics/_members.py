@@ -12,7 +12,7 @@ import torch
 from ..core import CLASSES
 from ..nn import count_parameters
 from ..runs import is_conditional, network_passes
-from ._classes import class_metrics
+from ._classes import class_metrics, digit_metrics
 from ._clip import ClipUnavailable, clip_metrics, encode_images, encode_prompts, load_clip
 from ._context import Evaluation
 from ._fidelity import PRC_NEIGHBORHOOD, fidelity
@@ -49,6 +49,13 @@ def class_acc(ev: Evaluation) -> dict[str, Any]:
     probs, feats = ev.predictions
     return {"classifier_test_accuracy": ev.classifier.test_accuracy,
             **class_metrics(probs, feats, labels, ev.classifier_real_features, ev.real.labels)}
+
+
+@metric("class_score", SAMPLES, Column("class_score", HIGHER), Column("class_kl", LOWER, headline=False))
+def class_score(ev: Evaluation) -> dict[str, Any]:
+    """Inception Score with the reference classifier (1-10; for w = 0 too) and the drawn digits' KL from MNIST's."""
+    probs, _ = ev.predictions
+    return digit_metrics(probs, ev.classifier_real_probabilities, ev.real.labels)
 
 
 @metric("prc", SAMPLES, Column("precision", HIGHER, per_digit=True), Column("recall", HIGHER, per_digit=True))

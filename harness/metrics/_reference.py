@@ -155,8 +155,15 @@ def predict(model: ReferenceClassifier, images_u8: Tensor, batch: int = 1000) ->
     for chunk in images_u8.split(batch):
         f = model.features(to_model_range(chunk, False))
         feats.append(f)
-        probs.append(model.head(f).softmax(1))
+        probs.append(class_probabilities(model, f))
     return torch.cat(probs), torch.cat(feats)
+
+
+@torch.inference_mode()
+def class_probabilities(model: ReferenceClassifier, features: Tensor) -> Tensor:
+    """(N, 128) penultimate features (float32, or float64 as torch-fidelity returns them) -> (N, 10) probabilities."""
+    model.eval()
+    return model.head(features.float()).softmax(1)
 
 
 def accuracy_on(model: ReferenceClassifier, split: Split) -> float:

@@ -1,13 +1,13 @@
 """The sample metrics of digits from any generator: `harness score FILE ...` and `harness.score(images, labels)`.
 
-FID, KID, precision/recall, the reference classifier's accuracy, confidence and diversity, and CLIP need only the
-digits and their intended labels, so a notebook model or a diffusers pipeline is measured exactly as a run of
-this harness is. Intervals come from bootstrap resamplings of the samples within each digit, so every draw keeps
-the file's class counts (Efron & Tibshirani 1993): percentile intervals for the per-sample means (accuracy,
-confidence); for FID, precision and recall the standard interval, estimate +- 1.96 bootstrap standard errors
-(ch. 13), because a resampling's repeated digits bias those figures themselves (duplicates shrink k-NN radii and
-add noise to the covariance), which moves the percentiles off the estimate while their spread stays a fair
-measure of the sampling variation.
+FID, KID, precision/recall, the reference classifier's accuracy, confidence, diversity and class score, and CLIP
+need only the digits and their intended labels, so a notebook model or a diffusers pipeline is measured exactly as
+a run of this harness is. Intervals come from bootstrap resamplings of the samples within each digit, so every draw
+keeps the file's class counts (Efron & Tibshirani 1993): percentile intervals for the per-sample means (accuracy,
+confidence); for FID, precision, recall and the class score the standard interval, estimate +- 1.96 bootstrap
+standard errors (ch. 13), because a resampling's repeated digits bias those figures themselves (duplicates shrink
+k-NN radii and add noise to the covariance), which moves the percentiles off the estimate while their spread stays
+a fair measure of the sampling variation.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..config import RunConfig, resolve_config, with_overrides
 from ..core import CLASSES
 from ..data import Mnist, load_mnist
 from ..runs import checked_samples, load_samples
-from ._classes import intended_class_scores
+from ._classes import class_score, intended_class_scores
 from ._context import Evaluation
 from ._evaluate import computed
 from ._fidelity import fidelity
@@ -33,8 +33,9 @@ from ._registry import METRICS, SAMPLES
 
 LEVEL = 0.95  # the bootstrap intervals' coverage
 MEANS = ("class_acc", "confidence")  # per-sample means: percentile intervals
-SET_FIGURES = ("fid", "precision", "recall")  # figures of the whole set: standard intervals (see above)
-BOUNDS = {"fid": (0.0, float("inf")), "precision": (0.0, 1.0), "recall": (0.0, 1.0)}  # where a figure can lie
+SET_FIGURES = ("fid", "precision", "recall", "class_score")  # figures of the whole set: standard intervals (see above)
+BOUNDS = {"fid": (0.0, float("inf")), "precision": (0.0, 1.0), "recall": (0.0, 1.0),  # where a figure can lie
+          "class_score": (1.0, 10.0)}
 INTERVAL_KEYS = SET_FIGURES + MEANS  # the overall figures given intervals
 
 
@@ -72,9 +73,9 @@ def score(images: Tensor | np.ndarray, labels: Tensor | np.ndarray | Sequence[in
 
     images: (N, 28, 28) or (N, 1, 28, 28), uint8, or float in `value_range` ((0, 1) or (-1, 1)), torch or numpy.
     labels: (N,) the digits the images were drawn for.
-    metrics: registered sample metrics (default: fid, kid, class_acc, prc; clip needs eval.clip_weights).
+    metrics: registered sample metrics (default: all but clip, which needs eval.clip_weights).
     overrides: eval.* settings, e.g. ["eval.feature_extractor=inception", "eval.inception_weights=PATH"].
-    bootstrap: resamplings for the 95% intervals of fid, class_acc, confidence, precision and recall (0: none).
+    bootstrap: resamplings for the 95% intervals of INTERVAL_KEYS (0: none).
     """
     digits, digit_labels = checked_samples("images", images, labels, value_range)
     cfg = score_config(overrides)
@@ -111,9 +112,10 @@ def bootstrap_intervals(ev: Evaluation, metrics: set[str], estimates: dict[str, 
     _, labels = ev.samples()
     fidelity_metrics = {"fid", "prc"} & metrics
     features = ev.generated_features if fidelity_metrics else None
-    correct = confidence = None
+    per_sample: dict[str, Tensor] = {}  # the per-sample figures whose means are MEANS
     if "class_acc" in metrics:
-        correct, confidence = intended_class_scores(ev.predictions[0], labels)
+        per_sample["class_acc"], per_sample["confidence"] = intended_class_scores(ev.predictions[0], labels)
+    probs = ev.predictions[0] if "class_score" in metrics else None
     g = torch.Generator().manual_seed(seed)
     by_digit = [torch.nonzero(labels == d)[:, 0] for d in CLASSES]
     drawn: dict[str, list[float]] = {}
@@ -122,8 +124,9 @@ def bootstrap_intervals(ev: Evaluation, metrics: set[str], estimates: dict[str, 
         figures: dict[str, float] = {}
         if features is not None:  # the reference subset of precision/recall is drawn anew too
             figures.update(fidelity(features[idx], ev.real_features, fidelity_metrics, seed=seed + i))
-        if correct is not None and confidence is not None:
-            figures.update(class_acc=float(correct[idx].mean()), confidence=float(confidence[idx].mean()))
+        figures.update({key: float(values[idx].mean()) for key, values in per_sample.items()})
+        if probs is not None:
+            figures["class_score"] = class_score(probs[idx])
         for key in INTERVAL_KEYS:
             if key in figures:
                 drawn.setdefault(key, []).append(figures[key])

@@ -64,7 +64,7 @@ def comparable_validation(search: tuple[SearchDim, ...]) -> bool:
 
 @dataclass(frozen=True)
 class Objective:
-    metric: str  # a scalar of metrics.json: mse, fid, kid, class_acc, confidence, precision, recall
+    metric: str  # a scalar of metrics.json: mse, fid, kid, class_acc, confidence, class_score, precision, recall
     direction: str  # minimize | maximize
 
     @property
