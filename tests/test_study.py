@@ -13,7 +13,7 @@ from harness._util import ConfigError, host
 from harness.cli import main
 from harness.metrics import LoadedClassifier
 from harness.runs import _generate as generate
-from harness.studies import _trial as objective, load_spec, open_study, run_study, summary_frame, write_report
+from harness.studies import _report, _trial as objective, load_spec, open_study, run_study, summary_frame, write_report
 
 ABLATIONS = Path(__file__).parent.parent / "ablations"
 
@@ -208,3 +208,15 @@ def test_a_list_point_whose_keys_are_part_of_another_is_summarised_apart(tmp_pat
     summary = summary_frame(trials, spec)
     assert summary["seeds"].tolist() == [2, 2]
     assert summary["class_acc"].tolist() == pytest.approx([0.15, 0.6])
+
+
+def test_the_report_gives_the_class_score_of_the_real_digits_beside_the_samples() -> None:
+    """The class score tops out below 10 on real digits; the report says where, so w = 0's figure has a scale."""
+    spec = load_spec(ABLATIONS / "quickstart.yaml")
+    cells = {"mse": 0.2, "class_acc": 0.5, "fid": 100.0, "kid": 50.0, "diversity": 30.0, "class_score": 5.0}
+    summary = pd.DataFrame([{"sample.guidance": w, "seeds": 3, "class_score_reference": 9.78,
+                             **{k: v for key, v in cells.items()
+                                for k in (key, f"{key}_ci95_low", f"{key}_ci95_high")}} for w in (0, 1, 3)])
+    text = _report.markdown(spec, pd.DataFrame({"state": ["COMPLETE"] * 9}), summary)
+    assert "class_score of the test digits themselves 9.78" in text
+    assert "| 0 | 3 |" in text and "class_score |" in text

@@ -191,6 +191,8 @@ def _grid_table(spec: StudySpec, summary: pd.DataFrame, complete: int) -> list[s
     reference = spec.config(spec.points()[0], spec.seeds[0]).eval.reference
     against = (f"; FID, KID, precision and recall against the {reference} digits"
                if {"fid", "kid", "prc"} & set(spec.metrics) else "")
+    if "class_score_reference" in summary.columns:  # the class score's ceiling in practice, for scale
+        against += f"; class_score of the {reference} digits themselves {summary['class_score_reference'].iloc[0]:.2f}"
     lines = [f"Budget `{spec.budget}`; seeds {list(spec.seeds)}; each cell is the mean over seeds with its 95% "
              f"confidence interval (Student's t){against}. Trials: {complete} complete of {spec.size}.", ""]
     rows = [[as_text(row[f]) for f in factors] + [str(int(row["seeds"]))] +
