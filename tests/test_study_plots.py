@@ -49,6 +49,8 @@ def test_a_label_wraps_between_settings_never_inside_one() -> None:
     label = "train.keep_weights_at=[0.25], sample.guidance_method=autoguidance, sample.guide_at=0.25"
     assert wrapped(label, width=34).split("\n") == ["train.keep_weights_at=[0.25],",
                                                     "sample.guidance_method=autoguidance,", "sample.guide_at=0.25"]
+    listed = "train.steps=1200, sample.guidance_interval=[0.2, 0.8]"  # the list's own space is no break
+    assert wrapped(listed, width=34).split("\n") == ["train.steps=1200,", "sample.guidance_interval=[0.2, 0.8]"]
 
 
 def test_the_report_shows_the_first_seed_of_every_variant(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from pathlib import Path
 
@@ -161,10 +162,15 @@ def _labelled(trials: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
     return data
 
 
+NO_BREAK = "\u00a0"  # textwrap breaks at ASCII whitespace only
+
+
 def wrapped(label: str, width: int) -> str:
     """A variant's `key=value, ...` label on lines of at most `width` characters, broken between settings and
-    never inside one (a setting longer than `width` keeps a line of its own)."""
-    return textwrap.fill(label, width=width, break_long_words=False)
+    never inside one (a setting longer than `width` keeps a line of its own). A list value such as `[0.2, 0.8]` has
+    a space of its own, which is held unbreakable while the label is filled."""
+    held = re.sub(r"\[[^\]]*\]", lambda m: m.group().replace(" ", NO_BREAK), label)
+    return textwrap.fill(held, width=width, break_long_words=False).replace(NO_BREAK, " ")
 
 
 def line_count(text: str) -> int:
