@@ -21,6 +21,7 @@ ABLATIONS = Path(__file__).parent.parent / "ablations"
     (("description:", "descriptin:"), "unknown key 'descriptin'"),
     (("metrics: [mse]", "metrics: [mse]\ntrials: 3"), "objective and trials belong to tuning specs"),
     (("vary:", "search: {train.lr: {float: [0.1, 1]}}\nvary:"), "either vary (an ablation grid) or search"),
+    (("model.skip: [true, false]", "train.ema_decay: [0.3, 0.9]"), "train.ema_decay=0.9 never takes effect in 6 steps"),
 ])
 def test_bad_grid_specs_are_rejected_before_anything_runs(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as e:
@@ -40,11 +41,18 @@ def test_bad_grid_specs_are_rejected_before_anything_runs(tmp_path: Path, edit: 
     (("{choices: [16, 32]}", "{choices: []}"), "choices must be a non-empty list"),
     (("train.lr:", "train.lrr:"), "unknown key train.lrr"),
     (("{choices: [16, 32]}", "{choices: [16, 0]}"), "train.batch_size"),
+    (("train.lr:", "train.ema_decay: {float: [0.1, 0.99]}\n  train.lr:"), "train.ema_decay=0.99 never takes effect"),
 ])
 def test_bad_tuning_specs_are_rejected(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as e:
         load_spec(write_spec(tmp_path, TUNE.replace(*edit)))
     assert message in str(e.value)
+
+
+def test_a_grid_of_ema_decays_its_steps_reach_is_accepted(tmp_path: Path) -> None:
+    """The refusal is for decays the warm-up hides, not for the factor: below the last step's ceiling they differ."""
+    spec = load_spec(write_spec(tmp_path, GRID.replace("model.skip: [true, false]", "train.ema_decay: [0.2, 0.3]")))
+    assert [p["train.ema_decay"] for p in spec.points()] == [0.2, 0.3]
 
 
 def test_a_tuning_spec_reads_its_search_and_objective(tmp_path: Path) -> None:

@@ -135,7 +135,7 @@ class TrainConfig:
     lr_decay: str = "cosine"  # after warm-up: constant | cosine (to 0 at the last step)
     grad_clip: float = 1.0  # max global gradient norm; 0 disables clipping
     ema: bool = True  # keep an exponential moving average of the weights
-    ema_decay: float = 0.995  # EMA decay per step
+    ema_decay: float = 0.995  # EMA decay per step once the warm-up (1+k)/(10+k) reaches it (step 1790 for 0.995)
     p_uncond: float = 0.1  # label dropout: probability a label is replaced by the null label (CFG)
     val_every: int = 200  # steps between validation-MSE measurements
     val_images: int = 500  # validation images per measurement (fixed subset, noise and t)

@@ -110,6 +110,8 @@ BAD_INPUTS: tuple[BadInput, ...] = (
     BadInput("study spec with an empty grid", ("ablate", "{s}/empty_grid.yaml"), "the grid would be empty"),
     BadInput("study name escaping results/", ("ablate", "{s}/escape.yaml"), "name must be lower-case"),
     BadInput("missing spec file", ("ablate", "{s}/nothere.yaml"), "no such file"),
+    BadInput("study varying an EMA decay its steps never reach", ("ablate", "{s}/idle_ema.yaml"),
+             "never takes effect in 600 steps"),
     BadInput("ablation spec given to tune", ("tune", "{s}/tiny.yaml"), "is an ablation grid"),
     BadInput("--workers 0", _study("--workers", "0", "--results", "{s}/new-results"), "--workers must be >= 1"),
     BadInput("a data set that is not bundled, without its folder", _train("--set", "data.dataset=fashion_mnist"),
@@ -178,6 +180,7 @@ def prepare_sandbox(root: Path) -> Path:
     texts = {"malformed.yaml": "model: {channels: [32, 64\n", "unknown_key.yaml": "model:\n  chanels: [32, 64]\n",
              "empty_grid.yaml": "name: empty\nvary:\n  model.skip: []\n",
              "escape.yaml": "name: ../../outside\nvary:\n  model.skip: [true, false]\n",
+             "idle_ema.yaml": "name: idle_ema\nvary:\n  train.ema_decay: [0.99, 0.999]\nbudget: quick\n",
              "tiny.yaml": drill_spec("tiny"), "results-file": "a file where a folder belongs\n",
              "damaged/tiny/spec.json": "{not json", "corrupt-db/tiny/study.db": "not a database\n"}
     for name, text in texts.items():

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._util import RESERVED, ConfigError
-from ..config import BUDGETS, RunConfig, load_yaml, resolve_config
+from ..config import BUDGETS, RunConfig, ema_decay_unreached, load_yaml, resolve_config
 from ..metrics import METRICS
 from ._search import Objective, SearchDim, comparable_validation, parse_objective, parse_search
 
@@ -122,6 +122,9 @@ def load_spec(path: str | Path) -> StudySpec:
             spec.config(point, spec.seeds[0])
         except ConfigError as e:
             raise ConfigError(f"{where}: {'search value' if spec.tuning else 'grid point'} {point}: {e}") from None
+        # a decay the EMA's warm-up never reaches would train one network under several names
+        if "train.ema_decay" in point and (idle := ema_decay_unreached(spec.config(point, spec.seeds[0]).train)):
+            raise ConfigError(f"{where}: {'search value' if spec.tuning else 'grid point'} {point}: {idle}")
     return spec
 
 
