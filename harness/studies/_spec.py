@@ -118,13 +118,14 @@ def load_spec(path: str | Path) -> StudySpec:
     elif {"objective", "trials"} & set(data):
         raise ConfigError(f"{where}: objective and trials belong to tuning specs (with search:), not to a vary grid")
     for point in _checked_points(spec):
+        what = f"{where}: {'search value' if spec.tuning else 'grid point'} {point}"
         try:
-            spec.config(point, spec.seeds[0])
+            cfg = spec.config(point, spec.seeds[0])
         except ConfigError as e:
-            raise ConfigError(f"{where}: {'search value' if spec.tuning else 'grid point'} {point}: {e}") from None
+            raise ConfigError(f"{what}: {e}") from None
         # a decay the EMA's warm-up never reaches would train one network under several names
-        if "train.ema_decay" in point and (idle := ema_decay_unreached(spec.config(point, spec.seeds[0]).train)):
-            raise ConfigError(f"{where}: {'search value' if spec.tuning else 'grid point'} {point}: {idle}")
+        if "train.ema_decay" in point and (idle := ema_decay_unreached(cfg.train)):
+            raise ConfigError(f"{what}: {idle}")
     return spec
 
 
