@@ -30,8 +30,9 @@ def cautions(cfg: RunConfig) -> list[str]:
 def ema_decay_unreached(train: TrainConfig) -> str | None:
     """Why `train.ema_decay` changes nothing in this run, or None when it does: the EMA's warm-up ceiling
     (1 + k) / (10 + k) stays below the decay through the last step, so every such decay gives the same average."""
-    if not train.ema or warmed_up_at(train.ema_decay) < train.steps:
+    first = warmed_up_at(train.ema_decay)
+    if not train.ema or first < train.steps:
         return None
     return (f"train.ema_decay={train.ema_decay:g} never takes effect in {train.steps} steps: the EMA's warm-up "
-            f"min(decay, (1+k)/(10+k)) reaches it only at step {warmed_up_at(train.ema_decay)}, so every decay above "
+            f"min(decay, (1+k)/(10+k)) reaches it only at step {first}, so every decay above "
             f"{warm_up(train.steps - 1):.4f} averages the same weights; train more steps or choose a decay at most that")
