@@ -98,7 +98,8 @@ def test_a_file_system_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureF
 def test_components_and_presets_list_every_member(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["components"]) == 0
     out = capsys.readouterr().out
-    for name in ("linear", "cosine", "sigmoid", "quadratic", "ddim", "ddpm", "eps", "x0", "v", "sinusoidal", "learned"):
+    for name in ("linear", "cosine", "sigmoid", "quadratic", "ddim", "ddpm", "eps", "x0", "v", "sinusoidal", "learned",
+                 "scale_shift"):
         assert name in out
     assert main(["presets"]) == 0
     out = capsys.readouterr().out

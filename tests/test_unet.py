@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from harness.config import RunConfig, resolve_config
-from harness.nn import ACTIVATIONS, TIME_EMBEDDINGS, count_parameters
+from harness.nn import ACTIVATIONS, MODULATIONS, TIME_EMBEDDINGS, count_parameters
+from harness.nn._layers import ResBlock
 from harness.runs import build_model
 
 TINY = ["model.channels=[8, 16]", "model.embed_dim=16"]
@@ -39,10 +40,47 @@ def test_every_activation_runs_forward_and_backward(name: str) -> None:
     forward_backward([f"model.activation={name}"])
 
 
+@pytest.mark.parametrize("name", MODULATIONS.names())
+def test_every_modulation_runs_forward_and_backward(name: str) -> None:
+    forward_backward([f"model.modulation={name}"])
+
+
+@pytest.mark.parametrize("name", MODULATIONS.names())
+def test_a_zero_embedding_projection_leaves_every_modulation_a_plain_block(name: str) -> None:
+    # both forms are built so that an untrained (zero) projection conditions nothing: the block is then the
+    # unconditioned one, whatever the embedding
+    torch.manual_seed(0)
+    block = ResBlock(8, 16, 12, 4, 0.0, torch.nn.SiLU, MODULATIONS.get(name))
+    torch.nn.init.zeros_(block.emb.weight)
+    torch.nn.init.zeros_(block.emb.bias)
+    x = torch.randn(2, 8, 7, 7)
+    torch.testing.assert_close(block(x, torch.randn(2, 12)), block(x, None))
+
+
+def test_scale_shift_is_adaptive_group_norm() -> None:
+    """Dhariwal & Nichol 2021's AdaGN: GroupNorm(h) * (1 + scale) + shift, with [scale, shift] = Linear(emb)."""
+    torch.manual_seed(0)
+    block = ResBlock(8, 16, 12, 4, 0.0, torch.nn.SiLU, MODULATIONS.get("scale_shift"))
+    x, emb = torch.randn(2, 8, 7, 7), torch.randn(2, 12)
+    h = block.conv1(torch.nn.functional.silu(block.norm1(x)))
+    scale, shift = (emb @ block.emb.weight.T + block.emb.bias).split(16, dim=1)  # each (B, 16)
+    h = block.norm2(h) * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
+    expected = block.conv2(torch.nn.functional.silu(h)) + block.shortcut(x)
+    torch.testing.assert_close(block(x, emb), expected)
+
+
+def test_scale_shift_doubles_only_the_embedding_projections() -> None:
+    add = forward_backward([])
+    adagn = forward_backward(["model.modulation=scale_shift"])
+    projections = [m.emb.out_features for m in add.modules() if isinstance(m, ResBlock) and m.emb is not None]
+    assert count_parameters(adagn) - count_parameters(add) == sum((16 + 1) * c for c in projections)  # embed_dim 16
+
+
 SWITCHES = [
     ["model.skip=false"],
     ["model.class_embedding=false"],
     ["model.conditioning=bottleneck"],
+    ["model.conditioning=bottleneck", "model.modulation=scale_shift"],
     ["model.attention_resolutions=[14]"],
     ["model.attention_resolutions=[28, 14]", "model.attention_heads=2"],
     ["model.blocks_per_level=2", "model.dropout=0.1"],

@@ -28,6 +28,7 @@ from ..nn import (
     ACTIVATIONS,
     BACKBONES,
     MAX_SIGMA_REL,
+    MODULATIONS,
     POSITION_EMBEDDINGS,
     TIME_EMBEDDINGS,
     count_parameters,
@@ -157,7 +158,7 @@ def cmd_components(args: argparse.Namespace) -> int:
     from ..metrics import METRICS
 
     for reg in (FORMULATIONS, SCHEDULES, PREDICTIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, SAMPLERS, SPACINGS,
-                BACKBONES, TIME_EMBEDDINGS, POSITION_EMBEDDINGS, ACTIVATIONS, PRESETS, BUDGETS, METRICS):
+                BACKBONES, TIME_EMBEDDINGS, MODULATIONS, POSITION_EMBEDDINGS, ACTIVATIONS, PRESETS, BUDGETS, METRICS):
         print(f"{reg.family:18s} {', '.join(reg.names()):45s} {reg.doc}")
     for name, form in FORMULATIONS.items():
         print(f"  formulation {name:4s} {form.summary}; samplers {', '.join(form.samplers)}; spacings "

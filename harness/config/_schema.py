@@ -16,7 +16,7 @@ import yaml
 
 from .._util import ConfigError
 from ..core import FORMULATIONS, LOSS_WEIGHTINGS, NOISE_SAMPLINGS, PREDICTIONS, SAMPLERS, SCHEDULES, SPACINGS
-from ..nn import ACTIVATIONS, BACKBONES, MAX_SIGMA_REL, POSITION_EMBEDDINGS, TIME_EMBEDDINGS
+from ..nn import ACTIVATIONS, BACKBONES, MAX_SIGMA_REL, MODULATIONS, POSITION_EMBEDDINGS, TIME_EMBEDDINGS
 from . import _fields
 from ._datasets import DATASETS, MNIST_TEMPLATES
 from ._fields import require
@@ -65,6 +65,7 @@ class ModelConfig:
     time_embedding: str = "sinusoidal"  # how t is embedded: sinusoidal | learned | none
     class_embedding: bool = True  # embed the digit label (and a null label for guidance)
     conditioning: str = "every_block"  # where the embedding enters: every_block | bottleneck (report 002)
+    modulation: str = "add"  # how the embedding acts in a block: add (a bias; Ho et al. 2020) | scale_shift (AdaGN)
     embed_dim: int = 128  # width of the time and class embedding vectors
     norm_groups: int = 8  # GroupNorm groups; must divide every channel count
     dropout: float = 0.0  # dropout probability inside residual blocks
@@ -89,6 +90,7 @@ class ModelConfig:
         require(self.conditioning in CONDITIONING, "model.conditioning", f"must be one of {', '.join(CONDITIONING)}", self.conditioning)
         _check_member(TIME_EMBEDDINGS, self.time_embedding, "model.time_embedding")
         _check_member(ACTIVATIONS, self.activation, "model.activation")
+        _check_member(MODULATIONS, self.modulation, "model.modulation")
         _check_member(BACKBONES, self.backbone, "model.backbone")
         _check_member(POSITION_EMBEDDINGS, self.position_embedding, "model.position_embedding")
         require(self.patch_size >= 1, "model.patch_size", "must be >= 1", self.patch_size)
@@ -385,7 +387,7 @@ HASHED_WHEN_SET = (("data", "dataset"), ("sample", "precision"), ("sample", "gui
                    ("model", "depth"), ("model", "mlp_ratio"), ("model", "position_embedding"),
                    ("train", "ema_profiles"), ("train", "keep_weights_at"), ("sample", "guidance_method"),
                    ("sample", "guide_at"), ("sample", "guide_run"), ("train", "ema_snapshot_every"), ("sample", "ema_length"),
-                   ("eval", "reference"), ("sample", "unconditional"))
+                   ("eval", "reference"), ("sample", "unconditional"), ("model", "modulation"))
 
 
 # Presets renamed after runs were cached under their old name: hashed under that name, so those runs keep their

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -84,30 +85,61 @@ class PointwiseConv(nn.Conv2d):
         return out.view(b, self.out_channels, h, w)
 
 
+@dataclass(frozen=True)
+class Modulation:
+    """How a residual block's conditioning vector acts on its features between the two convolutions."""
+
+    vectors: int  # per-channel vectors the embedding's projection gives: its output width over the channels
+    apply: Callable[[Tensor, Tensor, nn.GroupNorm], Tensor]  # (h (B, C, H, W), e (B, vectors*C, 1, 1), norm) -> normed h
+
+
+MODULATIONS: Registry[Modulation] = Registry("modulation", "how the embedding enters each residual block")
+
+
+def _add(h: Tensor, e: Tensor, norm: nn.GroupNorm) -> Tensor:
+    return norm(h + e)
+
+
+def _scale_shift(h: Tensor, e: Tensor, norm: nn.GroupNorm) -> Tensor:
+    scale, shift = e.chunk(2, dim=1)  # each (B, C, 1, 1)
+    return norm(h) * (1 + scale) + shift  # 1 + scale: a zero projection leaves the block unconditioned
+
+
+# Ho et al. 2020: a per-channel bias, added before the second GroupNorm (which then partly normalises it away).
+MODULATIONS.register("add")(Modulation(1, _add))
+# Dhariwal & Nichol 2021, section 3 ("adaptive group normalization", AdaGN): the embedding sets the second
+# GroupNorm's per-channel scale and shift, so it multiplies features instead of offsetting them.
+MODULATIONS.register("scale_shift")(Modulation(2, _scale_shift))
+
+
 class ResBlock(nn.Module):
-    """Two 3x3 convolutions with GroupNorm, an optional additive embedding, and a residual path."""
+    """Two 3x3 convolutions with GroupNorm, an optional embedding between them, and a residual path."""
 
     def __init__(
         self,
         in_ch: int,  # input channels
         out_ch: int,  # output channels
-        emb_dim: int | None,  # width of the conditioning vector added after the first conv; None: no conditioning
+        emb_dim: int | None,  # width of the conditioning vector that enters after the first conv; None: none
         groups: int,  # GroupNorm groups
         dropout: float,  # dropout probability before the second conv
         act: Callable[[], nn.Module],  # nonlinearity constructor
+        modulation: Modulation = MODULATIONS.get("add"),  # how the embedding acts on the features
     ) -> None:
         super().__init__()
         self.norm1, self.conv1 = nn.GroupNorm(groups, in_ch), nn.Conv2d(in_ch, out_ch, 3, padding=1)
         self.norm2, self.conv2 = nn.GroupNorm(groups, out_ch), nn.Conv2d(out_ch, out_ch, 3, padding=1)
         self.act, self.drop = act(), nn.Dropout(dropout)
-        self.emb = nn.Linear(emb_dim, out_ch) if emb_dim else None
+        self.modulation = modulation
+        self.emb = nn.Linear(emb_dim, modulation.vectors * out_ch) if emb_dim else None
         self.shortcut = PointwiseConv(in_ch, out_ch) if in_ch != out_ch else nn.Identity()
 
     def forward(self, x: Tensor, emb: Tensor | None) -> Tensor:
         h = self.conv1(self.act(self.norm1(x)))  # (B, out, H, W)
         if self.emb is not None and emb is not None:
-            h = h + self.emb(emb)[:, :, None, None]
-        h = self.conv2(self.drop(self.act(self.norm2(h))))
+            h = self.modulation.apply(h, self.emb(emb)[:, :, None, None], self.norm2)
+        else:
+            h = self.norm2(h)
+        h = self.conv2(self.drop(self.act(h)))
         return h + self.shortcut(x)
 
 

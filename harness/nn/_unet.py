@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core import NUM_CLASSES
-from ._layers import ACTIVATIONS, TIME_EMBEDDINGS, Downsample, ResBlock, SelfAttention2d, Upsample
+from ._layers import ACTIVATIONS, MODULATIONS, TIME_EMBEDDINGS, Downsample, ResBlock, SelfAttention2d, Upsample
 
 if TYPE_CHECKING:  # annotations only: the config validates names against this package's registries
     from ..config import ModelConfig
@@ -39,6 +39,7 @@ class UNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         act = ACTIVATIONS.get(cfg.activation)
+        modulation = MODULATIONS.get(cfg.modulation)
         d = cfg.embed_dim
         self.time_embed = TIME_EMBEDDINGS.get(cfg.time_embedding)(timesteps, d)
         self.time_mlp = nn.Sequential(nn.Linear(d, d), act(), nn.Linear(d, d))
@@ -48,7 +49,7 @@ class UNet(nn.Module):
 
         def stage(cin: int, cout: int, side: int, emb_dim: int | None) -> Stage:
             attn = SelfAttention2d(cout, cfg.attention_heads, cfg.norm_groups) if side in cfg.attention_resolutions else None
-            return Stage(ResBlock(cin, cout, emb_dim, cfg.norm_groups, cfg.dropout, act), attn)
+            return Stage(ResBlock(cin, cout, emb_dim, cfg.norm_groups, cfg.dropout, act, modulation), attn)
 
         chs = cfg.channels
         side = image_size
