@@ -163,8 +163,10 @@ def test_yaml_config_file_is_validated(tmp_path: Path) -> None:
     ("baseline_v2", "smoke", [], "eec18bb31bfa"),
     ("baseline_v3", "quick", [], "48339834f6f2"),
     ("baseline_v3", "smoke", [], "8017e33e7659"),
-    ("baseline", "quick", [], "a1f571a4cbf4"),
-    ("baseline", "smoke", [], "d0767a1cb17f"),
+    ("baseline_v4", "quick", [], "a1f571a4cbf4"),
+    ("baseline_v4", "smoke", [], "d0767a1cb17f"),
+    ("baseline", "quick", [], "469771567f6e"),
+    ("baseline", "smoke", [], "131cedb3eee3"),
 ])
 def test_known_configs_keep_their_hash(preset: str, budget: str, overrides: list[str], digest: str) -> None:
     """A hash names the run folders on users' disks (results/runs/<hash>/): a change would orphan every one."""

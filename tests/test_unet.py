@@ -144,5 +144,6 @@ def test_class_label_changes_the_output_and_time_embedding_none_ignores_t() -> N
 
 def test_report_presets_parameter_counts() -> None:
     """Recorded counts of our U-Net at the reports' widths (see README for report 004's 957,513)."""
-    counts = {p: count_parameters(build_model(resolve_config(p, "quick"))) for p in ("baseline", "report002", "report004")}
-    assert counts == {"baseline": 496_929, "report002": 11_062_785, "report004": 1_787_841}
+    presets = ("baseline", "baseline_v4", "report002", "report004")
+    counts = {p: count_parameters(build_model(resolve_config(p, "quick"))) for p in presets}
+    assert counts == {"baseline": 542_337, "baseline_v4": 496_929, "report002": 11_062_785, "report004": 1_787_841}

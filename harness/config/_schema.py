@@ -391,8 +391,8 @@ HASHED_WHEN_SET = (("data", "dataset"), ("sample", "precision"), ("sample", "gui
 
 
 # Presets renamed after runs were cached under their old name: hashed under that name, so those runs keep their
-# folders (the first three baselines were each `baseline` until the next took the name).
-HASHED_AS = {"baseline_v1": "baseline", "baseline_v2": "baseline", "baseline_v3": "baseline"}
+# folders (the first four baselines were each `baseline` until the next took the name).
+HASHED_AS = {"baseline_v1": "baseline", "baseline_v2": "baseline", "baseline_v3": "baseline", "baseline_v4": "baseline"}
 
 
 def config_hash(cfg: RunConfig) -> str:
