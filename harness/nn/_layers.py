@@ -123,7 +123,7 @@ class ResBlock(nn.Module):
         groups: int,  # GroupNorm groups
         dropout: float,  # dropout probability before the second conv
         act: Callable[[], nn.Module],  # nonlinearity constructor
-        modulation: Modulation = MODULATIONS.get("add"),  # how the embedding acts on the features
+        modulation: Modulation,  # how the embedding acts on the features (a MODULATIONS member)
     ) -> None:
         super().__init__()
         self.norm1, self.conv1 = nn.GroupNorm(groups, in_ch), nn.Conv2d(in_ch, out_ch, 3, padding=1)
