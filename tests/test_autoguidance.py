@@ -50,8 +50,24 @@ def test_unconditional_autoguidance_with_the_guide_equal_to_the_main_network_giv
     torch.testing.assert_close(sample(trained, auto), plain, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("unconditional", [False, True])
-def test_both_networks_see_the_digit_or_both_the_null_label(run, unconditional: bool) -> None:
+def test_an_unconditional_guide_equal_to_the_main_network_gives_the_cfg_sample(run) -> None:
+    """With the guide's null label, D_guide(x | null) + w (D(x | y) - D_guide(x | null)) is Ho & Salimans' CFG
+    exactly when the guide is the main network itself."""
+    trained = load_trained(run)
+    for p in trained.model.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    cfg_run = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance=3"])
+    auto = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance=3", "sample.guidance_method=autoguidance",
+                                                "sample.guide_at=0.5", "sample.guide_unconditional=true"])
+    plain = sample(trained, cfg_run)
+    trained.model = AutoGuided(trained.model, trained.model, 3.0, guide_unconditional=True)
+    torch.testing.assert_close(sample(trained, auto), plain, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("unconditional, guide_unconditional, main_label, guide_label", [
+    (False, False, "digit", "digit"), (True, False, "null", "null"), (False, True, "digit", "null")])
+def test_each_network_sees_the_label_its_setting_names(run, unconditional: bool, guide_unconditional: bool,
+                                                        main_label: str, guide_label: str) -> None:
     trained = load_trained(run)
     seen = {"main": [], "guide": []}
 
@@ -61,13 +77,15 @@ def test_both_networks_see_the_digit_or_both_the_null_label(run, unconditional: 
         net.register_forward_pre_hook(hook)
         return net
 
-    trained.model = AutoGuided(spy(trained.model, "main"), spy(load_trained(run).model, "guide"), 2.0)
     cfg = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance_method=autoguidance", "sample.guide_at=0.5",
-                                               f"sample.unconditional={str(unconditional).lower()}"])
+                                               f"sample.unconditional={str(unconditional).lower()}",
+                                               f"sample.guide_unconditional={str(guide_unconditional).lower()}"])
+    trained = with_guide(trained, run, cfg.sample, torch.device("cpu"))
+    trained.model.main, trained.model.guide = spy(trained.model.main, "main"), spy(trained.model.guide, "guide")
     sample(trained, cfg)
-    expected = torch.full((10,), NULL_LABEL) if unconditional else grid_labels(1)
-    for name in ("main", "guide"):
-        assert seen[name] and all(torch.equal(y, expected) for y in seen[name]), name
+    labels = {"digit": grid_labels(1), "null": torch.full((10,), NULL_LABEL)}
+    for name, label in (("main", main_label), ("guide", guide_label)):
+        assert seen[name] and all(torch.equal(y, labels[label]) for y in seen[name]), name
 
 
 def test_autoguidance_extrapolates_from_the_guide_to_the_main_network() -> None:
@@ -110,6 +128,9 @@ def test_the_cli_samples_with_a_guide_and_refuses_a_missing_one(run, tmp_path, c
     assert main(["sample", str(run), "--out", str(out), "--per-class", "1", "--guidance-method", "autoguidance",
                  "--guide-at", "0.5", "--guidance", "2", "--unconditional"]) == 0
     assert "autoguidance of the unconditional model" in capsys.readouterr().out
+    assert main(["sample", str(run), "--out", str(out), "--per-class", "1", "--guidance-method", "autoguidance",
+                 "--guide-at", "0.5", "--guidance", "2", "--guide-unconditional"]) == 0
+    assert "autoguidance by the guide's unconditional pass" in capsys.readouterr().out
     assert main(["sample", str(run), "--out", str(tmp_path / "t.npz"), "--guidance-method", "autoguidance",
                  "--guide-at", "0.25"]) == 2
     assert "sample.guide_at must be a fraction of training whose weights the run keeps (train.keep_weights_at=[0.5])" in capsys.readouterr().err
@@ -123,6 +144,7 @@ def test_the_cli_samples_with_a_guide_and_refuses_a_missing_one(run, tmp_path, c
     (["sample.guidance_method=auto"], "sample.guidance_method must be one of cfg, autoguidance"),
     (["sample.unconditional=true"], "sample.unconditional is for sample.guidance_method=autoguidance; under cfg, "
                                     "unconditional samples are sample.guidance=0"),
+    (["sample.guide_unconditional=true"], "sample.guide_unconditional is for sample.guidance_method=autoguidance"),
     (["train.keep_weights_at=[0.99]"], "train.keep_weights_at must be fractions in \\(0, 1\\) of train.steps=20"),
     ([*STEPS, "sample.guidance_method=autoguidance", "sample.guide_at=0.5", "sample.guidance_interval=[0.2, 0.8]"],
      "must be \\[0, 1\\] under autoguidance"),

@@ -60,7 +60,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # `harness sample` options, each named after the sample.* field it overrides when given (the run's stands otherwise)
 SAMPLE_OPTIONS = ("sampler", "steps", "guidance", "guidance_interval", "eta", "spacing", "batch_size", "precision",
-                  "guidance_method", "guide_at", "guide_run", "unconditional")
+                  "guidance_method", "guide_at", "guide_run", "unconditional", "guide_unconditional")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -89,7 +89,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     lo, hi = cfg.sample.guidance_interval
     where = "" if (lo, hi) == FULL_INTERVAL else f" at t/T in [{lo:g}, {hi:g}]"
     if cfg.sample.guidance_method == "autoguidance":
-        where += ", autoguidance" + (" of the unconditional model" if cfg.sample.unconditional else "")
+        where += ", autoguidance" + (" of the unconditional model" if cfg.sample.unconditional else
+                                     " by the guide's unconditional pass" if cfg.sample.guide_unconditional else "")
     print(f"{len(images)} samples ({cfg.sample.sampler}, {cfg.sample.steps} steps, w={cfg.sample.guidance}{where}) "
           f"in {seconds:.1f} s ({len(images) / seconds:.1f} images/s) -> {out}")
     return 0
@@ -218,6 +219,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--guide-run", help="sample.guide_run: autoguidance by another run folder's network")
     s.add_argument("--unconditional", action="store_true", default=None, help="sample.unconditional: autoguidance "
                    "of the unconditional model (both networks see the null label; under cfg use --guidance 0)")
+    s.add_argument("--guide-unconditional", action="store_true", default=None, help="sample.guide_unconditional: "
+                   "the autoguidance guide sees the null label (CFG whose unconditional pass is the weaker network)")
     s.add_argument("--guidance-interval", nargs=2, type=float, metavar=("LO", "HI"),
                    help="sample.guidance_interval: guide only where t/T lies in [LO, HI]; the other steps run the "
                         "conditional pass alone")

@@ -206,6 +206,8 @@ class SampleConfig:
     guide_run: str = ""  # autoguidance: or guide with the network of this run folder (e.g. a narrower one)
     # Karras et al. 2024 (Sec. 5) guide unconditional models too; under cfg, unconditional samples are guidance 0
     unconditional: bool = False  # autoguidance: both networks see the null label (no digit asked for)
+    # EDM2's guidance: CFG whose unconditional pass is a smaller, less-trained network (Karras et al. 2024, Sec. 3)
+    guide_unconditional: bool = False  # autoguidance: the guide sees the null label, the main network the digit's
     ema_length: float = 0.0  # post-hoc EMA: the sigma_rel reconstructed from the run's snapshots (train.ema_profiles); 0: train.ema's
     compile: bool = False  # torch.compile the network for sampling: faster evaluations after a one-off compile
     eval_batch: int = 0  # most images per network call (a guided batch is split); 0: the device's best, see devices
@@ -232,6 +234,9 @@ class SampleConfig:
         require(not self.unconditional or self.guidance_method == "autoguidance", "sample.unconditional",
                 "is for sample.guidance_method=autoguidance; under cfg, unconditional samples are sample.guidance=0",
                 self.unconditional)
+        require(not self.guide_unconditional or self.guidance_method == "autoguidance", "sample.guide_unconditional",
+                "is for sample.guidance_method=autoguidance (the guide's pass); under cfg the unconditional pass is "
+                "the network's own", self.guide_unconditional)
         require(0.0 <= self.ema_length < MAX_SIGMA_REL, "sample.ema_length",
                 f"must be in [0, {MAX_SIGMA_REL}) (0: the classic EMA of train.ema)", self.ema_length)
         require(self.precision in PRECISIONS, "sample.precision", f"must be one of {', '.join(PRECISIONS)}", self.precision)
@@ -387,7 +392,8 @@ HASHED_WHEN_SET = (("data", "dataset"), ("sample", "precision"), ("sample", "gui
                    ("model", "depth"), ("model", "mlp_ratio"), ("model", "position_embedding"),
                    ("train", "ema_profiles"), ("train", "keep_weights_at"), ("sample", "guidance_method"),
                    ("sample", "guide_at"), ("sample", "guide_run"), ("train", "ema_snapshot_every"), ("sample", "ema_length"),
-                   ("eval", "reference"), ("sample", "unconditional"), ("model", "modulation"))
+                   ("eval", "reference"), ("sample", "unconditional"), ("model", "modulation"),
+                   ("sample", "guide_unconditional"))
 
 
 # Presets renamed after runs were cached under their old name: hashed under that name, so those runs keep their

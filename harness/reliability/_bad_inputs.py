@@ -100,6 +100,8 @@ BAD_INPUTS: tuple[BadInput, ...] = (
              "--guidance-method", "autoguidance", "--guide-at", "0.5"), "must be a fraction of training whose weights"),
     BadInput("an unconditional model guided without autoguidance", ("sample", "{s}/run", "--out", "{s}/s.npz",
              "--unconditional"), "sample.unconditional is for sample.guidance_method=autoguidance"),
+    BadInput("an unconditional guide without autoguidance", ("sample", "{s}/run", "--out", "{s}/s.npz",
+             "--guide-unconditional"), "sample.guide_unconditional is for sample.guidance_method=autoguidance"),
     BadInput("post-hoc EMA length out of range", ("sample", "{s}/run", "--out", "{s}/s.npz", "--ema-length", "0.5"),
              "--ema-length must be a sigma_rel in (0, 0.28)"),
     BadInput("post-hoc EMA length of a run without snapshots", ("sample", "{s}/run", "--out", "{s}/s.npz",

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from .._util import CheckpointError, atomic_write
 from ..config import RunConfig, SampleConfig, kept_step
+from ..core import NULL_LABEL
 from ._checkpoint import CHECKPOINT, TrainedModel, build_model, load_trained
 
 KEPT = "weights"  # <run>/weights/step_<N>.pt: the weights train.keep_weights_at keeps
@@ -25,16 +26,19 @@ def save_kept_weights(run_dir: Path, step: int, weights: dict[str, Tensor]) -> N
 
 class AutoGuided(nn.Module):
     """D = D_guide + w (D_main - D_guide) (their Eq. 2), both networks given the same label: the digit's, or the null
-    label when the unconditional model is guided (sample.unconditional). The formulations map a network's output to
-    the denoised image affinely with the same coefficients for both networks, so guiding the outputs guides D."""
+    label when the unconditional model is guided (sample.unconditional). With `guide_unconditional` the guide sees
+    the null label and the main network the digit's: classifier-free guidance whose unconditional pass is the weaker
+    network, as EDM2 guided (their Sec. 3). The formulations map a network's output to the denoised image affinely
+    with the same coefficients for both networks, so guiding the outputs guides D."""
 
-    def __init__(self, main: nn.Module, guide: nn.Module, guidance: float) -> None:
+    def __init__(self, main: nn.Module, guide: nn.Module, guidance: float, guide_unconditional: bool = False) -> None:
         super().__init__()
         self.main, self.guide, self.guidance = main, guide, guidance
+        self.guide_unconditional = guide_unconditional  # the guide sees the null label (sample.guide_unconditional)
         self.class_embed = getattr(main, "class_embed", None)  # conditional exactly when the main network is
 
     def forward(self, x: Tensor, t: Tensor, y: Tensor) -> Tensor:
-        guide = self.guide(x, t, y)
+        guide = self.guide(x, t, torch.full_like(y, NULL_LABEL) if self.guide_unconditional else y)
         return guide + self.guidance * (self.main(x, t, y) - guide)
 
 
@@ -58,7 +62,7 @@ def with_guide(trained: TrainedModel, run_dir: Path, sample: SampleConfig, devic
         _check_compatible(trained.cfg, other.cfg, sample.guide_run)
         guide = other.model
     guide.to(device).eval()
-    wrapped = AutoGuided(trained.model, guide, sample.guidance).to(device).eval()
+    wrapped = AutoGuided(trained.model, guide, sample.guidance, sample.guide_unconditional).to(device).eval()
     return TrainedModel(trained.cfg, wrapped, trained.diffusion, trained.step, trained.ema)
 
 
