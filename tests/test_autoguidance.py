@@ -25,43 +25,22 @@ def sample(trained, cfg, seed: int = 0) -> torch.Tensor:
     return generate(trained.model, trained.diffusion, cfg.sample, grid_labels(1), cfg.data.image_size, g)
 
 
-def test_the_guide_equal_to_the_main_network_gives_the_conditional_sample(run) -> None:
+@pytest.mark.parametrize("plain, setting, guide_unconditional", [
+    ("sample.guidance=1", "sample.unconditional=false", False),  # the digit's label to both: the conditional sample
+    ("sample.guidance=0", "sample.unconditional=true", False),  # the null label to both: the w = 0 sample
+    # the null label to the guide alone: D(x | null) + w (D(x | y) - D(x | null)) is Ho & Salimans' CFG at w
+    ("sample.guidance=3", "sample.guide_unconditional=true", True),
+], ids=["conditional", "unconditional", "guide_unconditional"])
+def test_a_guide_equal_to_the_main_network_gives_the_sample_without_autoguidance(run, plain: str, setting: str,
+                                                                                 guide_unconditional: bool) -> None:
     trained = load_trained(run)
     for p in trained.model.parameters():  # a fresh output layer is zero: give the outputs something to differ by
         torch.nn.init.normal_(p, std=0.05)
-    conditional = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance=1"])
+    expected = sample(trained, resolve_config("baseline", "smoke", [*STEPS, plain]))
     auto = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance=3", "sample.guidance_method=autoguidance",
-                                                "sample.guide_at=0.5"])
-    guided = AutoGuided(trained.model, trained.model, 3.0)
-    plain = sample(trained, conditional)
-    trained.model = guided
-    torch.testing.assert_close(sample(trained, auto), plain, rtol=1e-5, atol=1e-5)
-
-
-def test_unconditional_autoguidance_with_the_guide_equal_to_the_main_network_gives_the_w0_sample(run) -> None:
-    trained = load_trained(run)
-    for p in trained.model.parameters():
-        torch.nn.init.normal_(p, std=0.05)
-    unconditional = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance=0"])
-    auto = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance=3", "sample.guidance_method=autoguidance",
-                                                "sample.guide_at=0.5", "sample.unconditional=true"])
-    plain = sample(trained, unconditional)
-    trained.model = AutoGuided(trained.model, trained.model, 3.0)
-    torch.testing.assert_close(sample(trained, auto), plain, rtol=1e-5, atol=1e-5)
-
-
-def test_an_unconditional_guide_equal_to_the_main_network_gives_the_cfg_sample(run) -> None:
-    """With the guide's null label, D_guide(x | null) + w (D(x | y) - D_guide(x | null)) is Ho & Salimans' CFG
-    exactly when the guide is the main network itself."""
-    trained = load_trained(run)
-    for p in trained.model.parameters():
-        torch.nn.init.normal_(p, std=0.05)
-    cfg_run = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance=3"])
-    auto = resolve_config("baseline", "smoke", [*STEPS, "sample.guidance=3", "sample.guidance_method=autoguidance",
-                                                "sample.guide_at=0.5", "sample.guide_unconditional=true"])
-    plain = sample(trained, cfg_run)
-    trained.model = AutoGuided(trained.model, trained.model, 3.0, guide_unconditional=True)
-    torch.testing.assert_close(sample(trained, auto), plain, rtol=1e-5, atol=1e-5)
+                                                "sample.guide_at=0.5", setting])
+    trained.model = AutoGuided(trained.model, trained.model, 3.0, guide_unconditional)
+    torch.testing.assert_close(sample(trained, auto), expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("unconditional, guide_unconditional, main_label, guide_label", [
