@@ -206,7 +206,7 @@ class SampleConfig:
     guide_run: str = ""  # autoguidance: or guide with the network of this run folder (e.g. a narrower one)
     # Karras et al. 2024 (Sec. 5) guide unconditional models too; under cfg, unconditional samples are guidance 0
     unconditional: bool = False  # autoguidance: both networks see the null label (no digit asked for)
-    # EDM2's guidance: CFG whose unconditional pass is a smaller, less-trained network (Karras et al. 2024, Sec. 3)
+    # EDM2 guided by a smaller, shorter-trained unconditional network (Karras et al. 2024b)
     guide_unconditional: bool = False  # autoguidance: the guide sees the null label, the main network the digit's
     ema_length: float = 0.0  # post-hoc EMA: the sigma_rel reconstructed from the run's snapshots (train.ema_profiles); 0: train.ema's
     compile: bool = False  # torch.compile the network for sampling: faster evaluations after a one-off compile

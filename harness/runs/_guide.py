@@ -28,8 +28,8 @@ class AutoGuided(nn.Module):
     """D = D_guide + w (D_main - D_guide) (their Eq. 2), both networks given the same label: the digit's, or the null
     label when the unconditional model is guided (sample.unconditional). With `guide_unconditional` the guide sees
     the null label and the main network the digit's: classifier-free guidance whose unconditional pass is the weaker
-    network, as EDM2 guided (their Sec. 3). The formulations map a network's output to the denoised image affinely
-    with the same coefficients for both networks, so guiding the outputs guides D."""
+    network, as EDM2 guided (Karras et al. 2024b). The formulations map a network's output to the denoised image
+    affinely with the same coefficients for both networks, so guiding the outputs guides D."""
 
     def __init__(self, main: nn.Module, guide: nn.Module, guidance: float, guide_unconditional: bool = False) -> None:
         super().__init__()
