@@ -44,6 +44,19 @@ def test_no_long_title_reaches_into_the_grid_above_it(tmp_path: Path) -> None:
     assert all("sample.setting_" in line or not line.strip() for line in below.get_title().split("\n"))
 
 
+def test_no_title_runs_into_its_neighbours(tmp_path: Path) -> None:
+    # A setting longer than the wrap width keeps its line whole; with a fixed column width two such titles once met.
+    path = tmp_path / "grid.png"
+    Image.new("L", (100, 100)).save(path)
+    label = ("sample.guidance=2.5, sample.guidance_method=autoguidance, sample.guide_at=0.25, "
+             "sample.guide_unconditional_of_a_longer_name=True")
+    fig = grids_figure([(label, path)] * 5, per_row=5)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    extents = [ax.title.get_window_extent(renderer) for ax in fig.axes]
+    assert all(left.x1 < right.x0 for left, right in zip(extents, extents[1:]))
+
+
 def test_a_label_wraps_between_settings_never_inside_one() -> None:
     # both the grids' titles and the per-variant metric rows wrap this way
     label = "train.keep_weights_at=[0.25], sample.guidance_method=autoguidance, sample.guide_at=0.25"

@@ -113,13 +113,18 @@ def sample_grids(grids: list[tuple[str, Path]], path: Path, per_row: int = 5) ->
 
 def grids_figure(grids: list[tuple[str, Path]], per_row: int) -> Figure:
     """`sample_grids`' figure: each row tall enough for the longest wrapped title, so that no title reaches into
-    the grid above it."""
+    the grid above it, and each column wide enough for the longest title line (a setting is never broken), so that
+    no title runs into its neighbour's."""
     titles = [wrapped(label, width=34) for label, _ in grids]
     title_inches = 0.16 * max(map(line_count, titles)) + 0.1  # 8-point lines and the gap below them
+    longest = max(len(line) for title in titles for line in title.split("\n"))
+    span = 0.9  # the share of the figure's width that the columns take (the rest: margins, trimmed when saved)
+    column = max(2.6, 0.075 * longest / span)  # inches; an 8-point character is about 0.065 inches wide
     rows, cols = math.ceil(len(grids) / per_row), min(len(grids), per_row)
     panel = 2.2  # inches of each square grid
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, (panel + title_inches) * rows), squeeze=False,
-                             gridspec_kw={"hspace": title_inches / panel})
+    fig, axes = plt.subplots(rows, cols, figsize=(column * cols, (panel + title_inches) * rows), squeeze=False,
+                             gridspec_kw={"hspace": title_inches / panel, "left": (1 - span) / 2,
+                                          "right": (1 + span) / 2})
     for ax in axes.flat:
         ax.axis("off")
     for ax, title, (_, p) in zip(axes.flat, titles, grids):
