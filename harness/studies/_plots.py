@@ -119,7 +119,7 @@ def grids_figure(grids: list[tuple[str, Path]], per_row: int) -> Figure:
     title_inches = 0.16 * max(map(line_count, titles)) + 0.1  # 8-point lines and the gap below them
     longest = max(len(line) for title in titles for line in title.split("\n"))
     span = 0.9  # the share of the figure's width that the columns take (the rest: margins, trimmed when saved)
-    column = max(2.6, 0.075 * longest / span)  # inches; an 8-point character is about 0.065 inches wide
+    column = max(2.6, 0.075 * longest / span)  # inches: an 8-point character (~0.065) and a gap between titles
     rows, cols = math.ceil(len(grids) / per_row), min(len(grids), per_row)
     panel = 2.2  # inches of each square grid
     fig, axes = plt.subplots(rows, cols, figsize=(column * cols, (panel + title_inches) * rows), squeeze=False,
